@@ -1,0 +1,116 @@
+"""Org units, users and API tokens. Passwords are scrypt-hashed; tokens are stored only as sha256."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .application import Actor
+from .errors import InvalidInput, NotFound, Unauthenticated
+from .store import ApiToken, OrgUnit, User
+
+LEVELS = ("county", "town", "village")
+PARENT_LEVEL = {"town": "county", "village": "town"}
+ROLES = ("intake", "mediator", "court_liaison", "petition_officer", "leader", "justice_officer", "auditor", "admin")
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2 ** 14, r=8, p=1)
+    return "scrypt$" + base64.b64encode(salt).decode() + "$" + base64.b64encode(digest).decode()
+
+
+def check_password(stored: str, password: str) -> bool:
+    try:
+        scheme, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    candidate = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=2 ** 14, r=8, p=1)
+    return hmac.compare_digest(candidate, base64.b64decode(digest))
+
+
+def add_org_unit(session: Session, code: str, name: str, level: str, parent: str | None) -> OrgUnit:
+    errors = {}
+    if not code or not code.replace("_", "").replace("-", "").isalnum() or code.lower() != code or not code.isascii():
+        errors["code"] = "代码只能用小写英文字母、数字、- 和 _ / lowercase ASCII letters, digits, - and _ only"
+    if level not in LEVELS:
+        errors["level"] = "级别必须是 county、town 或 village / level must be county, town or village"
+    if not name:
+        errors["name"] = "必填 / required"
+    if errors:
+        raise InvalidInput("单位信息有误 / invalid org unit", fields=errors)
+    if session.get(OrgUnit, code) is not None:
+        raise InvalidInput(f"单位代码“{code}”已存在 / org unit {code!r} exists", fields={"code": "已存在 / exists"})
+    if level == "county":
+        if parent:
+            raise InvalidInput("县级单位没有上级 / a county has no parent", fields={"parent": "应为空 / must be empty"})
+    else:
+        parent_unit = session.get(OrgUnit, parent) if parent else None
+        if parent_unit is None or parent_unit.level != PARENT_LEVEL[level]:
+            want = {"town": "县", "village": "镇"}[level]
+            raise InvalidInput(f"{level} 的上级必须是已有的{want}级单位 / the parent of a {level} must be an existing "
+                               f"{PARENT_LEVEL[level]}", fields={"parent": "上级单位不符 / wrong parent"})
+    unit = OrgUnit(code=code, name=name, level=level, parent=parent or None)
+    session.add(unit)
+    session.flush()
+    return unit
+
+
+def add_user(session: Session, username: str, roles: list[str], org: str, password: str, *, now: datetime,
+             civil_servant: bool = False, display_name: str = "") -> User:
+    errors = {}
+    if not username or not username.isascii() or not username.replace("_", "").replace(".", "").replace("-", "").isalnum():
+        errors["username"] = "用户名只能用英文字母、数字、. - _ / ASCII letters, digits, . - _ only"
+    bad = [r for r in roles if r not in ROLES]
+    if not roles or bad:
+        errors["role"] = f"角色必须是 {', '.join(ROLES)} 之一 / role must be one of {', '.join(ROLES)}"
+    if session.get(OrgUnit, org) is None:
+        errors["org"] = f"单位“{org}”不存在 / no org unit {org!r}"
+    if len(password) < 8:
+        errors["password"] = "密码至少 8 位 / at least 8 characters"
+    if errors:
+        raise InvalidInput("用户信息有误 / invalid user", fields=errors)
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise InvalidInput(f"用户名“{username}”已存在 / user {username!r} exists", fields={"username": "已存在 / exists"})
+    user = User(username=username, display_name=display_name or username, org_unit=org, roles=list(dict.fromkeys(roles)),
+                civil_servant=civil_servant, password_hash=hash_password(password), created_at=now)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def actor_of(user: User) -> Actor:
+    return Actor(user.username, frozenset(user.roles or []), user.org_unit, bool(user.civil_servant))
+
+
+def find_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+    if user is None:
+        raise NotFound(f"用户“{username}”不存在 / no such user {username!r}")
+    return user
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, username: str, now: datetime) -> str:
+    user = find_user(session, username)
+    token = "fq_" + secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, token_hash=_token_digest(token), created_at=now))
+    return token
+
+
+def actor_for_token(session: Session, token: str) -> Actor:
+    user = session.scalar(select(User).join(ApiToken, ApiToken.user_id == User.id).where(
+        ApiToken.token_hash == _token_digest(token), ApiToken.revoked.is_(False), User.active.is_(True)))
+    if user is None:
+        raise Unauthenticated("令牌无效或已撤销 / invalid or revoked token")
+    return actor_of(user)

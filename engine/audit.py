@@ -1,0 +1,109 @@
+"""The tamper-evident case history: one hash chain per case.
+
+hash = sha256(prev_hash + canonical JSON of {case_id, seq, at, actor, kind, data}). The case row
+keeps the newest seq and hash, so a deleted last event is found as well as an edited,
+deleted or reordered one in the middle.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterable, Mapping
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from .store import Case, CaseEvent
+
+GENESIS = "0" * 64
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def canonical(event: Mapping[str, Any]) -> str:
+    return json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def event_hash(prev_hash: str, case_id: int, seq: int, at: datetime, actor: str, kind: str, data: Any) -> str:
+    body = canonical({"case_id": case_id, "seq": seq, "at": _iso(at), "actor": actor, "kind": kind, "data": data})
+    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    kind: str
+    data: dict[str, Any]
+    actor: str
+
+
+def chain_rows(case_id: int, last_seq: int, last_hash: str, at: datetime,
+               events: Iterable[PendingEvent]) -> tuple[list[dict], int, str]:
+    """Rows for new events continuing a case's chain, and the new head (seq, hash)."""
+    rows, seq, prev = [], last_seq, last_hash or GENESIS
+    for ev in events:
+        seq += 1
+        data = json.loads(canonical(ev.data))  # what is stored is exactly what was hashed
+        digest = event_hash(prev, case_id, seq, at, ev.actor, ev.kind, data)
+        rows.append({"case_id": case_id, "seq": seq, "at": at, "actor": ev.actor, "kind": ev.kind,
+                     "data": data, "prev_hash": prev, "hash": digest})
+        prev = digest
+    return rows, seq, prev
+
+
+def insert_events(session: Session, rows: list[dict]) -> None:
+    if rows:
+        session.execute(insert(CaseEvent), rows)
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    case_id: int
+    seq: int | None
+    event_id: int | None
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"case_id": self.case_id, "seq": self.seq, "event_id": self.event_id, "reason": self.reason}
+
+    def __str__(self) -> str:
+        where = f"第 {self.seq} 条事件" if self.seq is not None else "事件链末尾"
+        return f"案件 {self.case_id} {where}：{self.reason}"
+
+
+def verify_chain(case_id: int, events: list[CaseEvent], head_seq: int, head_hash: str) -> ChainBreak | None:
+    prev, expected_seq = GENESIS, 1
+    for ev in events:
+        if ev.seq != expected_seq:
+            return ChainBreak(case_id, expected_seq, ev.id,
+                              f"缺少第 {expected_seq} 条事件（已被删除或顺序被改动）/ event {expected_seq} is missing or out of order")
+        if ev.prev_hash != prev:
+            return ChainBreak(case_id, ev.seq, ev.id, "前一哈希不符（事件被删除或重排）/ prev_hash does not match the previous event")
+        digest = event_hash(prev, case_id, ev.seq, ev.at, ev.actor, ev.kind, ev.data)
+        if digest != ev.hash:
+            return ChainBreak(case_id, ev.seq, ev.id, "内容与哈希不符（事件被篡改）/ content does not match its hash (edited)")
+        prev, expected_seq = ev.hash, expected_seq + 1
+    if expected_seq - 1 != head_seq or prev != (head_hash or GENESIS):
+        return ChainBreak(case_id, None, None,
+                          f"案件记录的最新事件为第 {head_seq} 条，链上只有 {expected_seq - 1} 条（末尾事件被删除）"
+                          f" / the case records {head_seq} events but the chain holds {expected_seq - 1}")
+    return None
+
+
+def verify_cases(session: Session, case_ids: Iterable[int] | None = None) -> tuple[int, ChainBreak | None]:
+    """Recompute every chain (or the given cases'); return how many were checked and the first break."""
+    query = select(Case.id, Case.last_event_seq, Case.last_event_hash).order_by(Case.id)
+    if case_ids is not None:
+        query = query.where(Case.id.in_(list(case_ids)))
+    checked = 0
+    for case_id, head_seq, head_hash in session.execute(query).all():
+        events = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id)
+                                 .order_by(CaseEvent.seq, CaseEvent.id)).all()
+        checked += 1
+        broken = verify_chain(case_id, list(events), head_seq, head_hash)
+        if broken:
+            return checked, broken
+    return checked, None

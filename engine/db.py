@@ -1,0 +1,104 @@
+"""Connections and units of work: one transaction per command, on SQLite or PostgreSQL."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine as SAEngine, make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from .config import Settings
+
+
+def _sqlite_engine(url: str, busy_timeout_ms: int, *, immediate: bool) -> SAEngine:
+    engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # Let SQLAlchemy, not the driver, open transactions, so BEGIN IMMEDIATE is ours to emit.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        # A writer takes the lock at BEGIN: it then reads the newest committed state, and two
+        # writers queue instead of failing later on a stale snapshot.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """Owns the engines; `write()` is a unit of work that commits all or nothing."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.url = settings.database_url
+        self.dialect = make_url(self.url).get_backend_name()
+        if self.dialect == "sqlite":
+            database = make_url(self.url).database
+            if database and database != ":memory:":
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            self.write_engine = _sqlite_engine(self.url, settings.sqlite_busy_timeout_ms, immediate=True)
+            self.read_engine = _sqlite_engine(self.url, settings.sqlite_busy_timeout_ms, immediate=False)
+        else:
+            url = make_url(self.url)
+            if url.drivername == "postgresql":
+                url = url.set(drivername="postgresql+psycopg")
+            self.write_engine = create_engine(url, pool_pre_ping=True)
+            self.read_engine = self.write_engine
+        self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False, autoflush=False)
+        self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False, autoflush=False)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        session = self._write_sessions()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        session = self._read_sessions()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
+    def dispose(self) -> None:
+        self.write_engine.dispose()
+        if self.read_engine is not self.write_engine:
+            self.read_engine.dispose()
+
+
+def upgrade_schema(db: Database) -> None:
+    """Create or upgrade the schema to the newest Alembic revision."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with db.write_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+__all__ = ["Database", "upgrade_schema", "OperationalError"]

@@ -1,0 +1,238 @@
+"""SpiffWorkflow at run time: one live workflow per case, its state stored without the spec.
+
+Everything fengqiao needs from a running BpmnWorkflow goes through here: engine steps that
+do not stall on deep (looping) task trees, the human tasks that are ready, the timers that
+wait and when they fire, messages, and a serializer that leaves the spec out.
+"""
+from __future__ import annotations
+
+import builtins
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Mapping
+from uuid import UUID
+
+import SpiffWorkflow.bpmn.specs.event_definitions.timer as _spiff_timer
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from .clock import current_time
+
+
+class _ClockDatetime(datetime):
+    """SpiffWorkflow's timer module calls datetime.now(); make that the engine's clock."""
+
+    @classmethod
+    def now(cls, tz=None):
+        now = current_time()
+        return now.astimezone(tz) if tz is not None else now.astimezone().replace(tzinfo=None)
+
+
+def install_clock() -> None:
+    """Route SpiffWorkflow's timers through `engine.clock` (idempotent, process-wide)."""
+    _spiff_timer.datetime = _ClockDatetime
+
+
+install_clock()
+
+# Scripts and expressions in BPMN files are trusted, but they get only what they need.
+_SAFE_BUILTINS = {name: getattr(builtins, name) for name in (
+    "abs", "all", "any", "bool", "dict", "enumerate", "filter", "float", "int", "isinstance", "len",
+    "list", "map", "max", "min", "range", "reversed", "round", "set", "sorted", "str", "sum", "tuple",
+    "zip", "True", "False", "None", "ValueError", "KeyError")}
+
+
+class ScriptFailed(Exception):
+    """A BPMN script or expression raised: a defect of the deployed definition."""
+
+
+def make_script_engine(functions: Mapping[str, Callable[..., Any]]) -> PythonScriptEngine:
+    env_globals = {"__builtins__": _SAFE_BUILTINS, **functions}
+    return PythonScriptEngine(environment=TaskDataEnvironment(env_globals))
+
+
+class _StateOnlyConverter(BpmnWorkflowConverter):
+    """Serialize a workflow without its spec; restore it onto a spec the caller already has."""
+
+    def to_dict(self, workflow):
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct, spec=None, subprocess_specs=None):
+        workflow = self.target_class(spec, subprocess_specs or {}, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+_registry = BpmnWorkflowSerializer.configure({**SPIFF_CONFIG, BpmnWorkflow: _StateOnlyConverter})
+_serializer = BpmnWorkflowSerializer(_registry)
+
+
+def dump_state(workflow: BpmnWorkflow) -> str:
+    dct = _serializer.to_dict(workflow)
+    dct[_serializer.VERSION_KEY] = _serializer.VERSION
+    return json.dumps(dct, separators=(",", ":"), ensure_ascii=False)
+
+
+def load_state(state: str, spec, subprocess_specs, script_engine: PythonScriptEngine) -> BpmnWorkflow:
+    dct = json.loads(state)
+    _serializer.migrate(dct)
+    workflow = _serializer.from_dict(dct, spec=spec, subprocess_specs=subprocess_specs)
+    workflow.script_engine = script_engine
+    return workflow
+
+
+def new_workflow(spec, subprocess_specs, script_engine: PythonScriptEngine, data: Mapping[str, Any]) -> BpmnWorkflow:
+    workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
+    workflow.task_tree.data.update(data)
+    for task in workflow.task_tree.children:
+        task.data.update(data)
+    return workflow
+
+
+def _all_tasks(workflow: BpmnWorkflow) -> Iterable:
+    yield from workflow.tasks.values()
+    for sub in workflow.subprocesses.values():
+        yield from sub.tasks.values()
+
+
+def run_engine_steps(workflow: BpmnWorkflow) -> None:
+    """Run every ready automatic task until only human tasks and waiting events remain.
+
+    SpiffWorkflow's own do_engine_steps walks the task tree from the root with a depth limit
+    of 1000 and silently stops beyond it, so a case that loops (re-mediation, reminders) would
+    stall. The flat task mapping has no depth, so scan that instead.
+    """
+    try:
+        while True:
+            ran = 0
+            for sub in sorted(workflow.get_active_subprocesses(), key=lambda s: s.depth, reverse=True):
+                while _run_ready(sub.tasks.values()):
+                    ran += 1
+                if sub.parent_task_id is not None:
+                    parent = workflow.get_task_from_id(sub.parent_task_id)
+                    parent.task_spec._update(parent)
+            ran += _run_ready(workflow.tasks.values())
+            if not ran:
+                break
+        workflow.refresh_timers()
+        # A timer that has fired makes its branch ready: run what follows it too.
+        if _run_ready(_all_tasks(workflow)):
+            run_engine_steps(workflow)
+    except SpiffWorkflowException as exc:
+        raise ScriptFailed(str(exc)) from exc
+
+
+def _run_ready(tasks: Iterable) -> int:
+    ready = [t for t in tasks if t.state == TaskState.READY and not t.task_spec.manual]
+    for task in ready:
+        if task.state == TaskState.READY:
+            task.run()
+    return len(ready)
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    spiff_id: str
+    spec_name: str
+    title: str
+    lane: str | None
+    properties: Mapping[str, str]
+
+
+def task_properties(task_spec) -> dict[str, str]:
+    return dict((getattr(task_spec, "extensions", None) or {}).get("properties", {}) or {})
+
+
+def ready_human_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
+    return [
+        ReadyTask(str(t.id), t.task_spec.name, t.task_spec.bpmn_name or t.task_spec.name,
+                  t.task_spec.lane, task_properties(t.task_spec))
+        for t in _all_tasks(workflow)
+        if t.state == TaskState.READY and t.task_spec.manual
+    ]
+
+
+@dataclass(frozen=True)
+class WaitingTimer:
+    spiff_id: str
+    name: str  # the deadline kind: the timer's `deadline` property, else its name
+    due_at: datetime
+
+
+def waiting_timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
+    timers = []
+    for task in workflow.event_manager.tasks.values():
+        definition = task.task_spec.event_definition
+        if not isinstance(definition, TimerEventDefinition) or task.state != TaskState.WAITING:
+            continue
+        value = task.internal_data.get("event_value")
+        if isinstance(value, dict):  # cycle timers keep {'next': ...}
+            value = value.get("next")
+        if not value:
+            continue
+        kind = task_properties(task.task_spec).get("deadline") or task.task_spec.bpmn_name or task.task_spec.name
+        due = datetime.fromisoformat(value)
+        timers.append(WaitingTimer(str(task.id), kind, due if due.tzinfo else due.replace(tzinfo=timezone.utc)))
+    return timers
+
+
+def find_task(workflow: BpmnWorkflow, spiff_id: str):
+    try:
+        return workflow.get_task_from_id(UUID(spiff_id))
+    except (ValueError, KeyError):
+        return None
+
+
+def complete_task(workflow: BpmnWorkflow, spiff_id: str, data: Mapping[str, Any]) -> bool:
+    """Complete a ready human task with form data; False if it is no longer ready."""
+    task = find_task(workflow, spiff_id)
+    if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+        return False
+    task.set_data(**data)
+    try:
+        task.run()
+    except SpiffWorkflowException as exc:
+        raise ScriptFailed(str(exc)) from exc
+    run_engine_steps(workflow)
+    return True
+
+
+def deliver_message(workflow: BpmnWorkflow, name: str, payload: Mapping[str, Any]) -> bool:
+    """Deliver a named message; False if nothing in the case waits for it."""
+    try:
+        workflow.send_event(BpmnEvent(MessageEventDefinition(name), dict(payload)))
+    except WorkflowException:
+        return False
+    run_engine_steps(workflow)
+    return True
+
+
+def fire_timers(workflow: BpmnWorkflow) -> None:
+    run_engine_steps(workflow)
+
+
+def is_completed(workflow: BpmnWorkflow) -> bool:
+    return workflow.is_completed()
+
+
+def workflow_data(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """The data of the case as the process sees it now: the last completed task's data."""
+    if workflow.is_completed():
+        return dict(workflow.data)
+    last = workflow.last_task
+    return dict(last.data) if last is not None else dict(workflow.task_tree.data)

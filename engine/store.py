@@ -1,0 +1,224 @@
+"""The tables of fengqiao (SQLAlchemy 2). Schema changes go through Alembic (engine/migrations)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, MetaData, String,
+                        Text, TypeDecorator, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes on every database (SQLite keeps no offset, so store naive UTC)."""
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: Optional[datetime], dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: Optional[datetime], dialect):
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+Id = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class OrgUnit(Base):
+    __tablename__ = "org_unit"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(16))  # county | town | village
+    parent: Mapped[Optional[str]] = mapped_column(ForeignKey("org_unit.code"), index=True)
+
+
+class User(Base):
+    __tablename__ = "app_user"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    org_unit: Mapped[str] = mapped_column(ForeignKey("org_unit.code"), index=True)
+    roles: Mapped[list[Any]] = mapped_column(default=list)
+    civil_servant: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_hash: Mapped[str] = mapped_column(String(300), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class ApiToken(Base):
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Definition(Base):
+    """One deployed version of one process, stored once (content hash) and shared by its cases."""
+    __tablename__ = "definition"
+    __table_args__ = (UniqueConstraint("process_key", "version"), UniqueConstraint("process_key", "content_hash"))
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    process_key: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    spec: Mapped[dict[str, Any]]
+    files: Mapped[dict[str, Any]]
+    deployed_at: Mapped[datetime]
+    deployed_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Case(Base):
+    __tablename__ = "case_record"
+    __table_args__ = (UniqueConstraint("number"), Index("ix_case_type_status", "type", "status"))
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(32))
+    type: Mapped[str] = mapped_column(String(64))
+    definition_id: Mapped[int] = mapped_column(ForeignKey("definition.id"))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    outcome: Mapped[Optional[str]] = mapped_column(String(32))
+    level: Mapped[Optional[str]] = mapped_column(String(16))
+    jurisdiction: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+    owner_leader: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+    repeat_of: Mapped[Optional[int]] = mapped_column(Id)
+    flags: Mapped[list[Any]] = mapped_column(default=list)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    last_event_seq: Mapped[int] = mapped_column(Integer, default=0)
+    last_event_hash: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    closed_at: Mapped[Optional[datetime]]
+
+
+class CaseState(Base):
+    """SpiffWorkflow's instance state, serialized without the spec (that lives in `definition`)."""
+    __tablename__ = "case_state"
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), primary_key=True)
+    state: Mapped[str] = mapped_column(Text)
+
+
+class CaseCounter(Base):
+    """Next sequence number per case type and year, for case numbers without gaps or repeats."""
+    __tablename__ = "case_counter"
+    type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class HumanTask(Base):
+    __tablename__ = "human_task"
+    __table_args__ = (Index("ix_task_worklist", "status", "role", "org_unit"),
+                      Index("ix_task_case", "case_id", "status"))
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"))
+    spiff_id: Mapped[str] = mapped_column(String(36))
+    name: Mapped[str] = mapped_column(String(64))  # the step key
+    title: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(32))
+    org_unit: Mapped[Optional[str]] = mapped_column(String(64))
+    level: Mapped[Optional[str]] = mapped_column(String(16))
+    assignee: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="ready")  # ready | completed | cancelled
+    due_at: Mapped[Optional[datetime]]
+    created_at: Mapped[datetime]
+    completed_at: Mapped[Optional[datetime]]
+    completed_by: Mapped[Optional[str]] = mapped_column(String(64))
+
+
+class Deadline(Base):
+    """A due time the sweep fires: a waiting BPMN timer, or a window of the SLA table."""
+    __tablename__ = "deadline"
+    __table_args__ = (Index("ix_deadline_due", "status", "due_at"), Index("ix_deadline_case", "case_id", "status"))
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"))
+    kind: Mapped[str] = mapped_column(String(64))
+    spiff_id: Mapped[Optional[str]] = mapped_column(String(36))
+    started_at: Mapped[datetime]
+    warning_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    estimated: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | fired | cancelled
+    fired_at: Mapped[Optional[datetime]]
+
+
+class CaseEvent(Base):
+    """Append-only, hash-chained per case: hash = sha256(prev_hash + canonical JSON of the event)."""
+    __tablename__ = "case_event"
+    __table_args__ = (UniqueConstraint("case_id", "seq"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class LedgerEntry(Base):
+    """Subsidy ledger (以案定补): entries are only ever added; a correction is a reversal entry."""
+    __tablename__ = "ledger_entry"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), index=True)
+    mediator: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+    level: Mapped[Optional[str]] = mapped_column(String(16))
+    difficulty: Mapped[Optional[str]] = mapped_column(String(16))
+    amount_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="accrued")
+    kind: Mapped[str] = mapped_column(String(16), default="subsidy")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    rate_version: Mapped[Optional[int]] = mapped_column(Integer)
+    batch: Mapped[Optional[str]] = mapped_column(String(16))
+    reverses: Mapped[Optional[int]] = mapped_column(Id)
+    created_at: Mapped[datetime]
+
+
+class OutboxMessage(Base):
+    """Notifications written in the same transaction as the event that causes them."""
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[Optional[int]] = mapped_column(Id, index=True)
+    recipient: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    sent_at: Mapped[Optional[datetime]]
+
+
+class Setting(Base):
+    __tablename__ = "setting"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[Optional[str]] = mapped_column(Text)
+
+
+class HolidayYear(Base):
+    """An official holiday schedule imported as data (`fengqiao calendar import`)."""
+    __tablename__ = "holiday_year"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[dict[str, Any]]
+    imported_at: Mapped[datetime]

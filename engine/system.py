@@ -1,0 +1,64 @@
+"""Wiring: settings → database, clock, business calendar, case engine. Used by the web app, the
+command line, the scheduler and the tests alike (none of them needs a Flask app context)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable, Mapping
+
+from sqlalchemy import delete, select
+
+from .application import ProcessApplication
+from .calendar import BusinessCalendar, load_bundled_schedules, parse_year_schedule
+from .clock import Clock, SimulatedClock
+from .config import Settings
+from .db import Database, upgrade_schema
+from .service import CaseEngine
+from .store import HolidayYear, Setting
+
+CLOCK_KEY = "clock.now"
+
+
+class System:
+    def __init__(self, settings: Settings, applications: Mapping[str, ProcessApplication] | None = None,
+                 default_application: Callable[[str], ProcessApplication] | None = None):
+        self.settings = settings
+        self.db = Database(settings)
+        self.clock: Clock = SimulatedClock(self._load_clock, self._save_clock) if settings.simulated_clock else Clock()
+        self.calendar = BusinessCalendar(load_bundled_schedules())
+        self.engine = CaseEngine(self.db, applications or {}, self.calendar, self.clock,
+                                 cache_size=settings.workflow_cache_size,
+                                 default_application=default_application or (lambda key: ProcessApplication(key)))
+        self._calendar_loaded = False
+
+    def upgrade(self) -> None:
+        upgrade_schema(self.db)
+        self.load_calendar()
+
+    def load_calendar(self) -> None:
+        """Add the holiday years imported into the database to the bundled ones."""
+        with self.db.read() as session:
+            for row in session.scalars(select(HolidayYear)):
+                self.calendar.add_year(parse_year_schedule(row.data))
+        self._calendar_loaded = True
+
+    def import_calendar_year(self, data: dict, now: datetime) -> int:
+        schedule = parse_year_schedule(data)
+        with self.db.write() as session:
+            session.execute(delete(HolidayYear).where(HolidayYear.year == schedule.year))
+            session.add(HolidayYear(year=schedule.year, data=data, imported_at=now))
+        self.calendar.add_year(schedule)
+        return schedule.year
+
+    # --- the simulated clock's storage -----------------------------------------------------
+    def _load_clock(self) -> str | None:
+        with self.db.read() as session:
+            return session.scalar(select(Setting.value).where(Setting.key == CLOCK_KEY))
+
+    def _save_clock(self, value: str | None) -> None:
+        with self.db.write() as session:
+            session.execute(delete(Setting).where(Setting.key == CLOCK_KEY))
+            if value is not None:
+                session.add(Setting(key=CLOCK_KEY, value=value))
+
+    def close(self) -> None:
+        self.db.dispose()

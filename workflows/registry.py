@@ -1,0 +1,18 @@
+"""Which ProcessApplication serves which case type, and the System built with them.
+
+The mediation and petition case types get their own modules here as their flows land; any
+other deployed process runs with the engine's defaults (lane name = role code) and the forms
+under `bpmn/forms/`.
+"""
+from __future__ import annotations
+
+from engine.application import ProcessApplication
+from engine.config import Settings
+from engine.system import System
+
+
+def build_system(settings: Settings | None = None) -> System:
+    settings = settings or Settings.from_env()
+    forms_dir = settings.bpmn_dir / "forms"
+    return System(settings, applications={},
+                  default_application=lambda key: ProcessApplication(key, forms_dir=forms_dir))
