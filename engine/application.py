@@ -58,11 +58,10 @@ class Placement:
 class ProcessApplication:
     """Defaults that treat a BPMN lane name as the role code and the case's unit as the task's."""
 
-    number_prefix = "C"
-
     def __init__(self, key: str, forms_dir: Path | None = None,
                  functions: Mapping[str, Callable[..., Any]] | None = None, title: str = ""):
         self.key = key
+        self.number_prefix = key.upper()
         self.title = title or key
         self.forms_dir = forms_dir
         self._functions = dict(functions or {})

@@ -234,11 +234,11 @@ class CaseEngine:
 
     def claim_task(self, task_id: int, actor: Actor) -> CommandResult:
         def change(ctx: _Ctx, task: dict) -> None:
-            self._require_worker(ctx.session, task, actor)
             if task["assignee"] == actor.username:
                 return
             if task["assignee"]:
                 raise Conflict(f"该任务已由 {task['assignee']} 认领 / already claimed by {task['assignee']}")
+            self._require_worker(ctx.session, task, actor)
             self._set_assignee(ctx, task, actor.username, "task_claimed")
         return self._task_command(task_id, actor, change)
 
@@ -252,8 +252,8 @@ class CaseEngine:
 
     def assign_task(self, task_id: int, username: str, actor: Actor) -> CommandResult:
         def change(ctx: _Ctx, task: dict) -> None:
-            if not actor.has_role("admin"):
-                self._require_worker(ctx.session, task, actor)
+            if not actor.has_role("admin"):  # a colleague of the task's role and unit may hand it on
+                self._require_worker(ctx.session, task, actor, ignore_assignee=True)
             user = ctx.session.execute(select(User.username, User.roles, User.org_unit, User.active)
                                        .where(User.username == username)).first()
             if user is None or not user.active:
@@ -446,12 +446,12 @@ class CaseEngine:
                            f" / stale version: the case is at {case['version']}, you sent {expected}")
 
     @staticmethod
-    def _require_worker(session: Session, task: dict, actor: Actor) -> None:
+    def _require_worker(session: Session, task: dict, actor: Actor, ignore_assignee: bool = False) -> None:
         if actor is SYSTEM:
             return
         if not actor.has_role(task["role"]):
             raise Forbidden(f"此任务需要“{task['role']}”角色 / this task needs the role {task['role']!r}")
-        if task["assignee"] and task["assignee"] != actor.username:
+        if task["assignee"] and task["assignee"] != actor.username and not ignore_assignee:
             raise Forbidden(f"此任务已由 {task['assignee']} 认领 / this task is claimed by {task['assignee']}")
         if task["org_unit"] and task["org_unit"] != actor.org_unit:
             raise Forbidden("此任务属于其他单位 / this task belongs to another unit")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 03:17:36.617429
+Create Date: 2026-11-26 03:23:48.077726
 """
 from alembic import op
 import sqlalchemy as sa
@@ -34,8 +34,8 @@ def upgrade() -> None:
     sa.Column('deployed_at', engine.store.UTCDateTime(), nullable=False),
     sa.Column('deployed_by', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_definition')),
-    sa.UniqueConstraint('process_key', 'content_hash', name=op.f('uq_definition_process_key')),
-    sa.UniqueConstraint('process_key', 'version', name=op.f('uq_definition_process_key'))
+    sa.UniqueConstraint('process_key', 'content_hash', name=op.f('uq_definition_process_key_content_hash')),
+    sa.UniqueConstraint('process_key', 'version', name=op.f('uq_definition_process_key_version'))
     )
     op.create_table('holiday_year',
     sa.Column('year', sa.Integer(), nullable=False),
@@ -148,7 +148,7 @@ def upgrade() -> None:
     sa.Column('hash', sa.String(length=64), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['case_record.id'], name=op.f('fk_case_event_case_id_case_record')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_case_event')),
-    sa.UniqueConstraint('case_id', 'seq', name=op.f('uq_case_event_case_id'))
+    sa.UniqueConstraint('case_id', 'seq', name=op.f('uq_case_event_case_id_seq'))
     )
     op.create_table('case_state',
     sa.Column('case_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),

@@ -1,0 +1,92 @@
+"""Shared fixtures: every test that needs a store gets a fresh one, on SQLite by default or on
+PostgreSQL when FENGQIAO_TEST_DATABASE_URL is set (each test in a schema of its own)."""
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from engine.accounts import actor_of, add_org_unit, add_user
+from engine.config import Settings
+from engine.definitions import load_directory
+from engine.definitions_repo import deploy
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PG_URL = os.environ.get("FENGQIAO_TEST_DATABASE_URL")
+START = datetime(2026, 9, 1, 1, 0, tzinfo=timezone.utc)  # 09:00 in Shanghai, a Tuesday
+
+
+def pytest_report_header(config):
+    return f"fengqiao database: {'PostgreSQL' if PG_URL else 'SQLite'}"
+
+
+def _pg_url(url: str) -> str:
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    """A database nobody else uses: a SQLite file, or a fresh PostgreSQL schema."""
+    if not PG_URL:
+        yield f"sqlite:///{tmp_path / 'fengqiao.db'}"
+        return
+    base = _pg_url(PG_URL)
+    schema = f"fq_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base else "?"
+    yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def make_system(database_url: str, bpmn_dir: Path, **settings):
+    from workflows import build_system
+    system = build_system(Settings(database_url=database_url, simulated_clock=True, bpmn_dir=bpmn_dir, **settings))
+    system.upgrade()
+    system.clock.set(START)
+    return system
+
+
+def seed_people(system):
+    """A small county: one town, one village, and the people who work its cases."""
+    with system.db.write() as s:
+        add_org_unit(s, "qh", "清河县", "county", None)
+        add_org_unit(s, "qh-dz", "东镇", "town", "qh")
+        add_org_unit(s, "qh-dz-lc", "柳村", "village", "qh-dz")
+        people = {
+            "intake": add_user(s, "intake1", ["intake"], "qh-dz-lc", "password1", now=START),
+            "mediator": add_user(s, "med1", ["mediator"], "qh", "password1", now=START),
+            "mediator2": add_user(s, "med2", ["mediator"], "qh", "password1", now=START),
+            "officer": add_user(s, "officer1", ["petition_officer"], "qh", "password1", now=START),
+            "justice": add_user(s, "justice1", ["justice_officer"], "qh", "password1", now=START),
+            "auditor": add_user(s, "auditor1", ["auditor"], "qh", "password1", now=START),
+            "village_mediator": add_user(s, "vmed1", ["mediator"], "qh-dz-lc", "password1", now=START),
+        }
+        return {k: actor_of(u) for k, u in people.items()}
+
+
+def deploy_dir(system, path: Path):
+    with system.db.write() as s:
+        return deploy(s, load_directory(path), now=system.clock.now(), actor="admin")
+
+
+@pytest.fixture
+def engine_system(database_url):
+    """A migrated store with the engine fixture processes deployed and a few people."""
+    system = make_system(database_url, FIXTURES / "engine")
+    deploy_dir(system, FIXTURES / "engine")
+    deploy_dir(system, FIXTURES / "bpmn")
+    system.people = seed_people(system)
+    yield system
+    system.close()

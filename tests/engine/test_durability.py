@@ -1,0 +1,140 @@
+"""What an auditor relies on: no lost or half-done commands, and a history nobody can quietly change."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, func, select, text, update
+
+from engine import queries
+from engine.audit import verify_cases
+from engine.errors import Conflict
+from engine.store import Case, CaseEvent, HumanTask
+from tests.conftest import FIXTURES, make_system
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _loop_case(system):
+    med = system.people["mediator"]
+    case_id = system.engine.start_case("loop", {"attempts": 0, "settled": False}, med).case_id
+    with system.db.read() as s:
+        task_id = s.scalar(select(HumanTask.id).where(HumanTask.case_id == case_id, HumanTask.status == "ready"))
+    return case_id, task_id
+
+
+def _snapshot(system, case_id):
+    with system.db.read() as s:
+        case = s.execute(select(Case.version, Case.status, Case.last_event_seq).where(Case.id == case_id)).one()
+        events = s.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.case_id == case_id))
+        tasks = s.execute(select(HumanTask.id, HumanTask.status).where(HumanTask.case_id == case_id)
+                          .order_by(HumanTask.id)).all()
+        return tuple(case), events, [tuple(t) for t in tasks]
+
+
+def test_two_mediators_completing_the_same_task_at_once_exactly_one_wins(system):
+    case_id, task_id = _loop_case(system)
+    med, med2 = system.people["mediator"], system.people["mediator2"]
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def complete(actor, settled):
+        barrier.wait()
+        try:
+            system.engine.complete_task(task_id, {"settled": settled}, actor)
+            outcomes.append(("ok", actor.username))
+        except Conflict:
+            outcomes.append(("conflict", actor.username))
+
+    threads = [threading.Thread(target=complete, args=(med, True)), threading.Thread(target=complete, args=(med2, False))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(o[0] for o in outcomes) == ["conflict", "ok"]
+    winner = next(o[1] for o in outcomes if o[0] == "ok")
+    with system.db.read() as s:
+        history = queries.case_events(s, case_id, system.people["auditor"])
+        assert [e["actor"] for e in history if e["kind"] == "task_completed"] == [winner]
+        assert verify_cases(s) == (1, None)
+
+
+_KILLER = """
+import os, signal, sys
+sys.path.insert(0, {root!r})
+from engine.config import Settings
+from workflows import build_system
+import engine.service as service
+from engine.accounts import actor_of, find_user
+
+real_insert_events = service.insert_events
+def insert_then_die(session, rows):
+    real_insert_events(session, rows)
+    session.flush()
+    os.kill(os.getpid(), signal.SIGKILL)  # the process dies mid-command, before its commit
+service.insert_events = insert_then_die
+
+system = build_system(Settings(database_url={url!r}, simulated_clock=True))
+with system.db.read() as s:
+    actor = actor_of(find_user(s, "med1"))
+system.engine.complete_task({task_id}, {{"settled": True}}, actor)
+print("survived")
+"""
+
+
+def test_a_process_killed_in_the_middle_of_a_command_leaves_the_case_as_it_was(system):
+    case_id, task_id = _loop_case(system)
+    before = _snapshot(system, case_id)
+    script = _KILLER.format(root=str(ROOT), url=system.settings.database_url, task_id=task_id)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == -9, result.stderr
+    assert "survived" not in result.stdout
+    assert _snapshot(system, case_id) == before
+    with system.db.read() as s:
+        assert verify_cases(s) == (1, None)
+    # and the case carries on normally
+    system.engine.complete_task(task_id, {"settled": True}, system.people["mediator"])
+    assert _snapshot(system, case_id)[0][1] == "closed"
+
+
+def _closed_case_with_history(system):
+    case_id, task_id = _loop_case(system)
+    system.engine.complete_task(task_id, {"settled": True}, system.people["mediator"])
+    return case_id
+
+
+def _verify(system):
+    with system.db.read() as s:
+        return verify_cases(s)
+
+
+@pytest.mark.parametrize("tampering", ["edit", "delete_middle", "reorder", "delete_last"])
+def test_audit_verify_finds_a_tampered_history(system, tampering):
+    other = _closed_case_with_history(system)  # an untouched case is checked first and passes
+    case_id = _closed_case_with_history(system)
+    assert _verify(system) == (2, None)
+    with system.db.write() as s:
+        rows = s.execute(select(CaseEvent.id, CaseEvent.seq).where(CaseEvent.case_id == case_id)
+                         .order_by(CaseEvent.seq)).all()
+        if tampering == "edit":
+            s.execute(update(CaseEvent).where(CaseEvent.id == rows[1].id).values(actor="someone_else"))
+            expected_seq = 2
+        elif tampering == "delete_middle":
+            s.execute(delete(CaseEvent).where(CaseEvent.id == rows[2].id))
+            expected_seq = 3
+        elif tampering == "reorder":
+            a, b = rows[1], rows[2]
+            s.execute(update(CaseEvent).where(CaseEvent.id == a.id).values(seq=-1))
+            s.execute(update(CaseEvent).where(CaseEvent.id == b.id).values(seq=a.seq))
+            s.execute(update(CaseEvent).where(CaseEvent.id == a.id).values(seq=b.seq))
+            expected_seq = 2
+        else:
+            s.execute(delete(CaseEvent).where(CaseEvent.id == rows[-1].id))
+            expected_seq = None
+    checked, broken = _verify(system)
+    assert broken is not None and broken.case_id == case_id and broken.seq == expected_seq
+    assert other < case_id and checked == 2
