@@ -58,6 +58,10 @@ class Placement:
 class ProcessApplication:
     """Defaults that treat a BPMN lane name as the role code and the case's unit as the task's."""
 
+    # Who may register a case of this type, and deliver messages to one (auditors never may).
+    register_roles = frozenset({"intake", "mediator", "petition_officer", "admin"})
+    message_roles = frozenset({"intake", "mediator", "court_liaison", "petition_officer", "admin"})
+
     def __init__(self, key: str, forms_dir: Path | None = None,
                  functions: Mapping[str, Callable[..., Any]] | None = None, title: str = ""):
         self.key = key
@@ -81,6 +85,13 @@ class ProcessApplication:
             if candidate.is_file():
                 return json.loads(candidate.read_text(encoding="utf-8"))
         return None
+
+    # --- who may act ------------------------------------------------------------------------
+    def may_register(self, actor: Actor) -> bool:
+        return bool(actor.roles & self.register_roles)
+
+    def may_send(self, actor: Actor, message: str) -> bool:
+        return actor is SYSTEM or bool(actor.roles & self.message_roles)
 
     # --- where work happens --------------------------------------------------------------
     def initial_case(self, data: Mapping[str, Any], actor: Actor) -> CaseInit:

@@ -20,6 +20,10 @@ class Settings:
     secret_key: str = "dev-only-change-me"
     timezone: str = "Asia/Shanghai"
     sqlite_busy_timeout_ms: int = 30000
+    # WAL with NORMAL: a command that returned survives a crash of the process, and the store is
+    # never corrupted; a power cut or OS crash may lose the last commits before a checkpoint.
+    # FULL also survives that, for an fsync per commit (measured in bench/lifecycle.py).
+    sqlite_synchronous: str = "NORMAL"
     workflow_cache_size: int = 256
     base_url: str = "http://127.0.0.1:5000"
 
@@ -37,10 +41,16 @@ class Settings:
             values["secret_key"] = env["FENGQIAO_SECRET_KEY"]
         if "FENGQIAO_WORKFLOW_CACHE_SIZE" in env:
             values["workflow_cache_size"] = int(env["FENGQIAO_WORKFLOW_CACHE_SIZE"])
+        if "FENGQIAO_SQLITE_SYNCHRONOUS" in env:
+            values["sqlite_synchronous"] = env["FENGQIAO_SQLITE_SYNCHRONOUS"].upper()
         if "FENGQIAO_BASE_URL" in env:
             values["base_url"] = env["FENGQIAO_BASE_URL"]
         values.update(overrides)
         return replace(cls(), **values)
+
+    def __post_init__(self):
+        if self.sqlite_synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+            raise ValueError("FENGQIAO_SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA")
 
     @property
     def is_sqlite(self) -> bool:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .config import Settings
 
 
-def _sqlite_engine(url: str, busy_timeout_ms: int, *, immediate: bool) -> SAEngine:
+def _sqlite_engine(url: str, busy_timeout_ms: int, synchronous: str, *, immediate: bool) -> SAEngine:
     engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
@@ -22,7 +22,7 @@ def _sqlite_engine(url: str, busy_timeout_ms: int, *, immediate: bool) -> SAEngi
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA synchronous={synchronous}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cur.close()
@@ -47,8 +47,8 @@ class Database:
             database = make_url(self.url).database
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
-            self.write_engine = _sqlite_engine(self.url, settings.sqlite_busy_timeout_ms, immediate=True)
-            self.read_engine = _sqlite_engine(self.url, settings.sqlite_busy_timeout_ms, immediate=False)
+            self.write_engine = _sqlite_engine(self.url, settings.sqlite_busy_timeout_ms, settings.sqlite_synchronous, immediate=True)
+            self.read_engine = _sqlite_engine(self.url, settings.sqlite_busy_timeout_ms, settings.sqlite_synchronous, immediate=False)
         else:
             url = make_url(self.url)
             if url.drivername == "postgresql":

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from . import rows
 from . import runtime as rt
 from .application import SYSTEM, Actor, CaseSnapshot, ProcessApplication
-from .audit import PendingEvent, chain_rows, insert_events
+from .audit import PendingEvent, chain_rows
 from .calendar import ZONE, BusinessCalendar, warning_at
 from .clock import Clock, command_time, current_time
 from .db import Database
@@ -26,7 +27,7 @@ from .definitions_repo import SpecCache, latest
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .forms import validate_form
 from .numbering import next_case_number
-from .store import Case, CaseState, Deadline, HumanTask, User
+from .store import Deadline, User
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class CommandResult:
     case_id: int
     version: int
     status: str
+    opened_tasks: tuple[int, ...] = ()  # ids of the tasks this command opened
 
 
 @dataclass
@@ -45,7 +47,12 @@ class _Ctx:
     app: ProcessApplication
     case: dict[str, Any]
     workflow: Any
+    known: "_Known | None" = None
     events: list[PendingEvent] = field(default_factory=list)
+    opened: list[int] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.conn = self.session.connection()
 
     def event(self, kind: str, data: dict[str, Any] | None = None, actor: str | None = None) -> None:
         self.events.append(PendingEvent(kind, data or {}, actor or self.actor.username))
@@ -54,6 +61,16 @@ class _Ctx:
     def snapshot(self) -> CaseSnapshot:
         c = self.case
         return CaseSnapshot(c["id"], c["type"], c["level"], c["jurisdiction"], c["data"])
+
+
+@dataclass
+class _Known:
+    """The case's pending timer rows and ready task rows as the last command left them.
+
+    Valid exactly as long as the case version is unchanged, like the live workflow it travels
+    with, so a command on a cached case need not read them back."""
+    timers: dict[str, dict[str, Any]]
+    tasks: dict[str, Any]
 
 
 class _WorkflowCache:
@@ -68,16 +85,16 @@ class _WorkflowCache:
         self._items: OrderedDict[int, tuple[int, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def take(self, case_id: int, version: int):
+    def take(self, case_id: int, version: int) -> tuple[Any, _Known] | None:
         with self._lock:
             item = self._items.pop(case_id, None)
         return item[1] if item is not None and item[0] == version else None
 
-    def put(self, case_id: int, version: int, workflow) -> None:
-        if self.size <= 0:
+    def put(self, case_id: int, version: int, workflow, known: _Known | None) -> None:
+        if self.size <= 0 or workflow is None or known is None:
             return
         with self._lock:
-            self._items[case_id] = (version, workflow)
+            self._items[case_id] = (version, (workflow, known))
             self._items.move_to_end(case_id)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
@@ -101,10 +118,15 @@ class CaseEngine:
         self._script_engines: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ helpers
-    def application(self, case_type: str) -> ProcessApplication:
+    def application(self, case_type: str, *, remember: bool = True) -> ProcessApplication:
+        """The case type's application; a default one for other deployed processes.
+
+        `remember=False` for a type not known to be deployed, so made-up names are not kept."""
         app = self.applications.get(case_type)
         if app is None and self.default_application is not None:
-            app = self.applications[case_type] = self.default_application(case_type)
+            app = self.default_application(case_type)
+            if remember:
+                self.applications[case_type] = app
         if app is None:
             raise InvalidInput(f"未知的案件类型“{case_type}” / unknown case type {case_type!r}",
                                fields={"type": "未知的案件类型 / unknown case type"})
@@ -130,18 +152,19 @@ class CaseEngine:
         return engine
 
     def _load_case(self, session: Session, case_id: int) -> dict[str, Any]:
-        row = session.execute(select(Case.__table__).where(Case.id == case_id)).mappings().first()
-        if row is None:
+        case = rows.load_case(session.connection(), case_id)
+        if case is None:
             raise NotFound(f"案件 {case_id} 不存在 / case {case_id} not found")
-        return dict(row)
+        return case
 
     def _workflow_for(self, session: Session, case: dict[str, Any], app: ProcessApplication):
-        workflow = self.cache.take(case["id"], case["version"])
-        if workflow is None:
-            spec, subprocess_specs = self.specs.get(session, case["definition_id"])
-            state = session.scalar(select(CaseState.state).where(CaseState.case_id == case["id"]))
-            workflow = rt.load_state(state, spec, subprocess_specs, self._script_engine(app))
-        return workflow
+        """The case's live workflow (and its known rows, when cached) at the case's version."""
+        cached = self.cache.take(case["id"], case["version"])
+        if cached is not None:
+            return cached
+        spec, subprocess_specs = self.specs.get(session, case["definition_id"])
+        state = rows.load_state(session.connection(), case["id"])
+        return rt.load_state(state, spec, subprocess_specs, self._script_engine(app)), None
 
     def _run(self, actor: Actor, body: Callable[[Session, datetime], "_Ctx"]) -> CommandResult:
         now = self.clock.now()
@@ -149,13 +172,15 @@ class CaseEngine:
             with self.db.write() as session:
                 ctx = body(session, now)
             # Committed: the live workflow is good for the case's new version.
-            self.cache.put(ctx.case["id"], ctx.case["version"], ctx.workflow)
-        return CommandResult(ctx.case["id"], ctx.case["version"], ctx.case["status"])
+            self.cache.put(ctx.case["id"], ctx.case["version"], ctx.workflow, ctx.known)
+        return CommandResult(ctx.case["id"], ctx.case["version"], ctx.case["status"], tuple(ctx.opened))
 
     # ------------------------------------------------------------------ commands
     def start_case(self, case_type: str, data: Mapping[str, Any], actor: Actor) -> CommandResult:
         """Register a new case of a deployed type with its register form."""
-        app = self.application(case_type)
+        app = self.application(case_type, remember=False)
+        if not app.may_register(actor):
+            raise Forbidden("您的角色不能登记此类案件 / your role cannot register this kind of case")
         validate_form(app.form_schema("register"), data, form_title="登记")
         data = dict(data)
 
@@ -164,20 +189,20 @@ class CaseEngine:
             if definition is None:
                 raise InvalidInput(f"流程“{case_type}”尚未部署 / process {case_type!r} is not deployed",
                                    fields={"type": "尚未部署 / not deployed"})
+            self.applications.setdefault(case_type, app)
             init = app.initial_case(data, actor)
             case_data = {**data, **init.data}
             spec, subprocess_specs = self.specs.get(session, definition.id)
             workflow = rt.new_workflow(spec, subprocess_specs, self._script_engine(app),
                                        {**case_data, "level": init.level, "jurisdiction": init.jurisdiction})
             number = next_case_number(session, case_type, app.number_prefix, now.astimezone(ZONE).year)
-            case_id = session.execute(insert(Case).returning(Case.id), [{
+            case_id = rows.insert_case(session.connection(), {
                 "number": number, "type": case_type, "definition_id": definition.id, "status": "open",
                 "level": init.level, "jurisdiction": init.jurisdiction, "flags": list(init.flags),
                 "repeat_of": init.repeat_of, "data": case_data, "version": 0, "last_event_seq": 0,
-                "last_event_hash": "", "created_at": now, "updated_at": now}]).scalar_one()
-            session.execute(insert(CaseState), [{"case_id": case_id, "state": ""}])
+                "last_event_hash": "", "created_at": now, "updated_at": now})
             case = self._load_case(session, case_id)
-            ctx = _Ctx(session, now, actor, app, case, workflow)
+            ctx = _Ctx(session, now, actor, app, case, workflow, _Known({}, {}))
             ctx.event("case_created", {"number": number, "type": case_type, "definition_version": definition.version,
                                        "level": init.level, "jurisdiction": init.jurisdiction, "data": case_data})
             rt.run_engine_steps(workflow)
@@ -195,13 +220,14 @@ class CaseEngine:
             self._check_version(case, expected_version)
             self._require_worker(session, task, actor)
             validate_form(app.form_schema(task["name"]), data, form_title=task["title"])
-            workflow = self._workflow_for(session, case, app)
-            ctx = _Ctx(session, now, actor, app, case, workflow)
+            workflow, known = self._workflow_for(session, case, app)
+            ctx = _Ctx(session, now, actor, app, case, workflow, known)
             before = rt.workflow_data(workflow)
             if not rt.complete_task(workflow, task["spiff_id"], data):
                 raise Conflict("该任务已不在待办状态 / the task is no longer ready")
-            session.execute(update(HumanTask).where(HumanTask.id == task["id"]).values(
-                status="completed", completed_at=now, completed_by=actor.username))
+            rows.complete_task(ctx.conn, task["id"], now, actor.username)
+            if ctx.known is not None:
+                ctx.known.tasks.pop(task["spiff_id"], None)
             changes = {k: {"before": before.get(k), "after": v} for k, v in data.items() if before.get(k) != v}
             ctx.event("task_completed", {"task_id": task["id"], "step": task["name"], "data": dict(data),
                                          "changes": changes})
@@ -219,11 +245,13 @@ class CaseEngine:
         def body(session: Session, now: datetime) -> _Ctx:
             case = self._load_case(session, case_id)
             app = self.application(case["type"])
+            if not app.may_send(actor, name):
+                raise Forbidden("您的角色不能向案件发送此消息 / your role cannot send this message to a case")
             if case["status"] != "open":
                 raise Conflict("案件已结案，不能再接收消息 / the case is closed")
             validate_form(app.form_schema(f"message_{name}"), data, form_title=name)
-            workflow = self._workflow_for(session, case, app)
-            ctx = _Ctx(session, now, actor, app, case, workflow)
+            workflow, known = self._workflow_for(session, case, app)
+            ctx = _Ctx(session, now, actor, app, case, workflow, known)
             if not rt.deliver_message(workflow, name, data):
                 raise Conflict(f"案件当前不在等待消息“{name}” / the case is not waiting for message {name!r}")
             ctx.event("message_received", {"name": name, "data": dict(data)})
@@ -283,7 +311,7 @@ class CaseEngine:
         return CommandResult(ctx.case["id"], ctx.case["version"], ctx.case["status"])
 
     def _set_assignee(self, ctx: _Ctx, task: dict, username: str | None, kind: str) -> None:
-        ctx.session.execute(update(HumanTask).where(HumanTask.id == task["id"]).values(assignee=username))
+        rows.set_assignee(ctx.conn, task["id"], username)
         ctx.event(kind, {"task_id": task["id"], "step": task["name"], "from": task["assignee"], "to": username})
 
     # ------------------------------------------------------------------ deadlines
@@ -307,21 +335,17 @@ class CaseEngine:
                     ctx = self._fire_case(session, now, case_id)
                 if ctx is not None:
                     fired += ctx[1]
-                    self.cache.put(ctx[0].case["id"], ctx[0].case["version"], ctx[0].workflow)
+                    self.cache.put(ctx[0].case["id"], ctx[0].case["version"], ctx[0].workflow, ctx[0].known)
         return fired
 
     def _fire_case(self, session: Session, now: datetime, case_id: int):
         case = self._load_case(session, case_id)
         app = self.application(case["type"])
-        due = session.execute(select(Deadline.__table__).where(
-            Deadline.case_id == case_id, Deadline.status == "pending", Deadline.due_at < now)
-            .with_for_update(skip_locked=True) if self.db.is_postgres else
-            select(Deadline.__table__).where(Deadline.case_id == case_id, Deadline.status == "pending",
-                                             Deadline.due_at < now)).mappings().all()
+        due = rows.due_deadlines(session.connection(), case_id, now, lock=self.db.is_postgres)
         if not due:
             return None
-        workflow = self._workflow_for(session, case, app)
-        ctx = _Ctx(session, now, SYSTEM, app, case, workflow)
+        workflow, known = self._workflow_for(session, case, app)
+        ctx = _Ctx(session, now, SYSTEM, app, case, workflow, known)
         rt.fire_timers(workflow)
         still_waiting = {t.spiff_id for t in rt.waiting_timers(workflow)}
         fired = [d for d in due if d["spiff_id"] is None or d["spiff_id"] not in still_waiting]
@@ -329,8 +353,10 @@ class CaseEngine:
             ctx.event("deadline_breached", {"kind": d["kind"], "due_at": d["due_at"].isoformat(),
                                             "deadline_id": d["id"]})
         if fired:
-            session.execute(update(Deadline).where(Deadline.id.in_([d["id"] for d in fired]))
-                            .values(status="fired", fired_at=now))
+            rows.set_deadlines(ctx.conn, [d["id"] for d in fired], "fired", now)
+            if ctx.known is not None:
+                for d in fired:
+                    ctx.known.timers.pop(d["spiff_id"], None)
         self._persist(ctx)
         return ctx, len(fired)
 
@@ -346,38 +372,38 @@ class CaseEngine:
             if column in updates:
                 case[column] = updates[column]
         snapshot = ctx.snapshot
-        timers = self._sync_deadlines(ctx)
-        self._sync_tasks(ctx, snapshot, timers)
+        timers, ready = self._sync_deadlines(ctx), self._sync_tasks_rows(ctx)
+        self._sync_tasks(ctx, snapshot, {row["kind"]: row for row in timers.values()}, ready)
+        ctx.known = _Known(timers, ready)
         if updates.get("status") == "closed":
             ctx.event("case_closed", {"outcome": updates.get("outcome", case.get("outcome"))})
         updates["data"] = _jsonable(process_data)
-        session.execute(update(CaseState).where(CaseState.case_id == case["id"]).values(state=rt.dump_state(workflow)))
+        updates["state"] = rt.dump_state(workflow)
         self._write_case(ctx, updates)
 
     def _write_case(self, ctx: _Ctx, updates: dict[str, Any]) -> None:
         """Bump the case version (or fail on a stale one) and append the command's events."""
         case = ctx.case
-        rows, head_seq, head_hash = chain_rows(case["id"], case["last_event_seq"], case["last_event_hash"],
+        event_rows, head_seq, head_hash = chain_rows(case["id"], case["last_event_seq"], case["last_event_hash"],
                                                ctx.now, ctx.events)
-        values = {**updates, "version": case["version"] + 1, "updated_at": ctx.now,
-                  "last_event_seq": head_seq, "last_event_hash": head_hash}
-        result = ctx.session.execute(update(Case).where(Case.id == case["id"], Case.version == case["version"])
-                                     .values(**values))
-        if result.rowcount != 1:
+        expected = case["version"]
+        case.update(updates, version=expected + 1, updated_at=ctx.now, last_event_seq=head_seq,
+                    last_event_hash=head_hash)
+        if not rows.save_case(ctx.conn, case, expected):
             raise Conflict("案件已被他人更新，请刷新后重试 / the case was changed by someone else: reload and retry")
-        insert_events(ctx.session, rows)
-        case.update(values)
+        rows.insert_events(ctx.conn, event_rows)
 
     def _sync_deadlines(self, ctx: _Ctx) -> dict[str, dict]:
-        """Pending deadline rows = the workflow's waiting timers; returns them by kind."""
-        session, case_id, now = ctx.session, ctx.case["id"], ctx.now
-        existing = {r["spiff_id"]: dict(r) for r in session.execute(
-            select(Deadline.__table__).where(Deadline.case_id == case_id, Deadline.status == "pending",
-                                             Deadline.spiff_id.is_not(None))).mappings()}
+        """Pending deadline rows = the workflow's waiting timers; returns them by timer task id."""
+        case_id, now = ctx.case["id"], ctx.now
+        if ctx.known is not None:
+            existing = dict(ctx.known.timers)
+        else:
+            existing = {r["spiff_id"]: r for r in rows.pending_timers(ctx.conn, case_id)}
         waiting = {t.spiff_id: t for t in rt.waiting_timers(ctx.workflow)}
         gone = [row["id"] for sid, row in existing.items() if sid not in waiting]
         if gone:
-            session.execute(update(Deadline).where(Deadline.id.in_(gone)).values(status="cancelled"))
+            rows.set_deadlines(ctx.conn, gone, "cancelled")
         new_rows = []
         for sid, timer in waiting.items():
             row = existing.get(sid)
@@ -389,54 +415,59 @@ class CaseEngine:
                 new_rows.append(row)
             existing[sid] = row
         if new_rows:
-            session.execute(insert(Deadline), new_rows)
-        return {row["kind"]: row for sid, row in existing.items() if sid in waiting}
+            for row, new_id in zip(new_rows, rows.insert_deadlines(ctx.conn, new_rows)):
+                row["id"] = new_id
+        return {sid: row for sid, row in existing.items() if sid in waiting}
 
-    def _sync_tasks(self, ctx: _Ctx, snapshot: CaseSnapshot, timers: dict[str, dict]) -> None:
-        """Ready human-task rows = the workflow's ready manual tasks."""
-        session, case_id = ctx.session, ctx.case["id"]
-        existing = {r.spiff_id: r for r in session.execute(
-            select(HumanTask.id, HumanTask.spiff_id, HumanTask.name, HumanTask.due_at)
-            .where(HumanTask.case_id == case_id, HumanTask.status == "ready"))}
+    @staticmethod
+    def _sync_tasks_rows(ctx: _Ctx) -> dict[str, rows.TaskRow]:
+        if ctx.known is not None:
+            return dict(ctx.known.tasks)
+        return {r.spiff_id: r for r in rows.ready_tasks(ctx.conn, ctx.case["id"])}
+
+    def _sync_tasks(self, ctx: _Ctx, snapshot: CaseSnapshot, timers: dict[str, dict],
+                    existing: dict[str, rows.TaskRow]) -> None:
+        """Ready human-task rows = the workflow's ready manual tasks; `existing` is updated to match."""
+        case_id = ctx.case["id"]
         ready = {t.spiff_id: t for t in rt.ready_human_tasks(ctx.workflow)}
         gone = [row for sid, row in existing.items() if sid not in ready]
         if gone:
-            session.execute(update(HumanTask).where(HumanTask.id.in_([r.id for r in gone])).values(status="cancelled"))
+            rows.cancel_tasks(ctx.conn, [r.id for r in gone])
             for row in gone:
+                del existing[row.spiff_id]
                 ctx.event("task_cancelled", {"task_id": row.id, "step": row.name}, actor="system")
-        for row in existing.values():
+        for row in list(existing.values()):
             deadline = timers.get(row.name)
             due = deadline["due_at"] if deadline else None
-            if row.spiff_id in ready and due != row.due_at:
-                session.execute(update(HumanTask).where(HumanTask.id == row.id).values(due_at=due))
+            if due != row.due_at:
+                rows.set_task_due(ctx.conn, row.id, due)
+                existing[row.spiff_id] = row._replace(due_at=due)
         new = [t for sid, t in ready.items() if sid not in existing]
         if not new:
             return
-        rows = []
+        new_rows = []
         for t in new:
             step = t.properties.get("step") or t.spec_name
             place = ctx.app.placement(snapshot, step, t.lane, t.properties)
             deadline = timers.get(step)
-            rows.append({"case_id": case_id, "spiff_id": t.spiff_id, "name": step, "title": t.title,
+            new_rows.append({"case_id": case_id, "spiff_id": t.spiff_id, "name": step, "title": t.title,
                          "role": place.role, "org_unit": place.org_unit, "level": place.level,
                          "assignee": None, "status": "ready", "due_at": deadline["due_at"] if deadline else None,
                          "created_at": ctx.now})
-        ids = session.execute(insert(HumanTask).returning(HumanTask.id, HumanTask.name, HumanTask.role,
-                                                          HumanTask.org_unit, sort_by_parameter_order=True),
-                              rows).all()
-        for r in ids:
+        for r, t in zip(rows.insert_tasks(ctx.conn, new_rows), new_rows):
+            existing[t["spiff_id"]] = rows.TaskRow(r.id, t["spiff_id"], t["name"], t["due_at"])
+            ctx.opened.append(r.id)
             ctx.event("task_opened", {"task_id": r.id, "step": r.name, "role": r.role, "org_unit": r.org_unit},
                       actor="system")
 
     # ------------------------------------------------------------------ checks
     def _task_and_case(self, session: Session, task_id: int):
-        task = session.execute(select(HumanTask.__table__).where(HumanTask.id == task_id)).mappings().first()
-        if task is None:
+        found = rows.load_task_and_case(session.connection(), task_id)
+        if found is None:
             raise NotFound(f"任务 {task_id} 不存在 / task {task_id} not found")
-        task = dict(task)
+        task, case = found
         if task["status"] != "ready":
             raise Conflict("该任务已办结或已取消 / the task is no longer ready")
-        case = self._load_case(session, task["case_id"])
         return task, case, self.application(case["type"])
 
     @staticmethod

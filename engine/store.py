@@ -104,16 +104,12 @@ class Case(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     last_event_seq: Mapped[int] = mapped_column(Integer, default=0)
     last_event_hash: Mapped[str] = mapped_column(String(64), default="")
+    # SpiffWorkflow's instance state, serialized without the spec (that lives in `definition`).
+    # Deferred: lists and views never load it; a command writes it with the case row.
+    state: Mapped[str] = mapped_column(Text, default="", deferred=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     closed_at: Mapped[Optional[datetime]]
-
-
-class CaseState(Base):
-    """SpiffWorkflow's instance state, serialized without the spec (that lives in `definition`)."""
-    __tablename__ = "case_state"
-    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), primary_key=True)
-    state: Mapped[str] = mapped_column(Text)
 
 
 class CaseCounter(Base):

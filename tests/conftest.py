@@ -21,6 +21,18 @@ PG_URL = os.environ.get("FENGQIAO_TEST_DATABASE_URL")
 START = datetime(2026, 9, 1, 1, 0, tzinfo=timezone.utc)  # 09:00 in Shanghai, a Tuesday
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing():
+    """scrypt is slow on purpose; the tests hash the same few passwords over and over."""
+    import functools
+
+    import engine.accounts as accounts
+    real = accounts.hash_password
+    accounts.hash_password = functools.lru_cache(maxsize=None)(real)
+    yield
+    accounts.hash_password = real
+
+
 def pytest_report_header(config):
     return f"fengqiao database: {'PostgreSQL' if PG_URL else 'SQLite'}"
 

@@ -68,15 +68,14 @@ import os, signal, sys
 sys.path.insert(0, {root!r})
 from engine.config import Settings
 from workflows import build_system
-import engine.service as service
+import engine.rows as rows
 from engine.accounts import actor_of, find_user
 
-real_insert_events = service.insert_events
-def insert_then_die(session, rows):
-    real_insert_events(session, rows)
-    session.flush()
-    os.kill(os.getpid(), signal.SIGKILL)  # the process dies mid-command, before its commit
-service.insert_events = insert_then_die
+real_insert_events = rows.insert_events
+def insert_then_die(conn, event_rows):
+    real_insert_events(conn, event_rows)  # everything of the command is written, nothing committed
+    os.kill(os.getpid(), signal.SIGKILL)
+rows.insert_events = insert_then_die
 
 system = build_system(Settings(database_url={url!r}, simulated_clock=True))
 with system.db.read() as s:

@@ -131,8 +131,8 @@ def test_a_case_that_loops_600_times_does_not_stall(engine_system):
     assert case["data"]["attempts"] == 600
     system.engine.cache.clear()  # and the saved state restores to the same closed workflow
     with system.db.read() as s:
-        workflow = system.engine._workflow_for(s, s.execute(select(Case.__table__).where(Case.id == case_id))
-                                               .mappings().one(), system.engine.application("loop"))
+        workflow, _ = system.engine._workflow_for(s, s.execute(select(Case.__table__).where(Case.id == case_id))
+                                                  .mappings().one(), system.engine.application("loop"))
     assert workflow.is_completed()
     depth = max(t.depth for t in workflow.tasks.values())
     assert depth > 1000  # deeper than SpiffWorkflow's iterator would have reached
@@ -199,3 +199,19 @@ def test_case_numbers_are_sequential_per_type_and_year(system):
     assert numbers == ["LOOP-2026-000001", "LOOP-2026-000002", "TIMED-2026-000001"]
     with system.db.read() as s:
         assert s.scalar(select(func.count()).select_from(Case)) == 3
+
+
+def test_an_auditor_reads_everything_but_can_register_or_change_nothing(system):
+    auditor, med = system.people["auditor"], system.people["mediator"]
+    with pytest.raises(Forbidden):
+        system.engine.start_case("timed", {"days": 3}, auditor)
+    case_id = system.engine.start_case("timed", {"days": 3}, med).case_id
+    with pytest.raises(Forbidden):
+        system.engine.send_message(case_id, "withdraw", {"reason": "x"}, auditor)
+    with pytest.raises(Forbidden):
+        system.engine.complete_task(ready_task(system, case_id)["id"], {}, auditor)
+    assert view(system, case_id)["status"] == "open"
+    assert "no_such_type" not in system.engine.applications
+    with pytest.raises(InvalidInput):
+        system.engine.start_case("no_such_type", {}, med)
+    assert "no_such_type" not in system.engine.applications

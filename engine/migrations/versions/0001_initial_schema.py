@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 03:23:48.077726
+Create Date: 2026-11-26 03:29:31.940806
 """
 from alembic import op
 import sqlalchemy as sa
@@ -111,6 +111,7 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('last_event_seq', sa.Integer(), nullable=False),
     sa.Column('last_event_hash', sa.String(length=64), nullable=False),
+    sa.Column('state', sa.Text(), nullable=False),
     sa.Column('created_at', engine.store.UTCDateTime(), nullable=False),
     sa.Column('updated_at', engine.store.UTCDateTime(), nullable=False),
     sa.Column('closed_at', engine.store.UTCDateTime(), nullable=True),
@@ -149,12 +150,6 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['case_id'], ['case_record.id'], name=op.f('fk_case_event_case_id_case_record')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_case_event')),
     sa.UniqueConstraint('case_id', 'seq', name=op.f('uq_case_event_case_id_seq'))
-    )
-    op.create_table('case_state',
-    sa.Column('case_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('state', sa.Text(), nullable=False),
-    sa.ForeignKeyConstraint(['case_id'], ['case_record.id'], name=op.f('fk_case_state_case_id_case_record')),
-    sa.PrimaryKeyConstraint('case_id', name=op.f('pk_case_state'))
     )
     op.create_table('deadline',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -239,7 +234,6 @@ def downgrade() -> None:
         batch_op.drop_index('ix_deadline_case')
 
     op.drop_table('deadline')
-    op.drop_table('case_state')
     op.drop_table('case_event')
     with op.batch_alter_table('api_token', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_token_user_id'))
