@@ -1,0 +1,123 @@
+"""N full lifecycles of an eight-user-task process: the engine on SQLite vs plain SpiffWorkflow in memory.
+
+    python bench/lifecycle.py [-n 300] [--database sqlite:///path.db] [--no-cache]
+
+Prints lifecycles per second for both and the engine's cost per lifecycle as a multiple of
+plain SpiffWorkflow's, measured in the same run. The engine figure includes everything a
+command does: the workflow step, the task/deadline/case rows, the hash-chained events and a
+durable commit per command.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402  (bench measures SpiffWorkflow itself)
+from SpiffWorkflow.util.task import TaskState  # noqa: E402
+from engine.accounts import actor_of, add_org_unit, add_user  # noqa: E402
+from engine.config import Settings  # noqa: E402
+from engine.definitions import load_directory  # noqa: E402
+from engine.definitions_repo import deploy  # noqa: E402
+from workflows import build_system  # noqa: E402
+
+FIXTURE = ROOT / "tests" / "fixtures" / "engine"
+PROCESS = "chain8"
+ROLES = ["intake"] + ["mediator"] * 5 + ["justice_officer", "mediator"]  # the lanes of chain8, in order
+
+
+def plain_spiff(definition, n: int) -> float:
+    """Seconds for n lifecycles run in memory by SpiffWorkflow alone."""
+    started = time.perf_counter()
+    for _ in range(n):
+        workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs)
+        workflow.do_engine_steps()
+        while not workflow.is_completed():
+            task = workflow.get_next_task(state=TaskState.READY, manual=True)
+            task.set_data(note="done")
+            task.run()
+            workflow.do_engine_steps()
+    return time.perf_counter() - started
+
+
+def through_engine(system, actors, n: int) -> tuple[float, int]:
+    """Seconds for n lifecycles through the engine's commands, and the commands run."""
+    engine, commands = system.engine, 0
+    started = time.perf_counter()
+    for _ in range(n):
+        result = engine.start_case(PROCESS, {"summary": "bench"}, actors["mediator"])
+        commands += 1
+        step = 0
+        while result.opened_tasks:
+            (task_id,) = result.opened_tasks
+            result = engine.complete_task(task_id, {"note": "done"}, actors[ROLES[step]])
+            commands += 1
+            step += 1
+    return time.perf_counter() - started, commands
+
+
+def setup(database_url: str, cache: bool, synchronous: str = "NORMAL"):
+    settings = Settings(database_url=database_url, workflow_cache_size=256 if cache else 0, bpmn_dir=FIXTURE,
+                        sqlite_synchronous=synchronous)
+    system = build_system(settings)
+    system.upgrade()
+    now = datetime.now(timezone.utc)
+    with system.db.write() as s:
+        deploy(s, load_directory(FIXTURE), now=now, actor="bench")
+        add_org_unit(s, "bench", "基准县", "county", None)
+        actors = {role: actor_of(add_user(s, f"b_{role}", [role], "bench", "password1", now=now))
+                  for role in ("intake", "mediator", "justice_officer")}
+    return system, actors
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=300, help="lifecycles per round (default 300)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--database", help="database URL (default: temporary SQLite files)")
+    parser.add_argument("--no-cache", action="store_true", help="restore the workflow from the store at every command")
+    args = parser.parse_args()
+
+    # SQLite in both synchronous modes (the default NORMAL, and FULL: an fsync per commit);
+    # a --database URL is measured as it is.
+    modes = [("NORMAL", None), ("FULL", None)] if not args.database else [("", args.database)]
+    definition = load_directory(FIXTURE)[PROCESS]
+    plain_spiff(definition, 20)
+    plain_times: list[float] = []
+    engine_times: dict[str, list[float]] = {mode: [] for mode, _ in modes}
+    per_lifecycle_commands = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        systems = {}
+        for mode, url in modes:
+            systems[mode] = setup(url or f"sqlite:///{tmp}/bench-{mode}.db", cache=not args.no_cache,
+                                  synchronous=mode or "NORMAL")
+            through_engine(*systems[mode], 5)  # warm up
+        for _ in range(args.rounds):  # interleaved, so machine noise hits both alike
+            plain_times.append(plain_spiff(definition, args.n))
+            for mode, _url in modes:
+                elapsed, commands = through_engine(*systems[mode], args.n)
+                engine_times[mode].append(elapsed)
+                per_lifecycle_commands = commands / args.n
+        for system, _ in systems.values():
+            system.close()
+
+    plain = statistics.median(plain_times) / args.n
+    print(f"process: {PROCESS} (8 user tasks, {per_lifecycle_commands:.0f} commands a lifecycle), "
+          f"{args.n} lifecycles x {args.rounds} rounds, median round; workflow cache {'off' if args.no_cache else 'on'}")
+    print(f"plain SpiffWorkflow, in memory:       {1 / plain:8.1f} lifecycles/s  ({plain * 1000:6.2f} ms each)")
+    for mode, url in modes:
+        engine = statistics.median(engine_times[mode]) / args.n
+        label = f"engine, SQLite synchronous={mode}" if mode else f"engine, {url.split('://')[0]}"
+        print(f"{label + ':':<38}{1 / engine:8.1f} lifecycles/s  ({engine * 1000:6.2f} ms each, "
+              f"{engine / per_lifecycle_commands * 1000:.2f} ms a command)  ratio {engine / plain:5.1f}x")
+
+
+if __name__ == "__main__":
+    main()
