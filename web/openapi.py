@@ -1,0 +1,303 @@
+"""The OpenAPI document of `/api/v1`, built from the same route table that registers the views.
+
+`web.api` declares each route once (`Route`: method, Flask rule, summary, parameters, body and
+response schema names); Flask gets the rule and this module gets the description, so the two
+cannot drift. The component schemas are the data contract of DOMAIN.md §7.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+OPENAPI_VERSION = "3.1.0"
+API_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Param:
+    """A query parameter."""
+    name: str
+    description: str
+    type: str = "string"
+    enum: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+
+    def schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": self.type}
+        if self.enum:
+            schema["enum"] = list(self.enum)
+        if self.minimum is not None:
+            schema["minimum"] = self.minimum
+        if self.maximum is not None:
+            schema["maximum"] = self.maximum
+        return schema
+
+
+@dataclass(frozen=True)
+class Route:
+    """One API route: what Flask registers and what the document says about it."""
+    method: str
+    rule: str  # Flask rule below the API prefix, e.g. "/cases/<int:case_id>"
+    endpoint: str
+    summary: str
+    response: str | None  # component schema of the success body
+    status: int = 200
+    body: str | None = None  # component schema of the request body
+    query: tuple[Param, ...] = ()
+    errors: tuple[int, ...] = ()  # besides 401 (authenticated routes), 404 (path parameters) and 500
+    public: bool = False  # no bearer token needed
+    tags: tuple[str, ...] = field(default=())
+
+
+_RULE_PARAM = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
+_CONVERTER_TYPES = {"int": "integer", "float": "number"}
+
+
+def openapi_path(rule: str) -> str:
+    """`/cases/<int:case_id>` → `/cases/{case_id}`."""
+    return _RULE_PARAM.sub(lambda m: "{" + m.group("name") + "}", rule)
+
+
+def path_params(rule: str) -> list[dict[str, Any]]:
+    params = []
+    for m in _RULE_PARAM.finditer(rule):
+        schema: dict[str, Any] = {"type": _CONVERTER_TYPES.get(m.group("converter") or "", "string")}
+        if schema["type"] == "integer":
+            schema["minimum"] = 1
+        params.append({"name": m.group("name"), "in": "path", "required": True, "schema": schema})
+    return params
+
+
+# --------------------------------------------------------------------------------- schemas
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(type_: str, **extra: Any) -> dict[str, Any]:
+    return {"type": [type_, "null"], **extra}
+
+
+_TIME = {"type": "string", "format": "date-time", "description": "ISO 8601，带时区 / ISO 8601 with offset"}
+_TIME_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
+_WARNING = {"type": "string", "enum": ["normal", "warning", "overdue"]}
+_ANY_OBJECT = {"type": "object", "additionalProperties": True}
+
+
+def _list_of(item: str, description: str) -> dict[str, Any]:
+    return {"type": "object", "description": description, "required": ["items"],
+            "properties": {"items": {"type": "array", "items": _ref(item)}}}
+
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "Error": {
+        "type": "object", "required": ["error"],
+        "description": "所有错误的统一格式 / every error has this shape",
+        "properties": {"error": {
+            "type": "object", "required": ["code", "message", "fields"],
+            "properties": {
+                "code": {"type": "string", "examples": ["invalid_input", "conflict"]},
+                "message": {"type": "string", "description": "先中文后英文 / Chinese first, then English"},
+                "fields": {"type": "object", "additionalProperties": {"type": "string"},
+                           "description": "字段名 → 错误说明 / field name → message"}}}},
+    },
+    "Deadline": {
+        "type": "object", "required": ["kind", "due_at", "warning_level", "estimated"],
+        "properties": {"kind": {"type": "string", "description": "步骤或时限窗口 / step or window key"},
+                       "due_at": _TIME, "warning_level": _WARNING,
+                       "estimated": {"type": "boolean",
+                                     "description": "按估算的节假日计算 / counted on an estimated holiday calendar"},
+                       "started_at": _TIME_OR_NULL},
+    },
+    "Task": {
+        "type": "object",
+        "required": ["id", "case_id", "name", "title", "level", "role", "org_unit", "assignee", "due_at",
+                     "warning_level"],
+        "properties": {"id": {"type": "integer"}, "case_id": {"type": "integer"},
+                       "case_number": _nullable("string"),
+                       "name": {"type": "string", "description": "步骤键 / step key"},
+                       "title": {"type": "string"}, "level": _nullable("string"),
+                       "role": {"type": "string"}, "org_unit": _nullable("string"),
+                       "assignee": _nullable("string"), "status": {"type": "string"},
+                       "due_at": _TIME_OR_NULL, "warning_level": _WARNING, "created_at": _TIME_OR_NULL,
+                       "form": {"type": "object",
+                                "description": "该步骤表单的 JSON Schema（无表单时为 {}）/ the step's form as "
+                                               "JSON Schema ({} when it has none); only in GET /tasks/{task_id}"}},
+    },
+    "LedgerEntry": {
+        "type": "object",
+        "required": ["id", "case_id", "mediator", "level", "difficulty", "amount_fen", "status", "kind"],
+        "properties": {"id": {"type": "integer"}, "case_id": {"type": "integer"},
+                       "mediator": _nullable("string"), "level": _nullable("string"),
+                       "difficulty": _nullable("string"),
+                       "amount_fen": {"type": "integer", "description": "金额（分）/ amount in fen"},
+                       "status": {"type": "string",
+                                  "enum": ["accrued", "reviewed", "approved", "paid", "rejected"]},
+                       "kind": {"type": "string", "enum": ["subsidy", "reversal"]},
+                       "reason": {"type": "string"}, "rate_version": _nullable("integer"),
+                       "batch": _nullable("string")},
+    },
+    "CaseSummary": {
+        "type": "object",
+        "required": ["id", "number", "type", "status", "outcome", "level", "jurisdiction", "owner_leader",
+                     "version"],
+        "properties": {"id": {"type": "integer"}, "number": {"type": "string"}, "type": {"type": "string"},
+                       "status": {"type": "string", "enum": ["open", "closed"]}, "outcome": _nullable("string"),
+                       "level": _nullable("string"), "jurisdiction": _nullable("string"),
+                       "owner_leader": _nullable("string"), "flags": {"type": "array", "items": {"type": "string"}},
+                       "version": {"type": "integer"}, "created_at": _TIME_OR_NULL},
+    },
+    "Case": {
+        "type": "object",
+        "required": ["id", "number", "type", "status", "outcome", "level", "jurisdiction", "owner_leader",
+                     "version", "data", "tasks", "deadlines", "subsidy"],
+        "properties": {"id": {"type": "integer"}, "number": {"type": "string"}, "type": {"type": "string"},
+                       "status": {"type": "string", "enum": ["open", "closed"]}, "outcome": _nullable("string"),
+                       "level": _nullable("string"), "jurisdiction": _nullable("string"),
+                       "owner_leader": _nullable("string"), "repeat_of": _nullable("integer"),
+                       "flags": {"type": "array", "items": {"type": "string"}},
+                       "version": {"type": "integer",
+                                   "description": "完成任务时回传 / send it back when completing a task"},
+                       "data": _ANY_OBJECT,
+                       "tasks": {"type": "array", "items": _ref("Task")},
+                       "deadlines": {"type": "array", "items": _ref("Deadline")},
+                       "subsidy": {"type": "array", "items": _ref("LedgerEntry")},
+                       "created_at": _TIME_OR_NULL, "updated_at": _TIME_OR_NULL, "closed_at": _TIME_OR_NULL},
+    },
+    "CaseList": {
+        "type": "object", "required": ["items", "next"],
+        "description": "一页案件，新的在前 / a page of cases, newest first",
+        "properties": {"items": {"type": "array", "items": _ref("CaseSummary")},
+                       "next": {"type": ["string", "null"],
+                                "description": "下一页游标，作为 ?after= 传回；没有下一页时为 null / pass back as "
+                                               "?after= for the next page; null on the last page"}},
+    },
+    "Event": {
+        "type": "object", "required": ["seq", "at", "actor", "kind", "data", "prev_hash", "hash"],
+        "properties": {"seq": {"type": "integer"}, "at": _TIME, "actor": {"type": "string"},
+                       "kind": {"type": "string", "examples": ["case_created", "task_completed"]},
+                       "data": _ANY_OBJECT,
+                       "prev_hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                       "hash": {"type": "string", "pattern": "^[0-9a-f]{64}$",
+                                "description": "sha256(prev_hash + 事件的规范 JSON / canonical JSON of the event)"}},
+    },
+    "EventList": _list_of("Event", "案件历史，按 seq 排序 / the case history in seq order"),
+    "TaskList": _list_of("Task", "当前用户可办理的任务 / the caller's workable tasks"),
+    "OrgUnit": {
+        "type": "object", "required": ["code", "name", "level", "parent"],
+        "properties": {"code": {"type": "string"}, "name": {"type": "string"},
+                       "level": {"type": "string", "enum": ["county", "town", "village"]},
+                       "parent": _nullable("string")},
+    },
+    "OrgUnitList": _list_of("OrgUnit", "全县单位 / the county's org units"),
+    "User": {
+        "type": "object", "required": ["username", "org_unit", "roles"],
+        "properties": {"username": {"type": "string"}, "display_name": {"type": "string"},
+                       "org_unit": {"type": "string"}, "roles": {"type": "array", "items": {"type": "string"}},
+                       "civil_servant": {"type": "boolean"}},
+    },
+    "UserList": _list_of("User", "在职用户（不含密码等机密）/ active users, without secrets"),
+    "ChainBreak": {
+        "type": "object", "required": ["case_id", "seq", "event_id", "reason"],
+        "properties": {"case_id": {"type": "integer"}, "seq": _nullable("integer"),
+                       "event_id": _nullable("integer"), "reason": {"type": "string"}},
+    },
+    "AuditResult": {
+        "type": "object", "required": ["ok", "cases_checked", "first_break"],
+        "properties": {"ok": {"type": "boolean"}, "cases_checked": {"type": "integer"},
+                       "first_break": {"oneOf": [_ref("ChainBreak"), {"type": "null"}]}},
+    },
+    "OpenApiDocument": {"type": "object", "required": ["openapi", "paths"],
+                        "description": "本文档（OpenAPI 3.1）/ this document (OpenAPI 3.1)"},
+    "NewCase": {
+        "type": "object", "required": ["type"],
+        "properties": {"type": {"type": "string", "examples": ["mediation", "petition"]},
+                       "data": {**_ANY_OBJECT, "description": "登记表 / the register form"}},
+    },
+    "Completion": {
+        "type": "object", "required": ["version"],
+        "properties": {"data": {**_ANY_OBJECT, "description": "该步骤的表单 / the step's form"},
+                       "version": {"type": "integer",
+                                   "description": "读取时的案件版本；已变化则 409 / the case version you read; "
+                                                  "409 if it moved on"}},
+    },
+    "Message": {
+        "type": "object",
+        "properties": {"data": {**_ANY_OBJECT, "description": "消息内容 / the message payload"}},
+    },
+    "Assignment": {
+        "type": "object", "required": ["user"],
+        "properties": {"user": {"type": "string", "description": "用户名 / username"}},
+    },
+}
+
+_ERROR_RESPONSES = {
+    400: ("BadRequest", "输入有误，未做任何更改 / bad input, nothing changed"),
+    401: ("Unauthenticated", "缺少或无效的令牌 / missing or invalid bearer token"),
+    403: ("Forbidden", "无权执行 / not allowed"),
+    404: ("NotFound", "不存在或无权查看 / not found or not visible"),
+    409: ("Conflict", "案件已更新或任务已不在待办 / stale version or task no longer ready"),
+    500: ("InternalError", "服务器内部错误（已记录）/ internal error (logged)"),
+}
+
+
+def _operation(route: Route) -> dict[str, Any]:
+    op: dict[str, Any] = {"operationId": route.endpoint, "summary": route.summary}
+    if route.tags:
+        op["tags"] = list(route.tags)
+    params = path_params(route.rule) + [
+        {"name": p.name, "in": "query", "required": False, "description": p.description, "schema": p.schema()}
+        for p in route.query]
+    if params:
+        op["parameters"] = params
+    if route.body:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(route.body)}}}
+    ok: dict[str, Any] = {"description": "成功 / success"}
+    if route.response:
+        ok["content"] = {"application/json": {"schema": _ref(route.response)}}
+    responses: dict[str, Any] = {str(route.status): ok}
+    errors = set(route.errors) | {500}
+    if not route.public:
+        errors.add(401)
+    if path_params(route.rule):
+        errors.add(404)
+    if route.body or route.query:
+        errors.add(400)
+    for status in sorted(errors):
+        responses[str(status)] = {"$ref": f"#/components/responses/{_ERROR_RESPONSES[status][0]}"}
+    op["responses"] = responses
+    op["security"] = [] if route.public else [{"bearerAuth": []}]
+    return op
+
+
+def build_document(routes: list[Route], prefix: str) -> dict[str, Any]:
+    """The OpenAPI document for `routes` mounted under `prefix`."""
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        paths.setdefault(openapi_path(route.rule), {})[route.method.lower()] = _operation(route)
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {
+            "title": "枫桥 fengqiao API",
+            "version": API_VERSION,
+            "description": "县域矛盾纠纷调解与信访事项流程引擎的 REST 接口。除本文档外，所有接口都需要 "
+                           "`Authorization: Bearer <令牌>`；错误统一为 {\"error\": {code, message, fields}}。\n\n"
+                           "REST API of the county dispute-mediation and petition case engine. Every route "
+                           "except this document needs `Authorization: Bearer <token>`; every error is "
+                           "{\"error\": {code, message, fields}}. Times are ISO 8601 with offset; money is "
+                           "integer fen.",
+        },
+        "servers": [{"url": prefix}],
+        "security": [{"bearerAuth": []}],
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
+                                               "description": "用 `fengqiao token create 用户名` 生成 / "
+                                                              "made with `fengqiao token create USERNAME`"}},
+            "schemas": SCHEMAS,
+            "responses": {name: {"description": text,
+                                 "content": {"application/json": {"schema": _ref("Error")}}}
+                          for name, text in _ERROR_RESPONSES.values()},
+        },
+    }
