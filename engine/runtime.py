@@ -16,12 +16,13 @@ from uuid import UUID
 import SpiffWorkflow.bpmn.specs.event_definitions.timer as _spiff_timer
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, TaskConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from .clock import current_time
@@ -78,7 +79,26 @@ class _StateOnlyConverter(BpmnWorkflowConverter):
         return workflow
 
 
-_registry = BpmnWorkflowSerializer.configure({**SPIFF_CONFIG, BpmnWorkflow: _StateOnlyConverter})
+class _FinishedTaskMemo(TaskConverter):
+    """Serialize a finished task once: it no longer changes, and a long case has thousands.
+
+    The memo is checked against everything the conversion reads (state, children, the data
+    objects), so a task SpiffWorkflow does touch again is converted afresh."""
+
+    def to_dict(self, task):
+        if not task.has_state(TaskState.FINISHED_MASK):
+            return super().to_dict(task)
+        parent = task.parent
+        key = (task.state, task.last_state_change, tuple(task._children), id(task.data),
+               id(parent.data) if parent is not None else None)
+        memo = task.__dict__.get("_fq_memo")
+        if memo is None or memo[0] != key:
+            memo = task.__dict__["_fq_memo"] = (key, super().to_dict(task))
+        return dict(memo[1])
+
+
+_registry = BpmnWorkflowSerializer.configure({**SPIFF_CONFIG, BpmnWorkflow: _StateOnlyConverter,
+                                              Task: _FinishedTaskMemo})
 _serializer = BpmnWorkflowSerializer(_registry)
 
 
@@ -93,7 +113,7 @@ def load_state(state: str, spec, subprocess_specs, script_engine: PythonScriptEn
     _serializer.migrate(dct)
     workflow = _serializer.from_dict(dct, spec=spec, subprocess_specs=subprocess_specs)
     workflow.script_engine = script_engine
-    return workflow
+    return _flat(workflow)
 
 
 def new_workflow(spec, subprocess_specs, script_engine: PythonScriptEngine, data: Mapping[str, Any]) -> BpmnWorkflow:
@@ -101,6 +121,13 @@ def new_workflow(spec, subprocess_specs, script_engine: PythonScriptEngine, data
     workflow.task_tree.data.update(data)
     for task in workflow.task_tree.children:
         task.data.update(data)
+    return _flat(workflow)
+
+
+def _flat(workflow: BpmnWorkflow) -> BpmnWorkflow:
+    """After each task, SpiffWorkflow re-checks waiting tasks by walking the tree to depth 1000;
+    use the flat walk instead, which sees every task however long the case has looped."""
+    workflow.update_waiting_tasks = lambda: _update_waiting(workflow)
     return workflow
 
 
@@ -127,6 +154,7 @@ def run_engine_steps(workflow: BpmnWorkflow) -> None:
                     parent = workflow.get_task_from_id(sub.parent_task_id)
                     parent.task_spec._update(parent)
             ran += _run_ready(workflow.tasks.values())
+            ran += _update_waiting(workflow)
             if not ran:
                 break
         workflow.refresh_timers()
@@ -135,6 +163,18 @@ def run_engine_steps(workflow: BpmnWorkflow) -> None:
             run_engine_steps(workflow)
     except SpiffWorkflowException as exc:
         raise ScriptFailed(str(exc)) from exc
+
+
+def _update_waiting(workflow: BpmnWorkflow) -> int:
+    """What SpiffWorkflow's update_waiting_tasks does, over the flat map (it walks the depth-limited
+    tree): let waiting joins and gateways re-check whether they may proceed. Returns how many became ready."""
+    became_ready = 0
+    for task in [t for t in _all_tasks(workflow) if t.state == TaskState.WAITING]:
+        if task.task_spec.manual:
+            continue
+        task.task_spec._update(task)
+        became_ready += task.state == TaskState.READY
+    return became_ready
 
 
 def _run_ready(tasks: Iterable) -> int:
@@ -227,12 +267,16 @@ def fire_timers(workflow: BpmnWorkflow) -> None:
 
 
 def is_completed(workflow: BpmnWorkflow) -> bool:
-    return workflow.is_completed()
+    """True when no task is left unfinished.
+
+    Not BpmnWorkflow.is_completed(): it searches the task tree only to depth 1000, so a case
+    that has looped long enough looks finished to it (and it then marks itself completed)."""
+    return not any(t.state & TaskState.NOT_FINISHED_MASK for t in _all_tasks(workflow))
 
 
 def workflow_data(workflow: BpmnWorkflow) -> dict[str, Any]:
     """The data of the case as the process sees it now: the last completed task's data."""
-    if workflow.is_completed():
+    if is_completed(workflow):
         return dict(workflow.data)
     last = workflow.last_task
     return dict(last.data) if last is not None else dict(workflow.task_tree.data)

@@ -4,7 +4,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine import queries
+from engine import queries, runtime
 from engine.audit import verify_cases
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.store import Case, CaseEvent, Deadline, HumanTask
@@ -35,19 +35,16 @@ def test_an_eight_step_case_runs_to_closure_with_a_complete_verified_history(sys
     for step in CHAIN:
         task = ready_task(system, started.case_id)
         assert task["name"] == step
-        actor = system.people[ROLE_OF.get(step, "mediator")]
         if step == "register_check":
-            # the intake worker sits in a village; this case belongs to the county unit
-            with pytest.raises(Forbidden):
-                system.engine.complete_task(task["id"], {}, actor)
-            system.engine.assign_task(task["id"], "intake1", system.people["auditor"]) if False else None
-            actor = system.people["mediator"]
-            with pytest.raises(Forbidden):
-                system.engine.complete_task(task["id"], {}, actor)
-            continue_with = _complete_as_role(system, task, "intake")
+            # the intake worker of the village may not check a case of the county unit, nor may a mediator
+            for outsider in (system.people["intake"], system.people["mediator"]):
+                with pytest.raises(Forbidden):
+                    system.engine.complete_task(task["id"], {}, outsider)
+            actor = _county_intake_worker(system)
         else:
-            system.engine.complete_task(task["id"], {f"{step}_note": f"{step} 完成"}, actor,
-                                        expected_version=view(system, started.case_id)["version"])
+            actor = system.people[ROLE_OF.get(step, "mediator")]
+        system.engine.complete_task(task["id"], {f"{step}_note": f"{step} 完成"}, actor,
+                                    expected_version=view(system, started.case_id)["version"])
     case = view(system, started.case_id)
     assert case["status"] == "closed" and case["tasks"] == []
     assert case["data"]["close_note"] == "close 完成"
@@ -58,14 +55,10 @@ def test_an_eight_step_case_runs_to_closure_with_a_complete_verified_history(sys
         assert verify_cases(s) == (1, None)
 
 
-def _complete_as_role(system, task, role):
-    """The intake role's step, completed by an intake worker of the case's own unit."""
+def _county_intake_worker(system):
     from engine.accounts import actor_of, add_user
     with system.db.write() as s:
-        user = add_user(s, f"{role}_county", [role], task["org_unit"], "password1", now=system.clock.now())
-        actor = actor_of(user)
-    system.engine.complete_task(task["id"], {}, actor)
-    return actor
+        return actor_of(add_user(s, "intake_county", ["intake"], "qh", "password1", now=system.clock.now()))
 
 
 def test_completing_with_a_stale_version_is_a_conflict_that_changes_nothing(system):
@@ -77,7 +70,6 @@ def test_completing_with_a_stale_version_is_a_conflict_that_changes_nothing(syst
         system.engine.complete_task(task["id"], {"settled": True}, med, expected_version=before["version"] - 1)
     after = view(system, case_id)
     assert after == before
-    assert len(events(system, case_id)) == len(events(system, case_id))
     system.engine.complete_task(task["id"], {"settled": True}, med, expected_version=before["version"])
     assert view(system, case_id)["status"] == "closed"
     with pytest.raises(Conflict):  # the same task again: no longer ready
@@ -122,10 +114,13 @@ def test_a_case_that_loops_600_times_does_not_stall(engine_system):
     system = engine_system
     med = system.people["mediator"]
     case_id = system.engine.start_case("loop", {"attempts": 0, "settled": False}, med).case_id
+    result = None
     for i in range(600):
-        task = ready_task(system, case_id)
-        assert task["name"] == "attempt"
-        system.engine.complete_task(task["id"], {"settled": i == 599}, med)
+        task = ready_task(system, case_id) if result is None else {"id": result.opened_tasks[0]}
+        result = system.engine.complete_task(task["id"], {"settled": i == 599}, med)
+        # SpiffWorkflow's own is_completed() calls a case finished once its tree is deep enough
+        assert result.status == ("closed" if i == 599 else "open"), f"closed after {i + 1} attempts"
+        assert len(result.opened_tasks) == (0 if i == 599 else 1)
     case = view(system, case_id)
     assert case["status"] == "closed"
     assert case["data"]["attempts"] == 600
@@ -133,7 +128,7 @@ def test_a_case_that_loops_600_times_does_not_stall(engine_system):
     with system.db.read() as s:
         workflow, _ = system.engine._workflow_for(s, s.execute(select(Case.__table__).where(Case.id == case_id))
                                                   .mappings().one(), system.engine.application("loop"))
-    assert workflow.is_completed()
+    assert runtime.is_completed(workflow)
     depth = max(t.depth for t in workflow.tasks.values())
     assert depth > 1000  # deeper than SpiffWorkflow's iterator would have reached
 
