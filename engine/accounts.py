@@ -54,8 +54,8 @@ def add_org_unit(session: Session, code: str, name: str, level: str, parent: str
     else:
         parent_unit = session.get(OrgUnit, parent) if parent else None
         if parent_unit is None or parent_unit.level != PARENT_LEVEL[level]:
-            want = {"town": "县", "village": "镇"}[level]
-            raise InvalidInput(f"{level} 的上级必须是已有的{want}级单位 / the parent of a {level} must be an existing "
+            this, want = {"town": ("镇", "县"), "village": ("村（社区）", "镇")}[level]
+            raise InvalidInput(f"{this}的上级必须是已有的{want}级单位 / the parent of a {level} must be an existing "
                                f"{PARENT_LEVEL[level]}", fields={"parent": "上级单位不符 / wrong parent"})
     unit = OrgUnit(code=code, name=name, level=level, parent=parent or None)
     session.add(unit)

@@ -59,6 +59,10 @@ class SimulatedClock(Clock):
         stored = self._load()
         return datetime.fromisoformat(stored) if stored else utcnow()
 
+    def is_set(self) -> bool:
+        """False while no time has been set: the clock then shows the real time."""
+        return self._load() is not None
+
     def set(self, when: datetime) -> datetime:
         if when.tzinfo is None:
             raise InvalidInput("时间必须带时区，例如 2026-10-01T09:00:00+08:00 / the time needs an offset")

@@ -8,7 +8,7 @@ from typing import Callable, Mapping
 from sqlalchemy import delete, select
 
 from .application import ProcessApplication
-from .calendar import BusinessCalendar, load_bundled_schedules, parse_year_schedule
+from .calendar import BusinessCalendar, YearSchedule, load_bundled_schedules, parse_year_schedule
 from .clock import Clock, SimulatedClock
 from .config import Settings
 from .db import Database, upgrade_schema
@@ -28,7 +28,6 @@ class System:
         self.engine = CaseEngine(self.db, applications or {}, self.calendar, self.clock,
                                  cache_size=settings.workflow_cache_size,
                                  default_application=default_application or (lambda key: ProcessApplication(key)))
-        self._calendar_loaded = False
 
     def upgrade(self) -> None:
         upgrade_schema(self.db)
@@ -39,15 +38,20 @@ class System:
         with self.db.read() as session:
             for row in session.scalars(select(HolidayYear)):
                 self.calendar.add_year(parse_year_schedule(row.data))
-        self._calendar_loaded = True
 
-    def import_calendar_year(self, data: dict, now: datetime) -> int:
+    def import_calendar_year(self, data: dict, now: datetime) -> YearSchedule:
+        """Store a year's official schedule; it replaces the bundled data or the estimate."""
         schedule = parse_year_schedule(data)
         with self.db.write() as session:
             session.execute(delete(HolidayYear).where(HolidayYear.year == schedule.year))
             session.add(HolidayYear(year=schedule.year, data=data, imported_at=now))
         self.calendar.add_year(schedule)
-        return schedule.year
+        return schedule
+
+    def sweep(self) -> int:
+        """Fire the deadlines due now, with the holiday years imported since this process started."""
+        self.load_calendar()
+        return self.engine.sweep()
 
     # --- the simulated clock's storage -----------------------------------------------------
     def _load_clock(self) -> str | None:

@@ -1,5 +1,5 @@
-"""Shared fixtures: every test that needs a store gets a fresh one, on SQLite by default or on
-PostgreSQL when FENGQIAO_TEST_DATABASE_URL is set (each test in a schema of its own)."""
+"""Shared fixtures: every test that needs a store gets a fresh one, on SQLite and, when
+FENGQIAO_TEST_DATABASE_URL is set, on PostgreSQL too (each test in a schema of its own)."""
 from __future__ import annotations
 
 import os
@@ -34,7 +34,7 @@ def _cheap_password_hashing():
 
 
 def pytest_report_header(config):
-    return f"fengqiao database: {'PostgreSQL' if PG_URL else 'SQLite'}"
+    return f"fengqiao databases: SQLite{' and PostgreSQL' if PG_URL else ' (PostgreSQL skipped: FENGQIAO_TEST_DATABASE_URL not set)'}"
 
 
 def _pg_url(url: str) -> str:
@@ -44,12 +44,17 @@ def _pg_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-@pytest.fixture
-def database_url(tmp_path):
-    """A database nobody else uses: a SQLite file, or a fresh PostgreSQL schema."""
-    if not PG_URL:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """A database nobody else uses: a SQLite file, or a fresh PostgreSQL schema.
+
+    Every test that needs a store runs on both; the PostgreSQL run is skipped (and CI fails)
+    when FENGQIAO_TEST_DATABASE_URL is not set."""
+    if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'fengqiao.db'}"
         return
+    if not PG_URL:
+        pytest.skip("PostgreSQL: FENGQIAO_TEST_DATABASE_URL is not set")
     base = _pg_url(PG_URL)
     schema = f"fq_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
