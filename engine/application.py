@@ -48,6 +48,29 @@ class CaseSnapshot:
     data: Mapping[str, Any]
 
 
+@dataclass
+class CommandScope:
+    """What a case type's `after_step` sees of a command in progress, inside its transaction.
+
+    `case` holds the case row's columns as they are about to be written: the hook may change
+    `level`, `jurisdiction`, `outcome`, `flags` or `owner_leader`, and tasks opened by this
+    command are placed with the result. `session` writes in the same transaction (ledger
+    entries, outbox messages …): all of it commits with the command or not at all."""
+    session: Any
+    now: Any
+    actor: Actor
+    before: CaseSnapshot
+    case: dict[str, Any]
+    process_data: Mapping[str, Any]
+    closing: bool
+    calendar: Any
+    _event: Callable[..., None]
+
+    def event(self, kind: str, data: dict[str, Any] | None = None, actor: str | None = None) -> None:
+        """Append an event to the case's history with this command."""
+        self._event(kind, data, actor)
+
+
 @dataclass(frozen=True)
 class Placement:
     role: str
@@ -106,6 +129,9 @@ class ProcessApplication:
         return dict(self._functions)
 
     # --- around commands -----------------------------------------------------------------
+    def after_step(self, scope: CommandScope) -> None:
+        """Called once per command that moved the workflow, before tasks are placed. Default: nothing."""
+
     def case_updates(self, case: CaseSnapshot, process_data: Mapping[str, Any]) -> dict[str, Any]:
         """Case columns to change after a command, read from process variables by convention."""
         updates = {}

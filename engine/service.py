@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from . import rows
 from . import runtime as rt
-from .application import SYSTEM, Actor, CaseSnapshot, ProcessApplication
+from .application import SYSTEM, Actor, CaseSnapshot, CommandScope, ProcessApplication
 from .audit import PendingEvent, chain_rows
 from .calendar import ZONE, BusinessCalendar, warning_at
 from .clock import Clock, command_time, current_time
@@ -362,24 +362,22 @@ class CaseEngine:
 
     # ------------------------------------------------------------------ writing a command's result
     def _persist(self, ctx: _Ctx) -> None:
-        session, case, workflow, now = ctx.session, ctx.case, ctx.workflow, ctx.now
-        snapshot = ctx.snapshot
+        case, workflow, now = ctx.case, ctx.workflow, ctx.now
+        before = ctx.snapshot
         process_data = rt.workflow_data(workflow)
-        updates = ctx.app.case_updates(snapshot, process_data)
-        if rt.is_completed(workflow) and case["status"] == "open":
-            updates.update(status="closed", closed_at=now)
-        for column in ("level", "jurisdiction"):
-            if column in updates:
-                case[column] = updates[column]
-        snapshot = ctx.snapshot
+        case.update(ctx.app.case_updates(before, process_data))
+        closing = rt.is_completed(workflow) and case["status"] == "open"
+        if closing:
+            case.update(status="closed", closed_at=now)
+        # The case type's own rules, in this transaction (escalation events, ledger entries …).
+        ctx.app.after_step(CommandScope(ctx.session, now, ctx.actor, before, case, process_data, closing,
+                                        self.calendar, ctx.event))
         timers, ready = self._sync_deadlines(ctx), self._sync_tasks_rows(ctx)
-        self._sync_tasks(ctx, snapshot, {row["kind"]: row for row in timers.values()}, ready)
+        self._sync_tasks(ctx, ctx.snapshot, {row["kind"]: row for row in timers.values()}, ready)
         ctx.known = _Known(timers, ready)
-        if updates.get("status") == "closed":
-            ctx.event("case_closed", {"outcome": updates.get("outcome", case.get("outcome"))})
-        updates["data"] = _jsonable(process_data)
-        updates["state"] = rt.dump_state(workflow)
-        self._write_case(ctx, updates)
+        if closing:
+            ctx.event("case_closed", {"outcome": case.get("outcome")})
+        self._write_case(ctx, {"data": _jsonable(process_data), "state": rt.dump_state(workflow)})
 
     def _write_case(self, ctx: _Ctx, updates: dict[str, Any]) -> None:
         """Bump the case version (or fail on a stale one) and append the command's events."""
