@@ -1,0 +1,44 @@
+"""The demo county (`fengqiao init --demo`) shows the petition office a realistic morning."""
+from sqlalchemy import select
+
+from engine.accounts import actor_of, find_user
+from engine import queries
+from engine.store import Case
+from tests.conftest import make_system
+from tests.petition.conftest import BPMN
+from web import demo
+
+
+def test_the_demo_county_has_petitions_at_different_stages_with_owners_one_overdue_and_one_repeat(database_url):
+    from engine.definitions import parse_decisions, parse_files
+    from engine.definitions_repo import deploy, deploy_decisions
+
+    system = make_system(database_url, BPMN)
+    try:
+        files = {p.name: p.read_bytes() for p in sorted(BPMN.iterdir()) if p.suffix in (".bpmn", ".dmn")}
+        with system.db.write() as session:
+            deploy(session, parse_files(files), now=system.clock.now(), actor="admin")
+            deploy_decisions(session, parse_decisions(files), now=system.clock.now(), actor="admin")
+            demo.seed_demo(session, system.clock.now())
+
+        lines = demo.seed_demo_cases(system)
+
+        assert sum(line.startswith("XF-") for line in lines) == 6
+        with system.db.read() as session:
+            office = actor_of(find_user(session, "petition_officer"))
+            now = system.clock.now()
+            ids = session.scalars(select(Case.id).where(Case.type == "petition").order_by(Case.id)).all()
+            views = [queries.case_view(session, i, office, now) for i in ids]
+            board = {row["leader"]: row for row in queries.owner_board(session, office, now)}
+        stages = {v["data"]["stage"] for v in views}
+        assert stages == {"handling", "acceptance", "review_window", "closed"}
+        assert {v["owner_leader"] for v in views} == {"leader", "leader2", None}
+        overdue = [v for v in views if v["warning_level"] == "overdue"]
+        assert len(overdue) == 1 and "supervise" in [t["name"] for t in overdue[0]["tasks"]]
+        repeats = [v for v in views if "repeat" in v["flags"]]
+        assert len(repeats) == 1 and repeats[0]["repeat_of"] == views[0]["id"]
+        assert [v["outcome"] for v in views if v["status"] == "closed"] == ["not_accepted"]
+        assert board["leader"]["open"] == 1 and board["leader"]["due_within_7_days"] == 1
+        assert board["leader2"]["open"] == 1 and board[None]["overdue"] == 1
+    finally:
+        system.close()

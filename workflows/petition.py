@@ -1,0 +1,330 @@
+"""The petition case type (信访事项, process key `petition`, DOMAIN.md §3, §5, §6).
+
+`bpmn/petition.bpmn` draws the flow and names each stage in the process variable `stage`; this
+module adds what a diagram cannot say, applied when the stage changes (`after_step`):
+
+- **registration**: the petition office that received it (the registering unit, or the town of a
+  village grid worker) holds it; earlier petitions of the same petitioner (ID number) are found and
+  linked, and the new one is flagged `repeat` when it is on the same matter (same category and
+  respondent unit), `final_matter` when that matter was already closed as final (终结, Art. 36),
+  `group` when five or more people came (Art. 20);
+- **the acceptance decision**: a final matter may only be declined; an officer may link the petition
+  to an earlier one by hand; `transfer` moves the case to the responsible unit, which then handles
+  it; `mediate` opens a linked mediation case (`petition_mediation`);
+- **leader ownership** (领导包案, Art. 18): `assign_leader` sets the owner; `POST /cases/{id}/owner`
+  changes it at any time (the engine's `set_owner`, which tells the workflow with the message
+  `owner_assigned`); the owner's progress report is due every 15 days from the assignment;
+- **review and re-review** go to the unit above the one that handled the petition;
+- **supervision** (督办): a breached deadline opens `supervise` at the unit above the late one.
+
+Every number is a default in `PetitionRules`, which a county may replace.
+"""
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from sqlalchemy import select
+
+from engine.application import SYSTEM, Actor, CaseInit, CaseSnapshot, CommandScope, Placement, ProcessApplication
+from engine.calendar import ZONE
+from engine.clock import current_time
+from engine.errors import Conflict, InvalidInput
+from engine.privacy import person_key
+from engine.store import Case, OrgUnit, PetitionParty, User
+
+from . import petition_mediation
+
+# DOMAIN.md §5, in days counted by the business calendar.
+DEFAULT_PERIODS = {
+    "decide_acceptance": 15,        # from registration
+    "handle": 60,                   # from acceptance (or transfer)
+    "review_request_window": 30,    # from the opinion being served
+    "review": 30,                   # from the review request
+    "rereview_request_window": 30,  # from the review opinion being served
+    "rereview": 30,                 # from the re-review request
+    "progress_report": 15,          # the owner leader's report, every 15 days from the assignment
+}
+MEDIATION_RESOLVED = ("resolved_village", "resolved_town", "resolved_county", "court")
+
+
+@dataclass(frozen=True)
+class PetitionRules:
+    """The county's configurable defaults for petition cases."""
+    periods: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_PERIODS))
+    max_extension_days: int = 30     # handling may be extended once, with the head's approval (Art. 34)
+    group_size: int = 5              # a petition of this many people or more is a group petition
+    extension_approver_role: str = "leader"
+
+
+@dataclass(frozen=True)
+class Unit:
+    code: str
+    name: str
+    level: str
+    parent: str | None
+
+
+def load_units(session) -> dict[str, Unit]:
+    return {u.code: Unit(u.code, u.name, u.level, u.parent)
+            for u in session.execute(select(OrgUnit.code, OrgUnit.name, OrgUnit.level, OrgUnit.parent))}
+
+
+# The org units as the current command's transaction sees them: loaded by after_step, read by
+# placement, which the engine calls right after it within the same command.
+_UNITS: ContextVar[dict[str, Unit] | None] = ContextVar("fengqiao_petition_units", default=None)
+
+
+class PetitionApplication(ProcessApplication):
+    register_roles = frozenset({"intake", "petition_officer", "admin"})
+    # The petitioner's requests come in through the petition office (or its window); the other
+    # messages (owner_assigned, mediation_closed) only ever come from the engine.
+    request_messages = frozenset({"review_request", "rereview_request"})
+    request_roles = frozenset({"intake", "petition_officer", "admin"})
+    owner_message = "owner_assigned"
+
+    def __init__(self, forms_dir: Path | None, rules: PetitionRules | None = None):
+        super().__init__("petition", forms_dir, title="信访事项")
+        self.number_prefix = "XF"
+        self.rules = rules or PetitionRules()
+        self.db = None
+
+    def bind(self, db) -> None:
+        """Give the application the System's database (to check an extension's approver)."""
+        self.db = db
+
+    # ------------------------------------------------------------------ who may act
+    def may_send(self, actor: Actor, message: str) -> bool:
+        if actor is SYSTEM:
+            return True
+        return message in self.request_messages and bool(actor.roles & self.request_roles)
+
+    # ------------------------------------------------------------------ registration
+    def initial_case_in(self, session, data: Mapping[str, Any], actor: Actor, now) -> CaseInit:
+        units = load_units(session)
+        residence = data.get("residence_org")
+        petitioners = list(data.get("petitioners") or [])
+        errors = {}
+        if residence not in units or units[residence].level != "village":
+            errors["residence_org"] = f"“{residence}”不是本县的村（社区）代码 / {residence!r} is not a village of this county"
+        if int(data.get("people_count") or 0) < len(petitioners):
+            errors["people_count"] = "人数不能少于信访人（代表）数 / cannot be fewer than the petitioners listed"
+        if errors:
+            raise InvalidInput("信访登记有误 / invalid petition registration", fields=errors)
+        office = self._receiving_office(units, actor, residence)
+        earlier = self._earlier_petitions(session, petitioners)
+        same = [e for e in earlier if e["category"] == data.get("category")
+                and (e["respondent_unit"] or None) == (data.get("respondent_unit") or None)]
+        flags = []
+        if same:
+            flags.append("repeat")
+        if any(e["outcome"] == "final" for e in same):
+            flags.append("final_matter")
+        if int(data.get("people_count") or 0) >= self.rules.group_size:
+            flags.append("group")
+        repeat_of = max((e["case_id"] for e in same), default=None)
+        linked = [{"case_id": e["case_id"], "number": e["number"], "status": e["status"], "outcome": e["outcome"],
+                   "same_matter": e in same} for e in earlier]
+        # Every variable the diagram's conditions read, so none is ever undefined.
+        process = {"earlier_petitions": linked, "repeat_of": repeat_of,
+                   "leader_required": "repeat" in flags or "group" in flags, "final_matter": "final_matter" in flags,
+                   "decision": None, "mediation_result": None, "stage": None, "outcome": None}
+        return CaseInit(jurisdiction=office.code, level=office.level, flags=flags, data=process, repeat_of=repeat_of)
+
+    @staticmethod
+    def _receiving_office(units: Mapping[str, Unit], actor: Actor, residence: str) -> Unit:
+        """The petition office that received the petition: the registering user's unit when it is a
+        town or the county, else (a village grid worker) the town above it."""
+        unit = units.get(actor.org_unit or "")
+        if unit is None:
+            unit = units[residence]
+        while unit.level == "village" and unit.parent in units:
+            unit = units[unit.parent]
+        return unit
+
+    @staticmethod
+    def _earlier_petitions(session, petitioners: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        keys = sorted({person_key(p["id_number"]) for p in petitioners if p.get("id_number")})
+        if not keys:
+            return []
+        rows = session.execute(
+            select(PetitionParty.case_id, PetitionParty.category, PetitionParty.respondent_unit, Case.number,
+                   Case.status, Case.outcome)
+            .join(Case, Case.id == PetitionParty.case_id).where(PetitionParty.person_key.in_(keys))
+            .order_by(PetitionParty.case_id)).all()
+        found: dict[int, dict[str, Any]] = {}
+        for r in rows:
+            found.setdefault(r.case_id, {"case_id": r.case_id, "category": r.category,
+                                         "respondent_unit": r.respondent_unit, "number": r.number,
+                                         "status": r.status, "outcome": r.outcome})
+        return list(found.values())
+
+    # ------------------------------------------------------------------ where work happens
+    def placement(self, case: CaseSnapshot, step: str, lane: str | None, properties: Mapping[str, str]) -> Placement:
+        units = _UNITS.get() or {}
+        if step == "progress_report":  # the owner leader's own task, wherever the case is
+            return Placement(role="leader", org_unit=None, level=case.level, assignee=case.owner_leader)
+        if step == "supervise":  # 督办: the petition office of the unit above the late one
+            unit = units.get(case.jurisdiction or "")
+            above = units.get(unit.parent) if unit is not None and unit.parent else None
+            target = above or unit
+            return Placement(role="petition_officer", org_unit=target.code if target else case.jurisdiction,
+                             level=target.level if target else case.level)
+        return Placement(role=lane or "petition_officer", org_unit=case.jurisdiction, level=case.level)
+
+    def script_functions(self) -> dict[str, Any]:
+        periods = self.rules.periods
+
+        def period(key: str) -> int:
+            """The configured number of days of a deadline of DOMAIN.md §5."""
+            return int(periods[key])
+
+        def now_iso() -> str:
+            return current_time().astimezone(ZONE).isoformat()
+
+        return {**super().script_functions(), "period": period, "now_iso": now_iso}
+
+    def case_updates(self, case: CaseSnapshot, process_data: Mapping[str, Any]) -> dict[str, Any]:
+        return {}  # jurisdiction, level, outcome and the owner are set in after_step, with their history
+
+    # ------------------------------------------------------------------ around every command
+    def after_step(self, scope: CommandScope) -> None:
+        units = load_units(scope.session)
+        _UNITS.set(units)
+        old, new = scope.before.data.get("stage"), scope.process_data.get("stage")
+        if old == new:
+            return
+        if old is None:
+            self._registered(scope)
+        if old == "acceptance":
+            self._decided(scope, units)
+        if old == "leader_assignment":
+            self._leader_assigned(scope)
+        if new in ("review", "rereview"):
+            self._move_up(scope, units, new)
+        if new == "closed":
+            scope.case["outcome"] = scope.process_data.get("outcome")
+
+    def _registered(self, scope: CommandScope) -> None:
+        data = scope.process_data
+        table = PetitionParty.__table__
+        rows = [{"case_id": scope.before.id, "person_key": person_key(p["id_number"]), "category": data.get("category"),
+                 "respondent_unit": data.get("respondent_unit") or None, "created_at": scope.now}
+                for p in data.get("petitioners") or [] if p.get("id_number")]
+        if rows:
+            scope.session.execute(table.insert(), rows)
+        earlier = data.get("earlier_petitions") or []
+        if earlier:
+            scope.event("earlier_petitions_linked", {
+                "earlier_petitions": earlier, "repeat_of": data.get("repeat_of"),
+                "flags": [f for f in scope.case["flags"] if f in ("repeat", "final_matter")]}, actor="system")
+
+    def _decided(self, scope: CommandScope, units: Mapping[str, Unit]) -> None:
+        data = scope.process_data
+        decision = data.get("decision")
+        linked = data.get("repeat_of")
+        if linked is not None and linked != scope.case.get("repeat_of"):
+            self._link_repeat(scope, linked)
+        if "final_matter" in (scope.case["flags"] or []) and decision != "not_accept":
+            raise InvalidInput("该信访事项已终结，不再受理，请选择“不予受理”并说明理由（《信访工作条例》第三十六条）/ "
+                               "this matter is already final and is not accepted again (Art. 36): decline it",
+                               fields={"decision": "已终结事项只能不予受理 / a final matter can only be declined"})
+        if decision == "transfer":
+            self._transfer(scope, units, data.get("transfer_to"), data.get("reason"))
+        elif decision == "mediate":
+            try:
+                case_id, number = scope.start_linked_case(
+                    "mediation", petition_mediation.register_data(scope.before.id, data), kind="mediation")
+            except InvalidInput as exc:  # the mediation case's own register form refused it
+                problems = "; ".join(f"{k}: {v}" for k, v in exc.fields.items()) or exc.message
+                raise InvalidInput(f"无法开立调解案件 / the mediation case cannot be opened: {exc.message}",
+                                   fields={"mediation": problems}) from exc
+            scope.event("mediation_opened", {"case_id": case_id, "number": number})
+
+    def _link_repeat(self, scope: CommandScope, linked: Any) -> None:
+        """The officer links the petition to an earlier one of the same matter (重复信访)."""
+        earlier = scope.session.execute(select(Case.id, Case.number, Case.type, Case.outcome, Case.flags)
+                                        .where(Case.id == linked)).first()
+        if earlier is None or earlier.type != "petition" or earlier.id >= scope.before.id:
+            raise InvalidInput(f"案件 {linked} 不是较早的信访事项 / case {linked} is not an earlier petition",
+                               fields={"repeat_of": "须为较早的信访事项 / must be an earlier petition"})
+        flags = list(scope.case["flags"] or [])
+        flags += [f for f in ("repeat",) if f not in flags]
+        if (earlier.outcome == "final" or "final_matter" in (earlier.flags or [])) and "final_matter" not in flags:
+            flags.append("final_matter")
+        scope.case["flags"], scope.case["repeat_of"] = flags, earlier.id
+        scope.event("repeat_linked", {"repeat_of": earlier.id, "number": earlier.number, "flags": flags})
+
+    def _transfer(self, scope: CommandScope, units: Mapping[str, Unit], target: Any, reason: Any) -> None:
+        """转送/交办: the case moves to the responsible unit, whose petition office then handles it."""
+        current = scope.case["jurisdiction"]
+        problem = None
+        if target not in units:
+            problem = "不是本县单位 / not an org unit of this county"
+        elif target == current:
+            problem = "已在该单位 / the case is already there"
+        elif target == scope.process_data.get("respondent_unit"):
+            problem = "不得转送被反映单位办理（第三十条）/ never to the unit complained about (Art. 30)"
+        elif not self._has_petition_officer(scope.session, target):
+            problem = "该单位没有信访工作人员 / the unit has no petition officer to handle it"
+        if problem:
+            raise InvalidInput(f"不能转送到“{target}”：{problem}", fields={"transfer_to": problem})
+        scope.case["jurisdiction"], scope.case["level"] = target, units[target].level
+        scope.event("transferred", {"from": current, "to": target, "reason": reason})
+
+    @staticmethod
+    def _has_petition_officer(session, unit: str) -> bool:
+        roles = session.execute(select(User.roles).where(User.org_unit == unit, User.active.is_(True))).scalars()
+        return any("petition_officer" in (r or []) for r in roles)
+
+    def _leader_assigned(self, scope: CommandScope) -> None:
+        leader = scope.process_data.get("leader")
+        user = scope.session.execute(select(User.roles, User.active).where(User.username == leader)).first()
+        if user is None or not user.active or "leader" not in (user.roles or []):
+            raise InvalidInput(f"“{leader}”不是在职的领导用户 / {leader!r} is not an active user with the leader role",
+                               fields={"leader": "须为领导用户 / must be a user with the leader role"})
+        if leader != scope.case["owner_leader"]:
+            scope.event("owner_changed", {"from": scope.case["owner_leader"], "to": leader, "reason": None,
+                                          "via": "assign_leader"})
+            scope.case["owner_leader"] = leader
+
+    def _move_up(self, scope: CommandScope, units: Mapping[str, Unit], stage: str) -> None:
+        """Review (复查) and re-review (复核) are decided by the unit above the one that decided before."""
+        current = scope.case["jurisdiction"]
+        unit = units.get(current or "")
+        if unit is None or not unit.parent or unit.parent not in units:
+            return  # the county reviews its own decisions
+        above = units[unit.parent]
+        scope.case["jurisdiction"], scope.case["level"] = above.code, above.level
+        scope.event("jurisdiction_changed", {"from": current, "to": above.code, "reason": stage})
+
+    # ------------------------------------------------------------------ extensions
+    def check_extension(self, case: CaseSnapshot, task: Mapping[str, Any], days: Any, reason: Any,
+                        earlier: list[Mapping[str, Any]], request: Mapping[str, Any]) -> dict[str, Any]:
+        """Handling may be extended once, by up to 30 days, with the approval of the head (Art. 34)."""
+        limit = self.rules.max_extension_days
+        if task["name"] != "handle":
+            raise InvalidInput("只有办理期限可以延长 / only the handling deadline can be extended",
+                               fields={"days": "此步骤不能延期 / not extendable"})
+        errors = {}
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= limit:
+            errors["days"] = f"应为 1–{limit} 的整数 / must be a whole number from 1 to {limit}"
+        if not isinstance(reason, str) or not reason.strip():
+            errors["reason"] = "必填 / required"
+        approver = request.get("approved_by")
+        if not isinstance(approver, str) or not self._is_approver(approver):
+            errors["approved_by"] = "须经本机关负责人（领导）批准 / needs the approval of the head (a leader)"
+        if errors:
+            raise InvalidInput("延期申请有误 / invalid extension", fields=errors)
+        if any(e.get("step") == "handle" for e in earlier):
+            raise Conflict("办理期限只能延长一次 / the handling deadline has already been extended once")
+        return {"approved_by": approver}
+
+    def _is_approver(self, username: str) -> bool:
+        if self.db is None:
+            return False
+        with self.db.read() as session:
+            user = session.execute(select(User.roles, User.active).where(User.username == username)).first()
+        return user is not None and user.active and self.rules.extension_approver_role in (user.roles or [])
