@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from .errors import InvalidInput
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -46,6 +48,7 @@ class CaseSnapshot:
     level: str | None
     jurisdiction: str | None
     data: Mapping[str, Any]
+    owner_leader: str | None = None
 
 
 @dataclass
@@ -53,7 +56,7 @@ class CommandScope:
     """What a case type's `after_step` sees of a command in progress, inside its transaction.
 
     `case` holds the case row's columns as they are about to be written: the hook may change
-    `level`, `jurisdiction`, `outcome`, `flags` or `owner_leader`, and tasks opened by this
+    `level`, `jurisdiction`, `outcome`, `flags`, `owner_leader` or `repeat_of`, and tasks opened by this
     command are placed with the result. `session` writes in the same transaction (ledger
     entries, outbox messages …): all of it commits with the command or not at all."""
     session: Any
@@ -65,10 +68,19 @@ class CommandScope:
     closing: bool
     calendar: Any
     _event: Callable[..., None]
+    _start_linked: Callable[..., tuple[int, str]] | None = None
 
     def event(self, kind: str, data: dict[str, Any] | None = None, actor: str | None = None) -> None:
         """Append an event to the case's history with this command."""
         self._event(kind, data, actor)
+
+    def start_linked_case(self, case_type: str, data: Mapping[str, Any], kind: str) -> tuple[int, str]:
+        """Register a case of another type linked to this one (`kind` names the link), in this same
+        transaction; returns its id and number. When it closes, this case receives the message
+        `<case_type>_closed` with its id, number and outcome (if it waits for it)."""
+        if self._start_linked is None:
+            raise RuntimeError("this command cannot start linked cases")
+        return self._start_linked(case_type, data, kind)
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,7 @@ class Placement:
     role: str
     org_unit: str | None
     level: str | None
+    assignee: str | None = None  # a task that is one person's from the start (e.g. the owner leader's)
 
 
 class ProcessApplication:
@@ -120,6 +133,19 @@ class ProcessApplication:
     def initial_case(self, data: Mapping[str, Any], actor: Actor) -> CaseInit:
         return CaseInit(jurisdiction=data.get("jurisdiction") or actor.org_unit, level=data.get("level"))
 
+    def initial_case_in(self, session: Any, data: Mapping[str, Any], actor: Actor, now: Any) -> CaseInit:
+        """`initial_case` with the registering command's session (to look up earlier cases, org units …)."""
+        return self.initial_case(data, actor)
+
+    # --- leader ownership (领导包案) ---------------------------------------------------------
+    # The message the workflow receives (if it waits for it) when POST /cases/{id}/owner changes
+    # the owner leader, with {"leader", "previous", "since"}; None: the workflow is not told.
+    owner_message: str | None = None
+    owner_roles = frozenset({"petition_officer", "admin"})
+
+    def may_set_owner(self, actor: Actor) -> bool:
+        return actor is SYSTEM or bool(actor.roles & self.owner_roles)
+
     def placement(self, case: CaseSnapshot, step: str, lane: str | None, properties: Mapping[str, str]) -> Placement:
         role = properties.get("role") or lane or "admin"
         return Placement(role=role, org_unit=case.jurisdiction, level=properties.get("level") or case.level)
@@ -127,6 +153,16 @@ class ProcessApplication:
     # --- scripts -------------------------------------------------------------------------
     def script_functions(self) -> dict[str, Callable[..., Any]]:
         return dict(self._functions)
+
+    # --- deadline extensions ----------------------------------------------------------------
+    def check_extension(self, case: CaseSnapshot, task: Mapping[str, Any], days: Any, reason: Any,
+                        earlier: list[Mapping[str, Any]], request: Mapping[str, Any]) -> dict[str, Any]:
+        """Decide whether a ready task's deadline may be extended by `days`; raise an EngineError if not.
+
+        `earlier` holds the data of the case's earlier `deadline_extended` events and `request` the whole
+        request body; the returned dict is added to the new event's data. Default: no extensions."""
+        raise InvalidInput("此步骤的期限不能延长 / this step's deadline cannot be extended",
+                           fields={"days": "不能延期 / not extendable"})
 
     # --- around commands -----------------------------------------------------------------
     def after_step(self, scope: CommandScope) -> None:

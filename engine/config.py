@@ -1,8 +1,10 @@
 """Every setting of fengqiao in one place, read from FENGQIAO_* environment variables."""
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field, replace
+from datetime import time
 from pathlib import Path
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -26,6 +28,38 @@ class Settings:
     sqlite_synchronous: str = "NORMAL"
     workflow_cache_size: int = 256
     base_url: str = "http://127.0.0.1:5000"
+    # --- deadlines, reminders, the scheduler (engine/scheduler.py, engine/reminders.py) -----------
+    scheduler_poll_seconds: float = 1.0  # look for new deadlines / a moved simulated clock this often
+    scheduler_lease_seconds: float = 15.0  # SQLite: a standby scheduler takes over this long after a crash
+    scheduler_in_serve: bool = True  # `fengqiao serve` runs the scheduler in-process
+    sweep_workers: int = 4  # PostgreSQL: cases fired in parallel by one sweep (SQLite: always one)
+    working_hours: str = "08:30-17:30"  # non-urgent reminders wait for these hours of working days
+    digest_time: str = "08:00"  # the owner leaders' digest, on working days
+    digest_due_days: int = 7
+    backlog_days: int = 90  # a case open longer than this is backlog (积案)
+    # Who supervises an overdue step, per case type ("*": the others): `head` = the unit heads
+    # (users flagged unit_head) of the task's unit, else of the nearest unit above it;
+    # `role:CODE` = the users with that role there (the petition office).
+    supervisors: str = "petition=role:petition_officer;*=head"
+    # --- the outbox and its channels (notifications/) -----------------------------------------------
+    outbox_max_attempts: int = 8
+    outbox_retry_seconds: float = 30.0  # back-off: this, doubled after every failed attempt …
+    outbox_retry_max_seconds: float = 3600.0  # … up to this
+    notification_log: Path = Path("instance/notifications.log")  # the `log` backends write here
+    email_backend: str = "log"  # log | smtp
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_security: str = "starttls"  # starttls | tls | none
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "fengqiao@localhost"
+    smtp_timeout: float = 30.0
+    smtp_ca_file: str = ""  # trust this CA (a county's own) besides the system's
+    sms_backend: str = "log"  # log | http
+    sms_url: str = ""
+    sms_body: str = '{"to": "{{phone}}", "text": "{{text}}", "id": "{{key}}"}'  # JSON; {{…}} filled in
+    sms_headers: str = "{}"  # JSON object of extra HTTP headers, e.g. the gateway's token
+    sms_timeout: float = 15.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
@@ -45,13 +79,129 @@ class Settings:
             values["sqlite_synchronous"] = env["FENGQIAO_SQLITE_SYNCHRONOUS"].upper()
         if "FENGQIAO_BASE_URL" in env:
             values["base_url"] = env["FENGQIAO_BASE_URL"]
+        for name, (attribute, parse) in _DEADLINE_AND_NOTIFICATION_ENV.items():
+            if name in env:
+                values[attribute] = parse(env[name])
         values.update(overrides)
         return replace(cls(), **values)
 
     def __post_init__(self):
         if self.sqlite_synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise ValueError("FENGQIAO_SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA")
+        _check_deadline_and_notification_settings(self)
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    # --- parsed forms of the deadline and notification settings ------------------------------------
+    @property
+    def working_hours_range(self) -> tuple[time, time]:
+        return _clock_range(self.working_hours, "FENGQIAO_WORKING_HOURS")
+
+    @property
+    def digest_at(self) -> time:
+        return _clock_time(self.digest_time, "FENGQIAO_DIGEST_TIME")
+
+    @property
+    def supervisor_rules(self) -> dict[str, tuple[str, str | None]]:
+        """{case type or "*": ("head", None) | ("role", role code)}."""
+        rules: dict[str, tuple[str, str | None]] = {}
+        for part in self.supervisors.replace(",", ";").split(";"):
+            if not part.strip():
+                continue
+            case_type, sep, rule = (x.strip() for x in part.partition("="))
+            if not sep or not case_type or not rule:
+                raise ValueError(f"FENGQIAO_SUPERVISORS: expected TYPE=head or TYPE=role:CODE, not {part!r}")
+            if rule == "head":
+                rules[case_type] = ("head", None)
+            elif rule.startswith("role:") and rule[5:].strip():
+                rules[case_type] = ("role", rule[5:].strip())
+            else:
+                raise ValueError(f"FENGQIAO_SUPERVISORS: {rule!r} is neither head nor role:CODE")
+        rules.setdefault("*", ("head", None))
+        return rules
+
+
+def _clock_time(text: str, name: str) -> time:
+    try:
+        hour, minute = (int(x) for x in text.strip().split(":"))
+        return time(hour, minute)
+    except ValueError:
+        raise ValueError(f"{name}: expected HH:MM, not {text!r}") from None
+
+
+def _clock_range(text: str, name: str) -> tuple[time, time]:
+    start, sep, end = text.partition("-")
+    if not sep:
+        raise ValueError(f"{name}: expected HH:MM-HH:MM, not {text!r}")
+    begin, finish = _clock_time(start, name), _clock_time(end, name)
+    if begin >= finish:
+        raise ValueError(f"{name}: the hours must end after they start ({text!r})")
+    return begin, finish
+
+
+def _json_object(text: str, name: str) -> dict:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise ValueError(f"{name} must be JSON") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{name} must be a JSON object")
+    return value
+
+
+def _check_deadline_and_notification_settings(s: Settings) -> None:
+    s.working_hours_range, s.digest_at, s.supervisor_rules  # noqa: B018 -- each raises when malformed
+    for name, value in (("FENGQIAO_SCHEDULER_POLL_SECONDS", s.scheduler_poll_seconds),
+                        ("FENGQIAO_SCHEDULER_LEASE_SECONDS", s.scheduler_lease_seconds),
+                        ("FENGQIAO_OUTBOX_RETRY_SECONDS", s.outbox_retry_seconds),
+                        ("FENGQIAO_OUTBOX_RETRY_MAX_SECONDS", s.outbox_retry_max_seconds),
+                        ("FENGQIAO_SMTP_TIMEOUT", s.smtp_timeout), ("FENGQIAO_SMS_TIMEOUT", s.sms_timeout)):
+        if value <= 0:
+            raise ValueError(f"{name} must be positive")
+    if s.sweep_workers < 1:
+        raise ValueError("FENGQIAO_SWEEP_WORKERS must be at least 1")
+    if s.outbox_max_attempts < 1:
+        raise ValueError("FENGQIAO_OUTBOX_MAX_ATTEMPTS must be at least 1")
+    if s.email_backend not in ("log", "smtp"):
+        raise ValueError("FENGQIAO_EMAIL_BACKEND must be log or smtp")
+    if s.smtp_security not in ("starttls", "tls", "none"):
+        raise ValueError("FENGQIAO_SMTP_SECURITY must be starttls, tls or none")
+    if s.sms_backend not in ("log", "http"):
+        raise ValueError("FENGQIAO_SMS_BACKEND must be log or http")
+    if s.sms_backend == "http" and not s.sms_url.startswith(("http://", "https://")):
+        raise ValueError("FENGQIAO_SMS_URL must be an http(s) URL when FENGQIAO_SMS_BACKEND=http")
+    _json_object(s.sms_body, "FENGQIAO_SMS_BODY")
+    _json_object(s.sms_headers, "FENGQIAO_SMS_HEADERS")
+
+
+_DEADLINE_AND_NOTIFICATION_ENV = {
+    "FENGQIAO_SCHEDULER_POLL_SECONDS": ("scheduler_poll_seconds", float),
+    "FENGQIAO_SCHEDULER_LEASE_SECONDS": ("scheduler_lease_seconds", float),
+    "FENGQIAO_SCHEDULER_IN_SERVE": ("scheduler_in_serve", _flag),
+    "FENGQIAO_SWEEP_WORKERS": ("sweep_workers", int),
+    "FENGQIAO_WORKING_HOURS": ("working_hours", str),
+    "FENGQIAO_DIGEST_TIME": ("digest_time", str),
+    "FENGQIAO_DIGEST_DUE_DAYS": ("digest_due_days", int),
+    "FENGQIAO_BACKLOG_DAYS": ("backlog_days", int),
+    "FENGQIAO_SUPERVISORS": ("supervisors", str),
+    "FENGQIAO_OUTBOX_MAX_ATTEMPTS": ("outbox_max_attempts", int),
+    "FENGQIAO_OUTBOX_RETRY_SECONDS": ("outbox_retry_seconds", float),
+    "FENGQIAO_OUTBOX_RETRY_MAX_SECONDS": ("outbox_retry_max_seconds", float),
+    "FENGQIAO_NOTIFICATION_LOG": ("notification_log", Path),
+    "FENGQIAO_EMAIL_BACKEND": ("email_backend", str.lower),
+    "FENGQIAO_SMTP_HOST": ("smtp_host", str),
+    "FENGQIAO_SMTP_PORT": ("smtp_port", int),
+    "FENGQIAO_SMTP_SECURITY": ("smtp_security", str.lower),
+    "FENGQIAO_SMTP_USERNAME": ("smtp_username", str),
+    "FENGQIAO_SMTP_PASSWORD": ("smtp_password", str),
+    "FENGQIAO_SMTP_FROM": ("smtp_from", str),
+    "FENGQIAO_SMTP_TIMEOUT": ("smtp_timeout", float),
+    "FENGQIAO_SMTP_CA_FILE": ("smtp_ca_file", str),
+    "FENGQIAO_SMS_BACKEND": ("sms_backend", str.lower),
+    "FENGQIAO_SMS_URL": ("sms_url", str),
+    "FENGQIAO_SMS_BODY": ("sms_body", str),
+    "FENGQIAO_SMS_HEADERS": ("sms_headers", str),
+    "FENGQIAO_SMS_TIMEOUT": ("sms_timeout", float),
+}

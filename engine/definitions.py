@@ -442,3 +442,66 @@ def task_properties(task_spec) -> dict[str, str]:
     `extensions`, so they survive spec_to_dict/spec_from_dict."""
     extensions = getattr(task_spec, 'extensions', None) or {}
     return dict(extensions.get('properties') or {})
+
+
+# ---------------------------------------------------------------- decisions on their own
+
+@dataclass
+class Decision:
+    """A DMN decision deployed on its own (versioned apart from any process), e.g. a rate table."""
+    key: str                      # the dmn:decision id
+    name: str
+    file: str
+    text: str = field(repr=False)
+    content_hash: str = ''
+
+
+def parse_decisions(files: Mapping[str, bytes]) -> dict[str, Decision]:
+    """Validate the `*.dmn` files of a bundle (same checks as `parse_files`) and return each decision.
+
+    The hash covers the file's text without comments, so re-deploying an unchanged table is a no-op."""
+    docs: dict[str, tuple[str, etree._Element]] = {}
+    for name in sorted(files):
+        if Path(name).suffix.lower() == '.dmn':
+            docs[name] = ('.dmn', _parse_xml(name, files[name]))
+    for name, (kind, root) in docs.items():
+        _check_schema(name, kind, root)
+    index = _Index(docs)
+    result = {}
+    for name, (kind, root) in docs.items():
+        _check_dmn(name, root, index)
+        decision = root.find('{*}decision')
+        canonical = etree.tostring(root, method='c14n')
+        result[decision.get('id')] = Decision(
+            key=decision.get('id'), name=decision.get('name') or decision.get('id'), file=name,
+            text=_decode(files[name], root), content_hash=hashlib.sha256(canonical).hexdigest())
+    return result
+
+
+class _DecisionTask:
+    """What SpiffWorkflow's DMNEngine reads of a task: its data and its workflow's script engine."""
+
+    def __init__(self, data: dict, script_engine):
+        self.data = data
+        self.workflow = self
+        self.script_engine = script_engine
+
+
+class CompiledDecision:
+    """A decision table ready to evaluate outside any workflow (inputs in, first matching rule's outputs out)."""
+
+    def __init__(self, decision: Decision):
+        from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+        from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
+        parser = BpmnDmnParser()
+        parser.add_dmn_xml(_parse_xml(decision.file, decision.text), filename=decision.file)
+        self.engine = parser.get_engine(decision.key, None)
+        self.key = decision.key
+        self._script_engine = PythonScriptEngine(environment=TaskDataEnvironment({'__builtins__': {}}))
+
+    def evaluate(self, inputs: Mapping) -> dict:
+        """The outputs of the matching rule ({} when none matches)."""
+        try:
+            return dict(self.engine.result(_DecisionTask(dict(inputs), self._script_engine)))
+        except Exception as exc:  # a broken table is a deployment defect: say which decision
+            raise DefinitionError(_msg('决策表求值失败', 'decision table failed', f'{self.key}: {exc}')) from exc

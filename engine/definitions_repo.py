@@ -18,6 +18,7 @@ class DeployResult:
     process_key: str
     version: int
     created: bool  # False: the same content was already deployed
+    kind: str = "process"  # or "decision": a DMN decision versioned on its own
 
 
 def deploy(session: Session, definitions: Mapping[str, ProcessDefinition], *, now: datetime, actor: str) -> list[DeployResult]:
@@ -58,3 +59,57 @@ class SpecCache:
             with self._lock:
                 self._specs[definition_id] = cached
         return cached
+
+
+# ---------------------------------------------------------------- decisions versioned on their own
+from .definitions import CompiledDecision, Decision  # noqa: E402
+from .store import DecisionDefinition  # noqa: E402
+
+
+def deploy_decisions(session: Session, decisions: Mapping[str, Decision], *, now: datetime,
+                     actor: str) -> list[DeployResult]:
+    """Store each decision whose content is new as its next version (results have kind "decision")."""
+    results = []
+    for key in sorted(decisions):
+        d = decisions[key]
+        existing = session.scalar(select(DecisionDefinition.version).where(
+            DecisionDefinition.decision_key == key, DecisionDefinition.content_hash == d.content_hash))
+        if existing is not None:
+            results.append(DeployResult(key, existing, False, "decision"))
+            continue
+        version = (session.scalar(select(func.max(DecisionDefinition.version))
+                                  .where(DecisionDefinition.decision_key == key)) or 0) + 1
+        session.add(DecisionDefinition(decision_key=key, name=d.name, version=version, content_hash=d.content_hash,
+                                       file_name=d.file, source=d.text, deployed_at=now, deployed_by=actor))
+        session.flush()
+        results.append(DeployResult(key, version, True, "decision"))
+    return results
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    outputs: dict
+    version: int
+
+
+# Compiled tables by content hash: the same table is compiled once, whichever database it came from.
+_compiled: dict[str, CompiledDecision] = {}
+_compiled_lock = threading.Lock()
+
+
+def decide(session: Session, key: str, inputs: Mapping) -> DecisionResult | None:
+    """Evaluate the newest deployed version of decision `key`; None when it was never deployed."""
+    row = session.execute(select(DecisionDefinition.version, DecisionDefinition.content_hash,
+                                 DecisionDefinition.name, DecisionDefinition.file_name)
+                          .where(DecisionDefinition.decision_key == key)
+                          .order_by(DecisionDefinition.version.desc()).limit(1)).first()
+    if row is None:
+        return None
+    compiled = _compiled.get(row.content_hash)
+    if compiled is None:
+        source = session.scalar(select(DecisionDefinition.source).where(
+            DecisionDefinition.decision_key == key, DecisionDefinition.version == row.version))
+        compiled = CompiledDecision(Decision(key, row.name, row.file_name, source))
+        with _compiled_lock:
+            _compiled[row.content_hash] = compiled
+    return DecisionResult(compiled.evaluate(inputs), row.version)

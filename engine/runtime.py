@@ -19,6 +19,8 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnviron
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, TaskConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
@@ -218,17 +220,36 @@ def waiting_timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
     timers = []
     for task in workflow.event_manager.tasks.values():
         definition = task.task_spec.event_definition
-        if not isinstance(definition, TimerEventDefinition) or task.state != TaskState.WAITING:
+        spec = task.task_spec
+        if isinstance(definition, MultipleEventDefinition) and task.state == TaskState.WAITING:
+            # An event-based gateway waits for all its events at once (a message, or a window's end).
+            # Its deadline is its timer's, named by the `deadline` property of the timer's catch event
+            # (SpiffWorkflow moves the catch events' definitions onto the gateway).
+            timer = next((d for d in definition.event_definitions if isinstance(d, TimerEventDefinition)), None)
+            if timer is None:
+                continue
+            spec = next((out for out in task.task_spec.outputs if task_properties(out).get("deadline")), task.task_spec)
+        elif not isinstance(definition, TimerEventDefinition) or task.state != TaskState.WAITING:
             continue
         value = task.internal_data.get("event_value")
         if isinstance(value, dict):  # cycle timers keep {'next': ...}
             value = value.get("next")
         if not value:
             continue
-        kind = task_properties(task.task_spec).get("deadline") or task.task_spec.bpmn_name or task.task_spec.name
+        kind = task_properties(spec).get("deadline") or spec.bpmn_name or spec.name
         due = datetime.fromisoformat(value)
         timers.append(WaitingTimer(str(task.id), kind, due if due.tzinfo else due.replace(tzinfo=timezone.utc)))
     return timers
+
+
+def move_timer(workflow: BpmnWorkflow, spiff_id: str, due: datetime) -> bool:
+    """Set a waiting date timer's fire time (a deadline extension); False if it no longer waits."""
+    task = find_task(workflow, spiff_id)
+    if task is None or task.state != TaskState.WAITING or not isinstance(
+            getattr(task.task_spec, "event_definition", None), TimerEventDefinition):
+        return False
+    task.internal_data["event_value"] = due.isoformat()
+    return True
 
 
 def find_task(workflow: BpmnWorkflow, spiff_id: str):
@@ -275,8 +296,40 @@ def is_completed(workflow: BpmnWorkflow) -> bool:
 
 
 def workflow_data(workflow: BpmnWorkflow) -> dict[str, Any]:
-    """The data of the case as the process sees it now: the last completed task's data."""
+    """The data of the case as the process sees it now: the last completed task's data.
+
+    Data set on a side branch never merges back into the main path (SpiffWorkflow copies data
+    into each branch), so when the last completed task is on one, the case's data is that of the
+    main path's last completed task instead; otherwise finishing a 督办 task opened by a breached
+    deadline would put back the data as it was when the deadline fired."""
     if is_completed(workflow):
         return dict(workflow.data)
     last = workflow.last_task
+    if last is not None and on_side_branch(last):
+        last = _last_main_task(workflow)
     return dict(last.data) if last is not None else dict(workflow.task_tree.data)
+
+
+SIDE_BRANCH = ("branch", "side")  # the property that marks the first node of a side branch
+
+
+def on_side_branch(task) -> bool:
+    """True for a task after a non-interrupting boundary event, or after a node whose property
+    `branch` is `side` (a parallel track that lives beside the main path, e.g. reminders)."""
+    node = task
+    while node is not None:
+        spec = node.task_spec
+        if isinstance(spec, BoundaryEvent) and not spec.cancel_activity:
+            return True
+        if task_properties(spec).get(SIDE_BRANCH[0]) == SIDE_BRANCH[1]:
+            return True
+        node = node.parent
+    return False
+
+
+def _last_main_task(workflow: BpmnWorkflow):
+    done = [t for t in workflow.tasks.values() if t.state == TaskState.COMPLETED]
+    for task in sorted(done, key=lambda t: t.last_state_change, reverse=True):
+        if not on_side_branch(task):
+            return task
+    return None

@@ -7,16 +7,19 @@ task that is no longer ready raises Conflict and leaves the store as it was.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, Integer, bindparam, func, select, tuple_, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from . import rows
+from . import deadlines, privacy, reminders, rows
 from . import runtime as rt
 from .application import SYSTEM, Actor, CaseSnapshot, CommandScope, ProcessApplication
 from .audit import PendingEvent, chain_rows
@@ -27,7 +30,32 @@ from .definitions_repo import SpecCache, latest
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .forms import validate_form
 from .numbering import next_case_number
-from .store import Deadline, User
+from .store import CaseEvent, CaseLink, Deadline, User, UTCDateTime
+
+log = logging.getLogger(__name__)
+
+# A PostgreSQL sweeper gives way (leaves the case to its next sweep) on these: lock_not_available
+# (lock_timeout while a user's command holds a row), deadlock_detected, serialization_failure.
+_SWEEP_GIVES_WAY = {"55P03", "40P01", "40001"}
+_SWEEP_LOCK_TIMEOUT_MS = 500  # below PostgreSQL's deadlock_timeout (1 s): the sweeper is the one to yield
+
+
+def _sweep_lock_key(case_id):
+    """The advisory lock of one case's sweep. Advisory locks are per database, so the key includes the
+    schema: stores in two schemas of one database (a test run, two counties) never block each other."""
+    schema = func.hashtext(func.concat("fengqiao.sweep:", func.current_schema())).cast(BigInteger)
+    return schema * 4294967296 + case_id
+
+_BEFORE_ALL = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_DUE_ROW = (select(Deadline.id, Deadline.case_id, Deadline.due_at)
+            .where(Deadline.status == "pending", Deadline.due_at < bindparam("b_now", type_=UTCDateTime()),
+                   tuple_(Deadline.due_at, Deadline.id) > tuple_(bindparam("b_after_due", type_=UTCDateTime()),
+                                                                 bindparam("b_after_id", type_=Integer())))
+            .order_by(Deadline.due_at, Deadline.id).limit(1))
+_claimable = _DUE_ROW.with_for_update(skip_locked=True).subquery()
+_CLAIM_DUE_ROW = select(_claimable.c.id, _claimable.c.case_id, _claimable.c.due_at,
+                        func.pg_try_advisory_xact_lock(_sweep_lock_key(_claimable.c.case_id)).label("free"),
+                        func.set_config("lock_timeout", f"{_SWEEP_LOCK_TIMEOUT_MS}ms", True))
 
 
 @dataclass(frozen=True)
@@ -60,7 +88,7 @@ class _Ctx:
     @property
     def snapshot(self) -> CaseSnapshot:
         c = self.case
-        return CaseSnapshot(c["id"], c["type"], c["level"], c["jurisdiction"], c["data"])
+        return CaseSnapshot(c["id"], c["type"], c["level"], c["jurisdiction"], c["data"], c.get("owner_leader"))
 
 
 @dataclass
@@ -116,6 +144,7 @@ class CaseEngine:
         self.specs = SpecCache()
         self.cache = _WorkflowCache(cache_size)
         self._script_engines: dict[str, Any] = {}
+        self.reminders: "reminders.Reminders | None" = None  # set by System: who hears of a fired deadline
 
     # ------------------------------------------------------------------ helpers
     def application(self, case_type: str, *, remember: bool = True) -> ProcessApplication:
@@ -142,7 +171,22 @@ class CaseEngine:
         def due_in_working_days(days):
             return due_in_days(days, True)
 
-        return {"due_in_days": due_in_days, "due_in_working_days": due_in_working_days}
+        def due_in_cycle(anchor, days, after=None):
+            """ISO end of the first period of a recurring deadline (one every `days` days from `anchor`,
+            each counted from `anchor` as due_in_days counts) that ends after now and after `after`,
+            the previous period's due time: a report due every 15 days from an assignment."""
+            floor = current_time()
+            if after:
+                floor = max(floor, datetime.fromisoformat(after))
+            start, n = datetime.fromisoformat(anchor), 1
+            while True:
+                due = calendar.due_after(start, n * int(days)).at
+                if due > floor or n >= 100000:
+                    return due.isoformat()
+                n += 1
+
+        return {"due_in_days": due_in_days, "due_in_working_days": due_in_working_days,
+                "due_in_cycle": due_in_cycle}
 
     def _script_engine(self, app: ProcessApplication):
         engine = self._script_engines.get(app.key)
@@ -185,31 +229,42 @@ class CaseEngine:
         data = dict(data)
 
         def body(session: Session, now: datetime) -> _Ctx:
-            definition = latest(session, case_type)
-            if definition is None:
-                raise InvalidInput(f"流程“{case_type}”尚未部署 / process {case_type!r} is not deployed",
-                                   fields={"type": "尚未部署 / not deployed"})
-            self.applications.setdefault(case_type, app)
-            init = app.initial_case(data, actor)
-            case_data = {**data, **init.data}
-            spec, subprocess_specs = self.specs.get(session, definition.id)
-            workflow = rt.new_workflow(spec, subprocess_specs, self._script_engine(app),
-                                       {**case_data, "level": init.level, "jurisdiction": init.jurisdiction})
-            number = next_case_number(session, case_type, app.number_prefix, now.astimezone(ZONE).year)
-            case_id = rows.insert_case(session.connection(), {
-                "number": number, "type": case_type, "definition_id": definition.id, "status": "open",
-                "level": init.level, "jurisdiction": init.jurisdiction, "flags": list(init.flags),
-                "repeat_of": init.repeat_of, "data": case_data, "version": 0, "last_event_seq": 0,
-                "last_event_hash": "", "created_at": now, "updated_at": now})
-            case = self._load_case(session, case_id)
-            ctx = _Ctx(session, now, actor, app, case, workflow, _Known({}, {}))
-            ctx.event("case_created", {"number": number, "type": case_type, "definition_version": definition.version,
-                                       "level": init.level, "jurisdiction": init.jurisdiction, "data": case_data})
-            rt.run_engine_steps(workflow)
-            self._persist(ctx)
-            return ctx
+            return self._open_case(session, now, case_type, app, data, actor)
 
         return self._run(actor, body)
+
+    def _open_case(self, session: Session, now: datetime, case_type: str, app: ProcessApplication,
+                   data: dict[str, Any], actor: Actor, link: tuple[int, str] | None = None) -> _Ctx:
+        """Insert a new case and run its workflow to the first wait, in the caller's transaction;
+        `link` = (id of the case that opens this one, kind of link)."""
+        definition = latest(session, case_type)
+        if definition is None:
+            raise InvalidInput(f"流程“{case_type}”尚未部署 / process {case_type!r} is not deployed",
+                               fields={"type": "尚未部署 / not deployed"})
+        self.applications.setdefault(case_type, app)
+        init = app.initial_case_in(session, data, actor, now)
+        case_data = {**data, **init.data}
+        spec, subprocess_specs = self.specs.get(session, definition.id)
+        workflow = rt.new_workflow(spec, subprocess_specs, self._script_engine(app),
+                                   {**case_data, "level": init.level, "jurisdiction": init.jurisdiction})
+        number = next_case_number(session, case_type, app.number_prefix, now.astimezone(ZONE).year)
+        case_id = rows.insert_case(session.connection(), {
+            "number": number, "type": case_type, "definition_id": definition.id, "status": "open",
+            "level": init.level, "jurisdiction": init.jurisdiction, "flags": list(init.flags),
+            "repeat_of": init.repeat_of, "data": case_data, "version": 0, "last_event_seq": 0,
+            "last_event_hash": "", "created_at": now, "updated_at": now})
+        case = self._load_case(session, case_id)
+        ctx = _Ctx(session, now, actor, app, case, workflow, _Known({}, {}))
+        created = {"number": number, "type": case_type, "definition_version": definition.version,
+                   "level": init.level, "jurisdiction": init.jurisdiction, "data": case_data}
+        if link is not None:
+            session.execute(CaseLink.__table__.insert().values(case_id=link[0], linked_case_id=case_id,
+                                                               kind=link[1], created_at=now))
+            created["linked_from"] = {"case_id": link[0], "kind": link[1]}
+        ctx.event("case_created", created)
+        rt.run_engine_steps(workflow)
+        self._persist(ctx)
+        return ctx
 
     def complete_task(self, task_id: int, data: Mapping[str, Any], actor: Actor,
                       expected_version: int | None = None) -> CommandResult:
@@ -310,54 +365,131 @@ class CaseEngine:
                 ctx = body(session, now)
         return CommandResult(ctx.case["id"], ctx.case["version"], ctx.case["status"])
 
+    def extend_deadline(self, task_id: int, days: Any, reason: Any, actor: Actor,
+                        expected_version: int | None = None, request: Mapping[str, Any] | None = None) -> CommandResult:
+        """Move a ready task's pending deadline `days` later, counted by the business calendar from the
+        current due date, where the case type allows it (`check_extension`); the history says why."""
+
+        def body(session: Session, now: datetime) -> _Ctx:
+            task, case, app = self._task_and_case(session, task_id)
+            self._check_version(case, expected_version)
+            self._require_worker(session, task, actor)
+            pending = [d for d in rows.pending_timers(session.connection(), case["id"]) if d["kind"] == task["name"]]
+            if not pending:
+                raise Conflict("此任务当前没有可延长的期限 / this task has no pending deadline to extend")
+            earlier = list(session.scalars(select(CaseEvent.data).where(
+                CaseEvent.case_id == case["id"], CaseEvent.kind == "deadline_extended").order_by(CaseEvent.seq)))
+            snapshot = CaseSnapshot(case["id"], case["type"], case["level"], case["jurisdiction"], case["data"])
+            extra = app.check_extension(snapshot, task, days, reason, earlier, dict(request or {}))
+            deadline = min(pending, key=lambda d: d["due_at"])
+            due = self.calendar.due_after(deadline["due_at"], int(days))
+            workflow, known = self._workflow_for(session, case, app)
+            ctx = _Ctx(session, now, actor, app, case, workflow, known)
+            if not rt.move_timer(workflow, deadline["spiff_id"], due.at):
+                raise Conflict("该期限已不再等待 / the deadline no longer waits")
+            moved = {"due_at": due.at, "warning_at": warning_at(deadline["started_at"], due.at),
+                     "estimated": due.estimated}
+            session.execute(update(Deadline).where(Deadline.id == deadline["id"]).values(**moved))
+            if ctx.known is not None and deadline["spiff_id"] in ctx.known.timers:
+                ctx.known.timers[deadline["spiff_id"]] = {**ctx.known.timers[deadline["spiff_id"]], **moved}
+            ctx.event("deadline_extended", {"task_id": task["id"], "step": task["name"], "level": task["level"],
+                                            "kind": deadline["kind"], "days": int(days), "reason": reason,
+                                            "from": deadline["due_at"].astimezone(ZONE).isoformat(),
+                                            "to": due.at.isoformat(), **(extra or {})})
+            self._persist(ctx)
+            return ctx
+
+        return self._run(actor, body)
+
     def _set_assignee(self, ctx: _Ctx, task: dict, username: str | None, kind: str) -> None:
         rows.set_assignee(ctx.conn, task["id"], username)
         ctx.event(kind, {"task_id": task["id"], "step": task["name"], "from": task["assignee"], "to": username})
 
     # ------------------------------------------------------------------ deadlines
-    def sweep(self, limit: int = 10000) -> int:
-        """Fire every deadline due now, each exactly once; returns how many fired."""
+    def sweep(self, limit: int = 10000, workers: int = 1) -> int:
+        """Fire every deadline due now, each exactly once; returns how many fired.
+
+        One case per transaction, walking the due rows in (due time, id) order. On PostgreSQL any
+        number of sweepers may work at once (processes, or `workers` threads of this one): a due row
+        is claimed with FOR UPDATE SKIP LOCKED and its case with a transaction-scoped advisory lock,
+        so two sweepers never fire the same case even when it has several due rows. A sweeper waits
+        only briefly (lock_timeout) for a user's command on the same case and otherwise leaves the
+        case to the next sweep, so it never deadlocks with one; a case that moved on meanwhile
+        (Conflict) is left to the next sweep too."""
         now = self.clock.now()
-        fired, seen = 0, set()
+        if workers <= 1 or not self.db.is_postgres:  # SQLite has one writer at a time anyway
+            return self._sweep_at(now, limit)
+        with self.db.read() as session:  # most sweeps find nothing: no threads for that
+            if session.execute(_DUE_ROW, {"b_now": now, "b_after_due": _BEFORE_ALL, "b_after_id": 0}).first() is None:
+                return 0
+        with ThreadPoolExecutor(workers, thread_name_prefix="fengqiao-sweep") as pool:
+            return sum(pool.map(lambda _: self._sweep_at(now, limit), range(workers)))
+
+    def _sweep_at(self, now: datetime, limit: int) -> int:
+        fired, after = 0, (_BEFORE_ALL, 0)
         while fired < limit:
+            case_id = None
             with command_time(now):
-                with self.db.write() as session:
-                    query = (select(Deadline.case_id).where(Deadline.status == "pending", Deadline.due_at < now)
-                             .order_by(Deadline.due_at).limit(1))
-                    if seen:
-                        query = query.where(Deadline.case_id.not_in(seen))
-                    if self.db.is_postgres:
-                        query = query.with_for_update(skip_locked=True)
-                    case_id = session.scalar(query)
-                    if case_id is None:
-                        return fired
-                    seen.add(case_id)
-                    ctx = self._fire_case(session, now, case_id)
-                if ctx is not None:
-                    fired += ctx[1]
-                    self.cache.put(ctx[0].case["id"], ctx[0].case["version"], ctx[0].workflow, ctx[0].known)
+                try:
+                    with self.db.write() as session:
+                        claimed = self._claim_due_row(session, now, after)
+                        if claimed is None:
+                            return fired
+                        deadline_id, case_id, due_at, free = claimed
+                        after = (due_at, deadline_id)
+                        ctx = self._fire_case(session, now, case_id) if free else None
+                except Conflict:
+                    log.info("deadline sweep: case %s changed meanwhile; left to the next sweep", case_id)
+                    continue
+                except DBAPIError as exc:
+                    if getattr(exc.orig, "sqlstate", None) not in _SWEEP_GIVES_WAY:
+                        raise
+                    log.info("deadline sweep: case %s was busy (%s); left to the next sweep", case_id,
+                             exc.orig.sqlstate)
+                    continue
+            if ctx is not None:
+                fired += ctx[1]
+                self.cache.put(ctx[0].case["id"], ctx[0].case["version"], ctx[0].workflow, ctx[0].known)
         return fired
+
+    def _claim_due_row(self, session: Session, now: datetime, after: tuple[datetime, int]):
+        """The next due row after `after`: (deadline id, case id, due time, whether this sweeper may fire
+        its case), or None when no row is left."""
+        params = {"b_now": now, "b_after_due": after[0], "b_after_id": after[1]}
+        if not self.db.is_postgres:  # BEGIN IMMEDIATE: this transaction is the only writer
+            row = session.execute(_DUE_ROW, params).first()
+            return None if row is None else (row.id, row.case_id, row.due_at, True)
+        # One round trip: claim the row, try its case's lock, bound how long this transaction waits.
+        row = session.execute(_CLAIM_DUE_ROW, params).first()
+        return None if row is None else (row.id, row.case_id, row.due_at, bool(row.free))
 
     def _fire_case(self, session: Session, now: datetime, case_id: int):
         case = self._load_case(session, case_id)
         app = self.application(case["type"])
-        due = rows.due_deadlines(session.connection(), case_id, now, lock=self.db.is_postgres)
+        # No row locks here: sweepers exclude each other per case (advisory lock on PostgreSQL,
+        # BEGIN IMMEDIATE on SQLite), and a user's concurrent command loses on the case version.
+        due = rows.due_deadlines(session.connection(), case_id, now, lock=False)
         if not due:
             return None
+        # The people a deadline concerns are those of its task before the firing cancels it.
+        tasks = {step: t for (_, step), t in reminders.ready_tasks_by_step(session.connection(), [case_id]).items()}
         workflow, known = self._workflow_for(session, case, app)
         ctx = _Ctx(session, now, SYSTEM, app, case, workflow, known)
         rt.fire_timers(workflow)
-        still_waiting = {t.spiff_id for t in rt.waiting_timers(workflow)}
-        fired = [d for d in due if d["spiff_id"] is None or d["spiff_id"] not in still_waiting]
+        waiting = {t.spiff_id: t.due_at for t in rt.waiting_timers(workflow)}
+        # A cycle timer (a report every 15 days) still waits after firing, for its next due time.
+        fired = [d for d in due if d["spiff_id"] is None or waiting.get(d["spiff_id"]) != d["due_at"]]
         for d in fired:
             ctx.event("deadline_breached", {"kind": d["kind"], "due_at": d["due_at"].isoformat(),
                                             "deadline_id": d["id"]})
         if fired:
-            rows.set_deadlines(ctx.conn, [d["id"] for d in fired], "fired", now)
+            deadlines.mark_fired(ctx.conn, [d["id"] for d in fired], now)
             if ctx.known is not None:
                 for d in fired:
                     ctx.known.timers.pop(d["spiff_id"], None)
         self._persist(ctx)
+        if fired and self.reminders is not None:
+            self.reminders.deadlines_overdue(ctx.conn, now, ctx.case, fired, tasks)
         return ctx, len(fired)
 
     # ------------------------------------------------------------------ writing a command's result
@@ -371,13 +503,16 @@ class CaseEngine:
             case.update(status="closed", closed_at=now)
         # The case type's own rules, in this transaction (escalation events, ledger entries …).
         ctx.app.after_step(CommandScope(ctx.session, now, ctx.actor, before, case, process_data, closing,
-                                        self.calendar, ctx.event))
+                                        self.calendar, ctx.event,
+                                        lambda case_type, data, kind: self._start_linked(ctx, case_type, data, kind)))
         timers, ready = self._sync_deadlines(ctx), self._sync_tasks_rows(ctx)
         self._sync_tasks(ctx, ctx.snapshot, {row["kind"]: row for row in timers.values()}, ready)
         ctx.known = _Known(timers, ready)
         if closing:
             ctx.event("case_closed", {"outcome": case.get("outcome")})
         self._write_case(ctx, {"data": _jsonable(process_data), "state": rt.dump_state(workflow)})
+        if closing:
+            self._tell_linking_cases(ctx)
 
     def _write_case(self, ctx: _Ctx, updates: dict[str, Any]) -> None:
         """Bump the case version (or fail on a stale one) and append the command's events."""
@@ -436,7 +571,8 @@ class CaseEngine:
                 ctx.event("task_cancelled", {"task_id": row.id, "step": row.name}, actor="system")
         for row in list(existing.values()):
             deadline = timers.get(row.name)
-            due = deadline["due_at"] if deadline else None
+            # A step whose (non-interrupting) timer has fired stays overdue while it is open.
+            due = deadline["due_at"] if deadline else (row.due_at if row.due_at and row.due_at <= ctx.now else None)
             if due != row.due_at:
                 rows.set_task_due(ctx.conn, row.id, due)
                 existing[row.spiff_id] = row._replace(due_at=due)
@@ -450,13 +586,121 @@ class CaseEngine:
             deadline = timers.get(step)
             new_rows.append({"case_id": case_id, "spiff_id": t.spiff_id, "name": step, "title": t.title,
                          "role": place.role, "org_unit": place.org_unit, "level": place.level,
-                         "assignee": None, "status": "ready", "due_at": deadline["due_at"] if deadline else None,
+                         "assignee": place.assignee, "status": "ready",
+                         "due_at": deadline["due_at"] if deadline else None,
                          "created_at": ctx.now})
         for r, t in zip(rows.insert_tasks(ctx.conn, new_rows), new_rows):
             existing[t["spiff_id"]] = rows.TaskRow(r.id, t["spiff_id"], t["name"], t["due_at"])
             ctx.opened.append(r.id)
             ctx.event("task_opened", {"task_id": r.id, "step": r.name, "role": r.role, "org_unit": r.org_unit},
                       actor="system")
+
+    # ------------------------------------------------------------------ linked cases
+    def _start_linked(self, ctx: _Ctx, case_type: str, data: Mapping[str, Any], kind: str) -> tuple[int, str]:
+        """A case opened by another case's command (a petition's mediation), in that command's transaction."""
+        app = self.application(case_type, remember=False)
+        validate_form(app.form_schema("register"), data, form_title="登记")
+        child = self._open_case(ctx.session, ctx.now, case_type, app, dict(data), ctx.actor,
+                                link=(ctx.case["id"], kind))
+        return child.case["id"], child.case["number"]
+
+    def _tell_linking_cases(self, ctx: _Ctx) -> None:
+        """A linked case that closes tells the case that opened it: message `<type>_closed` with its id,
+        number and outcome, delivered in the same transaction if that case waits for it."""
+        links = ctx.session.execute(select(CaseLink.case_id).where(CaseLink.linked_case_id == ctx.case["id"])
+                                    .order_by(CaseLink.id)).scalars().all()
+        name = f"{ctx.case['type']}_closed"
+        payload = {"case_id": ctx.case["id"], "number": ctx.case["number"], "type": ctx.case["type"],
+                   "outcome": ctx.case.get("outcome")}
+        for case_id in links:
+            case = self._load_case(ctx.session, case_id)
+            if case["status"] != "open":
+                continue
+            app = self.application(case["type"])
+            workflow, known = self._workflow_for(ctx.session, case, app)
+            if not rt.deliver_message(workflow, name, payload):
+                continue  # not (or no longer) waiting for it; its live workflow left the cache and is dropped
+            linked = _Ctx(ctx.session, ctx.now, SYSTEM, app, case, workflow, known)
+            linked.event("message_received", {"name": name, "data": payload})
+            self._persist(linked)
+
+    # ------------------------------------------------------------------ owner leaders, backlog (领导包案, 积案)
+    def set_owner(self, case_id: int, leader: str, actor: Actor, reason: str | None = None) -> CommandResult:
+        """Assign or change a case's owner leader; an audited `owner_changed` event."""
+
+        def body(session: Session, now: datetime) -> _Ctx:
+            ctx = self._owner_command(session, now, case_id, actor)
+            self._write_owner_command(ctx, self._change_owner(ctx, leader, reason, via="owner"))
+            return ctx
+
+        return self._run(actor, body)
+
+    def mark_backlog(self, case_id: int, reason: str, actor: Actor, leader: str | None = None) -> CommandResult:
+        """Mark a case as backlog (信访积案); it must have an owner leader, named here if it has none yet."""
+
+        def body(session: Session, now: datetime) -> _Ctx:
+            ctx = self._owner_command(session, now, case_id, actor)
+            moved = self._change_owner(ctx, leader, None, via="backlog") if leader else False
+            if not ctx.case["owner_leader"]:
+                raise InvalidInput("积案须有包案领导，请同时指定 / a backlog case needs an owner leader: name one",
+                                   fields={"leader": "必填 / required"})
+            if "backlog" not in (ctx.case["flags"] or []):
+                ctx.case["flags"] = [*(ctx.case["flags"] or []), "backlog"]
+                ctx.event("backlog_marked", {"reason": reason})
+            self._write_owner_command(ctx, moved)
+            return ctx
+
+        return self._run(actor, body)
+
+    def _owner_command(self, session: Session, now: datetime, case_id: int, actor: Actor) -> _Ctx:
+        case = self._load_case(session, case_id)
+        app = self.application(case["type"])
+        if not app.may_set_owner(actor):
+            raise Forbidden("只有信访部门可以指定包案领导或标记积案 / only the petition office assigns owner leaders "
+                            "and marks backlog")
+        if case["status"] != "open":
+            raise Conflict("案件已结案 / the case is closed")
+        return _Ctx(session, now, actor, app, case, None)
+
+    def _change_owner(self, ctx: _Ctx, leader: str, reason: str | None, via: str) -> bool:
+        """Set the owner leader and record it; True when the workflow took the owner message (it moved)."""
+        user = ctx.session.execute(select(User.roles, User.active).where(User.username == leader)).first()
+        if user is None or not user.active or "leader" not in (user.roles or []):
+            raise InvalidInput(f"“{leader}”不是在职的领导用户 / {leader!r} is not an active user with the leader role",
+                               fields={"leader": "须为领导用户 / must be a user with the leader role"})
+        previous = ctx.case["owner_leader"]
+        if previous == leader:
+            return False
+        ctx.case["owner_leader"] = leader
+        ctx.event("owner_changed", {"from": previous, "to": leader, "reason": reason, "via": via})
+        if not ctx.app.owner_message:
+            return False
+        ctx.workflow, ctx.known = self._workflow_for(ctx.session, ctx.case, ctx.app)
+        return rt.deliver_message(ctx.workflow, ctx.app.owner_message, {
+            "leader": leader, "previous": previous, "since": ctx.now.astimezone(ZONE).isoformat()})
+
+    def _write_owner_command(self, ctx: _Ctx, moved: bool) -> None:
+        if moved:
+            self._persist(ctx)
+        elif ctx.events:
+            self._write_case(ctx, {})
+
+    # ------------------------------------------------------------------ personal data (DOMAIN.md §6)
+    def record_pii_view(self, case_id: int, actor: Actor) -> CommandResult:
+        """Record that a handler of the case is shown its unmasked personal data (`pii_viewed`, naming
+        the fields: `petitioners[0].id_number` …)."""
+
+        def body(session: Session, now: datetime) -> _Ctx:
+            case = self._load_case(session, case_id)
+            if not privacy.may_unmask(session, case, actor):
+                raise Forbidden("只有本案承办人员可以查看完整的身份证号和电话 / only the case's handlers may see "
+                                "unmasked ID numbers and phones")
+            ctx = _Ctx(session, now, actor, self.application(case["type"]), case, None)
+            ctx.event("pii_viewed", {"fields": privacy.personal_fields(case["data"] or {})})
+            self._write_case(ctx, {})
+            return ctx
+
+        return self._run(actor, body)
 
     # ------------------------------------------------------------------ checks
     def _task_and_case(self, session: Session, task_id: int):

@@ -60,6 +60,12 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(300), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    # Notifications (notifications/contacts.py validates them): where reminders go, and whether
+    # this user heads their org unit (负责人), i.e. is told when a mediation step of the unit is overdue.
+    email: Mapped[Optional[str]] = mapped_column(String(254))
+    phone: Mapped[Optional[str]] = mapped_column(String(20))
+    channels: Mapped[list[Any]] = mapped_column(default=lambda: ["inapp"])  # inapp | email | sms
+    unit_head: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ApiToken(Base):
@@ -143,7 +149,8 @@ class HumanTask(Base):
 class Deadline(Base):
     """A due time the sweep fires: a waiting BPMN timer, or a window of the SLA table."""
     __tablename__ = "deadline"
-    __table_args__ = (Index("ix_deadline_due", "status", "due_at"), Index("ix_deadline_case", "case_id", "status"))
+    __table_args__ = (Index("ix_deadline_due", "status", "due_at"), Index("ix_deadline_case", "case_id", "status"),
+                      Index("ix_deadline_warning", "status", "warning_level", "warning_at"))
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"))
     kind: Mapped[str] = mapped_column(String(64))
@@ -154,6 +161,8 @@ class Deadline(Base):
     estimated: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | fired | cancelled
     fired_at: Mapped[Optional[datetime]]
+    # normal | warning (from warning_at, when its reminder went out) | overdue (fired); kept by the sweep
+    warning_level: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
 
 
 class CaseEvent(Base):
@@ -172,7 +181,10 @@ class CaseEvent(Base):
 
 
 class LedgerEntry(Base):
-    """Subsidy ledger (以案定补): entries are only ever added; a correction is a reversal entry."""
+    """Subsidy ledger (以案定补): entries are only ever added, never edited; a correction is a reversal entry.
+
+    An entry's status (accrued → reviewed → approved → paid, or rejected) and its payment batch are
+    not columns here: they are the newest of its `ledger_event` rows (engine/ledger.py)."""
     __tablename__ = "ledger_entry"
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), index=True)
@@ -180,18 +192,20 @@ class LedgerEntry(Base):
     level: Mapped[Optional[str]] = mapped_column(String(16))
     difficulty: Mapped[Optional[str]] = mapped_column(String(16))
     amount_fen: Mapped[int] = mapped_column(BigInteger, default=0)
-    status: Mapped[str] = mapped_column(String(16), default="accrued")
     kind: Mapped[str] = mapped_column(String(16), default="subsidy")
     reason: Mapped[str] = mapped_column(Text, default="")
     rate_version: Mapped[Optional[int]] = mapped_column(Integer)
-    batch: Mapped[Optional[str]] = mapped_column(String(16))
+    rate_fen: Mapped[Optional[int]] = mapped_column(BigInteger)  # the whole case's rate, before sharing
     reverses: Mapped[Optional[int]] = mapped_column(Id)
+    review_unit: Mapped[Optional[str]] = mapped_column(String(64), index=True)  # the town justice office (司法所)
+    quarter: Mapped[str] = mapped_column(String(8), index=True)  # e.g. 2026Q4, from created_at in Asia/Shanghai
     created_at: Mapped[datetime]
 
 
 class OutboxMessage(Base):
     """Notifications written in the same transaction as the event that causes them."""
     __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[str] = mapped_column(String(64))
@@ -204,6 +218,10 @@ class OutboxMessage(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
     sent_at: Mapped[Optional[datetime]]
+    channel: Mapped[str] = mapped_column(String(16), default="inapp", server_default="inapp")  # inapp | email | sms
+    # next_attempt_at is on the engine's clock (working hours hold a reminder until 08:30); retry_at is
+    # real time (back-off after a failed attempt), so retries happen under the simulated clock too.
+    retry_at: Mapped[Optional[datetime]]
 
 
 class Setting(Base):
@@ -218,3 +236,107 @@ class HolidayYear(Base):
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     data: Mapped[dict[str, Any]]
     imported_at: Mapped[datetime]
+
+
+class DecisionDefinition(Base):
+    """One deployed version of a DMN decision, versioned on its own (the `subsidy` rate table is
+    looked up here when a case closes, so a new table prices the cases closed after it)."""
+    __tablename__ = "decision_definition"
+    __table_args__ = (UniqueConstraint("decision_key", "version"), UniqueConstraint("decision_key", "content_hash"))
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    decision_key: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    file_name: Mapped[str] = mapped_column(String(200), default="")
+    source: Mapped[str] = mapped_column(Text)
+    deployed_at: Mapped[datetime]
+    deployed_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class LedgerEvent(Base):
+    """Append-only status history of a ledger entry: its newest row is its current status."""
+    __tablename__ = "ledger_event"
+    __table_args__ = (Index("ix_ledger_event_entry", "entry_id", "id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entry.id"))
+    status: Mapped[str] = mapped_column(String(16))  # accrued | reviewed | approved | paid | rejected
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    batch: Mapped[Optional[str]] = mapped_column(String(16), index=True)
+
+
+class SubsidyBatch(Base):
+    """A quarterly payment batch (`fengqiao subsidy batch 2026Q4`), made once."""
+    __tablename__ = "subsidy_batch"
+    key: Mapped[str] = mapped_column(String(16), primary_key=True)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(64))
+    entry_count: Mapped[int] = mapped_column(Integer)
+    total_fen: Mapped[int] = mapped_column(BigInteger)
+
+
+class OutboxAttempt(Base):
+    """One delivery attempt of an outbox message; `at` is real time (an operational record)."""
+    __tablename__ = "outbox_attempt"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime]
+    ok: Mapped[bool] = mapped_column(Boolean)
+    error: Mapped[str] = mapped_column(Text, default="")
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class InboxItem(Base):
+    """The in-app channel: one notification in one user's inbox. Delivered once per outbox message."""
+    __tablename__ = "inbox_item"
+    __table_args__ = (Index("ix_inbox_user", "username", "read_at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), unique=True)
+    username: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[Optional[int]] = mapped_column(Id)
+    title: Mapped[str] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[Optional[str]] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+    read_at: Mapped[Optional[datetime]]
+
+
+class SchedulerLease(Base):
+    """On SQLite only one scheduler process sweeps: the one holding this lease (real time), renewed
+    while it lives; another one takes it over once it has expired."""
+    __tablename__ = "scheduler_lease"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class CaseLink(Base):
+    """A case opened by another case's command (the mediation a petition asked for): the opened case,
+    when it closes, tells the case that opened it (engine/service.py)."""
+    __tablename__ = "case_link"
+    __table_args__ = (Index("ix_case_link_linked", "linked_case_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), index=True)  # the case that opened it
+    linked_case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"))
+    kind: Mapped[str] = mapped_column(String(32))  # e.g. mediation
+    created_at: Mapped[datetime]
+
+
+class PetitionParty(Base):
+    """One petitioner of one petition, for finding earlier petitions of the same person (重复信访).
+
+    Holds a keyed digest of the ID number, not the number: equality look-ups only, and no second
+    copy of the ID numbers outside the case data (engine/privacy.py)."""
+    __tablename__ = "petition_party"
+    __table_args__ = (Index("ix_petition_party_person", "person_key"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), index=True)
+    person_key: Mapped[str] = mapped_column(String(64))
+    category: Mapped[Optional[str]] = mapped_column(String(64))
+    respondent_unit: Mapped[Optional[str]] = mapped_column(String(200))
+    created_at: Mapped[datetime]

@@ -2,6 +2,7 @@
 command line, the scheduler and the tests alike (none of them needs a Flask app context)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Mapping
 
@@ -12,10 +13,22 @@ from .calendar import BusinessCalendar, YearSchedule, load_bundled_schedules, pa
 from .clock import Clock, SimulatedClock
 from .config import Settings
 from .db import Database, upgrade_schema
+from .reminders import Reminders
 from .service import CaseEngine
 from .store import HolidayYear, Setting
 
 CLOCK_KEY = "clock.now"
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    fired: int  # deadlines fired
+    warned: int  # deadlines that reached their warning level
+    digests: int  # leaders' digests queued
+
+    @property
+    def queued_anything(self) -> bool:
+        return bool(self.fired or self.warned or self.digests)
 
 
 class System:
@@ -28,6 +41,8 @@ class System:
         self.engine = CaseEngine(self.db, applications or {}, self.calendar, self.clock,
                                  cache_size=settings.workflow_cache_size,
                                  default_application=default_application or (lambda key: ProcessApplication(key)))
+        self.reminders = Reminders(settings, self.calendar)
+        self.engine.reminders = self.reminders
 
     def upgrade(self) -> None:
         upgrade_schema(self.db)
@@ -49,9 +64,19 @@ class System:
         return schedule
 
     def sweep(self) -> int:
-        """Fire the deadlines due now, with the holiday years imported since this process started."""
+        """Fire the deadlines due now (and queue every reminder due); returns how many fired."""
+        return self.sweep_all().fired
+
+    def sweep_all(self) -> SweepReport:
+        """One sweep, with the holiday years imported since this process started: fire the due
+        deadlines with their overdue reminders, move deadlines to `warning` with theirs, and queue
+        the leaders' digest when it is due."""
         self.load_calendar()
-        return self.engine.sweep()
+        fired = self.engine.sweep(workers=self.settings.sweep_workers)
+        now = self.clock.now()
+        warned = self.reminders.sweep_warnings(self.db, now)
+        digests = self.reminders.write_digests(self.db, now)
+        return SweepReport(fired, warned, digests)
 
     # --- the simulated clock's storage -----------------------------------------------------
     def _load_clock(self) -> str | None:

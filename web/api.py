@@ -335,3 +335,384 @@ def users():
        public=True, tag="meta")
 def openapi_document():
     return build_document(ROUTES, URL_PREFIX)
+
+
+# ------------------------------------------------------------------------------ deadline extensions, subsidy ledger
+from engine import ledger  # noqa: E402
+
+from .openapi import SCHEMAS  # noqa: E402
+
+SCHEMAS.update({
+    "Extension": {
+        "type": "object", "required": ["days", "reason"],
+        "properties": {"days": {"type": "integer", "minimum": 1,
+                                "description": "延长天数（调解每级一次，最多 15 天）/ days to add (mediation: once per "
+                                               "level, at most 15)"},
+                       "reason": {"type": "string", "description": "理由 / reason"},
+                       "parties_consent": {"type": "boolean", "default": True,
+                                           "description": "双方当事人同意延期 / both parties consent"},
+                       "version": {"type": "integer", "description": "读取时的案件版本（可选）/ the case version you "
+                                                                     "read (optional)"}},
+    },
+    "LedgerAction": {
+        "type": "object",
+        "properties": {"reason": {"type": "string",
+                                  "description": "驳回、冲销时必填；审核、批准时为备注 / required to reject or "
+                                                 "reverse; a note when reviewing or approving"}},
+    },
+    "LedgerEntryList": {
+        "type": "object", "required": ["items", "next"],
+        "description": "补贴台账，按编号排序 / ledger entries by id",
+        "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/LedgerEntry"}},
+                       "next": {"type": ["string", "null"],
+                                "description": "下一页游标，作为 ?after= 传回 / pass back as ?after="}},
+    },
+})
+
+
+@route("POST", "/tasks/<int:task_id>/extend", summary="延长任务期限 / Extend a task's deadline", body="Extension",
+       response="Case", errors=(403, 409), tag="tasks")
+def extend_task(task_id: int):
+    body = json_body()
+    version = body.get("version")
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        raise InvalidInput("version 应为整数 / version must be a whole number", fields={"version": "应为整数"})
+    result = system().engine.extend_deadline(task_id, body.get("days"), body.get("reason"), actor(),
+                                             expected_version=version, request=body)
+    return after_command(result)
+
+
+SUBSIDY_FILTERS = (
+    Param("mediator", "调解员用户名 / mediator's username"),
+    Param("status", "状态 / status", enum=ledger.STATUSES),
+    Param("quarter", "季度，如 2026Q4（按记账日期）/ quarter, e.g. 2026Q4 (by entry date)"),
+    Param("case", "只看某个案件 / only this case's entries", type="integer", minimum=1),
+    Param("after", "上一页返回的 next / the `next` of the previous page"),
+    Param("limit", "每页条数 / page size (default 100)", type="integer", minimum=1, maximum=MAX_PAGE),
+)
+
+
+@route("GET", "/subsidies", summary="以案定补台账 / The subsidy ledger", response="LedgerEntryList",
+       query=SUBSIDY_FILTERS, errors=(403,), tag="subsidies")
+def list_subsidies():
+    with system().db.read() as session:
+        items, next_id = ledger.list_entries(
+            session, actor(), mediator=request.args.get("mediator") or None,
+            status=request.args.get("status") or None, quarter=request.args.get("quarter") or None,
+            case_id=query_int("case"), after=query_int("after"),
+            limit=query_int("limit", default=100, maximum=MAX_PAGE))
+    return {"items": items, "next": str(next_id) if next_id is not None else None}
+
+
+def _ledger_action(entry_id: int, action: Callable) -> dict[str, Any]:
+    sys = system()
+    with sys.db.write() as session:
+        return action(session, entry_id, actor(), sys.clock.now(), json_body().get("reason") or "")
+
+
+@route("POST", "/subsidies/<int:entry_id>/review", summary="司法所审核补贴 / Review an entry (town justice office)",
+       body="LedgerAction", response="LedgerEntry", errors=(403, 409), tag="subsidies")
+def review_subsidy(entry_id: int):
+    return _ledger_action(entry_id, ledger.review)
+
+
+@route("POST", "/subsidies/<int:entry_id>/approve", summary="县司法局批准补贴 / Approve an entry (county bureau)",
+       body="LedgerAction", response="LedgerEntry", errors=(403, 409), tag="subsidies")
+def approve_subsidy(entry_id: int):
+    return _ledger_action(entry_id, ledger.approve)
+
+
+@route("POST", "/subsidies/<int:entry_id>/reject", summary="驳回补贴（须写理由）/ Reject an entry, with a reason",
+       body="LedgerAction", response="LedgerEntry", errors=(403, 409), tag="subsidies")
+def reject_subsidy(entry_id: int):
+    return _ledger_action(entry_id, ledger.reject)
+
+
+@route("POST", "/subsidies/<int:entry_id>/reverse",
+       summary="抽查冲销：新增一条冲销记录 / Reverse an entry after a spot check (adds a reversal entry)",
+       body="LedgerAction", response="LedgerEntry", status=201, errors=(403, 409), tag="subsidies")
+def reverse_subsidy(entry_id: int):
+    return _ledger_action(entry_id, ledger.reverse), 201
+
+
+# ------------------------------------------------------------------------------ petitions: owners, the office's board, PII
+SCHEMAS.update({
+    "OwnerAssignment": {
+        "type": "object", "required": ["leader"],
+        "properties": {"leader": {"type": "string", "description": "包案领导用户名 / the owner leader's username"},
+                       "reason": {"type": "string", "description": "更换理由（可选）/ why (optional)"}},
+    },
+    "BacklogMark": {
+        "type": "object", "required": ["reason"],
+        "properties": {"reason": {"type": "string", "description": "列为积案的理由 / why it is backlog"},
+                       "leader": {"type": "string",
+                                  "description": "尚无包案领导时必填 / the owner leader, required when it has none"}},
+    },
+    "OwnerBoardRow": {
+        "type": "object", "required": ["leader", "open", "due_within_7_days", "overdue", "backlog"],
+        "properties": {"leader": {"type": ["string", "null"],
+                                  "description": "包案领导；null 为尚无包案领导的信访 / null: petitions nobody owns yet"},
+                       "display_name": {"type": ["string", "null"]},
+                       "open": {"type": "integer", "description": "在办信访 / open petitions"},
+                       "due_within_7_days": {"type": "integer",
+                                             "description": "有步骤 7 天内到期 / a step is due within 7 days"},
+                       "overdue": {"type": "integer", "description": "有步骤已超期 / a step is overdue"},
+                       "backlog": {"type": "integer", "description": "积案 / backlog (open > 90 days, or marked)"}},
+    },
+    "OwnerBoard": {
+        "type": "object", "required": ["items", "as_of"],
+        "description": "按包案领导统计的在办信访 / open petitions by owner leader",
+        "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/OwnerBoardRow"}},
+                       "as_of": {"type": "string", "format": "date-time"}},
+    },
+})
+
+
+SCHEMAS["Case"]["properties"].update({
+    "owner_since": {"type": ["string", "null"], "format": "date-time",
+                    "description": "包案领导自何时起包案 / since when the owner leader owns the case"},
+    "warning_level": {"type": "string", "enum": ["normal", "warning", "overdue"],
+                      "description": "案件颜色：未办步骤和期限中最严重的 / the worst level of its open steps and deadlines"},
+    "links": {"type": "array", "description": "关联案件（信访转调解）/ linked cases (a petition's mediation)",
+              "items": {"type": "object", "properties": {
+                  "kind": {"type": "string"}, "direction": {"type": "string", "enum": ["opened", "opened_by"]},
+                  "case_id": {"type": "integer"}, "number": {"type": "string"}, "type": {"type": "string"},
+                  "status": {"type": "string"}, "outcome": {"type": ["string", "null"]}}}},
+})
+
+
+@route("POST", "/cases/<int:case_id>/owner", summary="指定或更换包案领导 / Assign or change the owner leader",
+       body="OwnerAssignment", response="Case", errors=(403, 409), tag="petitions")
+def set_owner(case_id: int):
+    body = json_body()
+    leader = body.get("leader")
+    if not isinstance(leader, str) or not leader:
+        raise InvalidInput("请指明包案领导 / the leader is required", fields={"leader": "必填 / required"})
+    reason = body.get("reason")
+    case_view(case_id)  # a case the caller may not read is not found for them either
+    reason = reason if isinstance(reason, str) else None
+    return after_command(system().engine.set_owner(case_id, leader, actor(), reason))
+
+
+@route("POST", "/cases/<int:case_id>/backlog", summary="列为信访积案 / Mark a petition as backlog",
+       body="BacklogMark", response="Case", errors=(403, 409), tag="petitions")
+def mark_backlog(case_id: int):
+    body = json_body()
+    reason, leader = body.get("reason"), body.get("leader")
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput("请写明理由 / the reason is required", fields={"reason": "必填 / required"})
+    if leader is not None and not isinstance(leader, str):
+        raise InvalidInput("leader 应为用户名 / leader must be a username", fields={"leader": "应为文本 / must be text"})
+    case_view(case_id)
+    return after_command(system().engine.mark_backlog(case_id, reason, actor(), leader or None))
+
+
+@route("GET", "/cases/<int:case_id>/unmasked",
+       summary="查看完整身份证号和电话（仅承办人员，记入案件历史）/ A case with unmasked ID numbers and phones "
+               "(handlers only; recorded in the history)",
+       response="Case", errors=(403,), tag="petitions")
+def unmasked_case(case_id: int):
+    sys = system()
+    case_view(case_id)
+    sys.engine.record_pii_view(case_id, actor())
+    with sys.db.read() as session:
+        return queries.case_view(session, case_id, actor(), sys.clock.now(), unmasked=True)
+
+
+PETITION_FILTERS = (
+    Param("owner", "包案领导用户名 / owner leader's username"),
+    Param("flag", "标记 / flag", enum=("repeat", "group", "final_matter", "backlog")),
+    Param("status", "状态 / status", enum=("open", "closed")),
+    Param("overdue", "1：只看有步骤超期的 / 1: only petitions with an overdue step or deadline", enum=("0", "1")),
+    Param("due_within", "只看有步骤在 N 天内到期的 / only petitions with a step due within N days",
+          type="integer", minimum=1, maximum=365),
+    Param("after", "上一页返回的 next / the `next` of the previous page"),
+    Param("limit", f"每页条数 / page size (default {DEFAULT_PAGE})", type="integer", minimum=1, maximum=MAX_PAGE),
+)
+
+
+@route("GET", "/petitions", summary="信访部门的信访列表 / Petitions for the petition office", response="CaseList",
+       query=PETITION_FILTERS, tag="petitions")
+def list_petitions():
+    status, flag = request.args.get("status") or None, request.args.get("flag") or None
+    if status not in (None, "open", "closed"):
+        raise InvalidInput("status 应为 open 或 closed / status must be open or closed",
+                           fields={"status": "应为 open 或 closed / must be open or closed"})
+    if flag not in (None, "repeat", "group", "final_matter", "backlog"):
+        raise InvalidInput("flag 应为 repeat、group、final_matter 或 backlog / flag must be repeat, group, final_matter "
+                           "or backlog", fields={"flag": "未知的标记 / unknown flag"})
+    sys = system()
+    with sys.db.read() as session:
+        items, next_id = queries.list_cases(
+            session, actor(), sys.clock.now(), type="petition", status=status,
+            owner=request.args.get("owner") or None, overdue=query_flag("overdue"), flag=flag,
+            due_within_days=query_int("due_within", maximum=365), after=query_int("after"),
+            limit=query_int("limit", default=DEFAULT_PAGE, maximum=MAX_PAGE))
+    return {"items": items, "next": str(next_id) if next_id is not None else None}
+
+
+@route("GET", "/petitions/owners",
+       summary="按包案领导统计：在办、7 天内到期、超期、积案 / Open petitions by owner leader: open, due within 7 "
+               "days, overdue, backlog",
+       response="OwnerBoard", tag="petitions")
+def petition_owners():
+    sys = system()
+    now = sys.clock.now()
+    backlog_days = getattr(sys.settings, "backlog_days", queries.BACKLOG_DAYS)
+    with sys.db.read() as session:
+        return {"items": queries.owner_board(session, actor(), now, backlog_days=backlog_days),
+                "as_of": queries.iso(now)}
+
+
+# ------------------------------------------------------------------------------ inbox, notification settings, outbox
+from notifications import contacts as notification_contacts  # noqa: E402
+from notifications import inbox as notification_inbox  # noqa: E402
+from notifications import outbox as notification_outbox  # noqa: E402
+
+_OUTBOX_STATUS = {"type": "string", "enum": list(notification_outbox.STATUSES)}
+_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+SCHEMAS.update({
+    "InboxItem": {
+        "type": "object", "required": ["id", "kind", "title", "body", "created_at", "read"],
+        "properties": {"id": {"type": "integer"},
+                       "kind": {"type": "string", "examples": ["deadline_warning", "deadline_overdue",
+                                                               "deadline_overdue_supervisor", "leader_digest"]},
+                       "case_id": {"type": ["integer", "null"]}, "title": {"type": "string"},
+                       "body": {"type": "string"}, "link": {"type": ["string", "null"]},
+                       "created_at": {"type": "string", "format": "date-time"}, "read": {"type": "boolean"},
+                       "read_at": _NULLABLE_TIME},
+    },
+    "Inbox": {
+        "type": "object", "required": ["items", "unread", "next"],
+        "description": "站内通知，新的在前 / in-app notifications, newest first",
+        "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/InboxItem"}},
+                       "unread": {"type": "integer", "description": "未读数 / unread count"},
+                       "next": {"type": ["string", "null"]}},
+    },
+    "InboxReadAll": {
+        "type": "object", "required": ["marked", "unread"],
+        "properties": {"marked": {"type": "integer"}, "unread": {"type": "integer"}},
+    },
+    "NotificationSettings": {
+        "type": "object", "required": ["username", "channels", "email", "phone", "unit_head"],
+        "properties": {"username": {"type": "string"},
+                       "channels": {"type": "array", "items": {"type": "string", "enum": ["inapp", "email", "sms"]}},
+                       "email": {"type": ["string", "null"]}, "phone": {"type": ["string", "null"]},
+                       "unit_head": {"type": "boolean",
+                                     "description": "本单位负责人（由管理员设置）/ heads their unit (set by an admin)"}},
+    },
+    "NotificationSettingsChange": {
+        "type": "object", "description": "只改给出的字段；null 清除地址 / only the fields given change; null clears "
+                                         "an address",
+        "properties": {"channels": {"type": "array", "items": {"type": "string", "enum": ["inapp", "email", "sms"]},
+                                    "minItems": 1},
+                       "email": {"type": ["string", "null"]},
+                       "phone": {"type": ["string", "null"], "description": "11 位大陆手机号 / mainland mobile"}},
+    },
+    "OutboxMessage": {
+        "type": "object", "required": ["id", "kind", "channel", "recipient", "status", "attempts", "last_error"],
+        "properties": {"id": {"type": "integer"}, "kind": {"type": "string"},
+                       "channel": {"type": "string", "enum": ["inapp", "email", "sms"]},
+                       "recipient": {"type": "string"}, "case_id": {"type": ["integer", "null"]},
+                       "status": _OUTBOX_STATUS, "attempts": {"type": "integer"}, "last_error": {"type": "string"},
+                       "created_at": _NULLABLE_TIME, "next_attempt_at": _NULLABLE_TIME, "retry_at": _NULLABLE_TIME,
+                       "sent_at": _NULLABLE_TIME, "key": {"type": "string"},
+                       "attempt_log": {"type": "array", "items": {
+                           "type": "object", "properties": {"attempt": {"type": "integer"}, "at": _NULLABLE_TIME,
+                                                            "ok": {"type": "boolean"}, "error": {"type": "string"},
+                                                            "duration_ms": {"type": "integer"}}}}},
+    },
+    "OutboxPage": {
+        "type": "object", "required": ["items", "next"],
+        "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/OutboxMessage"}},
+                       "next": {"type": ["string", "null"]}},
+    },
+})
+
+
+@route("GET", "/inbox", summary="我的站内通知与未读数 / My in-app notifications and unread count", response="Inbox",
+       query=(Param("unread", "1：只看未读 / 1: unread only", enum=("0", "1")),
+              Param("after", "上一页返回的 next / the `next` of the previous page"),
+              Param("limit", f"每页条数 / page size (default {DEFAULT_PAGE})", type="integer", minimum=1,
+                    maximum=MAX_PAGE)), tag="inbox")
+def inbox():
+    with system().db.read() as session:
+        items, next_id = notification_inbox.list_items(
+            session, actor().username, unread_only=query_flag("unread"), after=query_int("after"),
+            limit=query_int("limit", default=DEFAULT_PAGE, maximum=MAX_PAGE))
+        unread = notification_inbox.unread_count(session, actor().username)
+    return {"items": items, "unread": unread, "next": str(next_id) if next_id is not None else None}
+
+
+@route("POST", "/inbox/<int:item_id>/read", summary="标为已读 / Mark one notification read", response="InboxItem",
+       tag="inbox")
+def inbox_read(item_id: int):
+    sys = system()
+    with sys.db.write() as session:
+        return notification_inbox.mark_read(session, actor().username, item_id, sys.clock.now())
+
+
+@route("POST", "/inbox/read-all", summary="全部标为已读 / Mark every notification read", response="InboxReadAll",
+       tag="inbox")
+def inbox_read_all():
+    sys = system()
+    with sys.db.write() as session:
+        marked = notification_inbox.mark_all_read(session, actor().username, sys.clock.now())
+    return {"marked": marked, "unread": 0}
+
+
+@route("GET", "/me/notifications", summary="我的通知设置 / My notification settings",
+       response="NotificationSettings", tag="inbox")
+def my_notification_settings():
+    with system().db.read() as session:
+        return notification_contacts.preferences(session, actor().username)
+
+
+@route("PUT", "/me/notifications", summary="修改通知通道、邮箱、手机号 / Choose channels, set e-mail and mobile",
+       body="NotificationSettingsChange", response="NotificationSettings", tag="inbox")
+def change_notification_settings():
+    body = json_body()
+    unknown = sorted(set(body) - {"channels", "email", "phone"})
+    if unknown:
+        raise InvalidInput(f"未知字段 / unknown fields: {', '.join(unknown)}",
+                           fields={name: "未知字段 / unknown field" for name in unknown})
+    if "channels" in body and not (isinstance(body["channels"], list)
+                                   and all(isinstance(c, str) for c in body["channels"])):
+        raise InvalidInput("channels 应为字符串数组 / channels must be a list of strings",
+                           fields={"channels": "应为数组 / must be a list"})
+    for name in ("email", "phone"):
+        if name in body and body[name] is not None and not isinstance(body[name], str):
+            raise InvalidInput(f"{name} 应为字符串或 null / {name} must be a string or null",
+                               fields={name: "应为字符串 / must be a string"})
+    changes = {name: body[name] for name in ("channels", "email", "phone") if name in body}
+    with system().db.write() as session:
+        return notification_contacts.set_preferences(session, actor().username, **changes)
+
+
+def _require_admin() -> None:
+    if not actor().has_role("admin"):
+        raise Forbidden("只有管理员可以查看和重发通知 / only admins see and retry the outbox")
+
+
+@route("GET", "/outbox", summary="通知发件箱（管理员）：状态、尝试记录、失败原因 / The outbox (admins): status, attempts, "
+                                 "failures", response="OutboxPage",
+       query=(Param("status", "状态 / status", enum=notification_outbox.STATUSES),
+              Param("after", "上一页返回的 next / the `next` of the previous page"),
+              Param("limit", f"每页条数 / page size (default {DEFAULT_PAGE})", type="integer", minimum=1,
+                    maximum=MAX_PAGE)), errors=(403,), tag="inbox")
+def outbox_messages():
+    _require_admin()
+    with system().db.read() as session:
+        items, next_id = notification_outbox.list_messages(
+            session, status=request.args.get("status") or None, after=query_int("after"),
+            limit=query_int("limit", default=DEFAULT_PAGE, maximum=MAX_PAGE))
+    return {"items": items, "next": str(next_id) if next_id is not None else None}
+
+
+@route("POST", "/outbox/<int:message_id>/retry", summary="重发失败的通知（管理员）/ Send a failed message again (admins)",
+       response="OutboxMessage", errors=(403, 409), tag="inbox")
+def outbox_retry(message_id: int):
+    _require_admin()
+    sys = system()
+    with sys.db.write() as session:
+        return notification_outbox.retry(session, message_id, sys.clock.now())

@@ -28,8 +28,8 @@ from engine.audit import verify_cases
 from engine.calendar import CalendarDataError
 from engine.clock import parse_duration, parse_instant
 from engine.config import Settings
-from engine.definitions import DefinitionError, load_directory, parse_files
-from engine.definitions_repo import DeployResult, deploy
+from engine.definitions import DefinitionError, parse_decisions, parse_files
+from engine.definitions_repo import DeployResult, deploy, deploy_decisions
 from engine.errors import EngineError, InvalidInput, NotFound
 from engine.store import Case, OrgUnit
 from engine.system import System
@@ -161,7 +161,8 @@ def _print_deployed(results: list[DeployResult]) -> None:
     width = max((len(r.process_key) for r in results), default=0)
     for r in results:
         state = "新版本 / new" if r.created else "未变 / unchanged"
-        _out(f"{r.process_key:<{width}}  v{r.version}  {state}")
+        kind = "  决策表 / decision" if r.kind == "decision" else ""
+        _out(f"{r.process_key:<{width}}  v{r.version}  {state}{kind}")
 
 
 def _deploy_folder_or_file(ctx: _Context, path: Path) -> list[DeployResult]:
@@ -169,21 +170,29 @@ def _deploy_folder_or_file(ctx: _Context, path: Path) -> list[DeployResult]:
     folder = path if path.is_dir() else path.parent
     try:
         if path.is_dir():
-            definitions = load_directory(path)
+            files = {p.name: p.read_bytes() for p in sorted(path.iterdir())
+                     if p.is_file() and p.suffix.lower() in DEFINITION_SUFFIXES}
         elif path.is_file():
             if path.suffix.lower() not in DEFINITION_SUFFIXES:
                 raise CliError(f"错误 / error: 只能部署 .bpmn 或 .dmn 文件 / only .bpmn and .dmn files can be "
                                f"deployed: {path}")
-            definitions = parse_files({path.name: path.read_bytes()})
+            files = {path.name: path.read_bytes()}
         else:
             raise CliError(f"错误 / error: 路径不存在 / no such file or directory: {path}")
+        # Every DMN decision is also versioned on its own (a rate table deployed alone prices the
+        # cases closed after it); a bundle of DMN files only deploys just those.
+        decisions = parse_decisions(files)
+        has_bpmn = any(name.lower().endswith(".bpmn") for name in files)
+        definitions = parse_files(files) if has_bpmn or not decisions else {}
     except DefinitionError as exc:
         raise CliError(_definition_error_line(exc, folder)) from None
     except OSError as exc:
         raise CliError(f"错误 / error: 无法读取 / cannot read {path}: {exc.strerror or exc}") from None
     system = ctx.system
     with system.db.write() as session:
-        return deploy(session, definitions, now=system.clock.now(), actor=CLI_ACTOR)
+        now = system.clock.now()
+        return (deploy(session, definitions, now=now, actor=CLI_ACTOR)
+                + deploy_decisions(session, decisions, now=now, actor=CLI_ACTOR))
 
 
 def _init(ctx: _Context, demo: bool) -> None:
@@ -209,6 +218,12 @@ def _init(ctx: _Context, demo: bool) -> None:
         for a in accounts:
             _out(f"  {a.username:<{width}}  {a.password}  {','.join(a.roles)} @ {a.org}（{a.org_name}）"
                  f"  {a.display_name}")
+        from web.demo import seed_demo_cases
+        cases = seed_demo_cases(system)
+        if cases:
+            _out("演示案件 / demo cases:")
+            for line in cases:
+                _out(f"  {line}")
 
 
 def cmd_init(ctx: _Context, args: argparse.Namespace) -> int:
@@ -226,6 +241,12 @@ def cmd_serve(ctx: _Context, args: argparse.Namespace) -> int:
         raise CliError("错误 / error: 网页应用（web.app）尚未安装 / the web application (web.app) is missing") from None
     app = create_app(system=ctx.system)
     url = f"http://{args.host}:{args.port}/"
+    scheduler = None
+    if ctx.settings.scheduler_in_serve:  # off when `fengqiao scheduler` runs on its own
+        _log_to_stderr()
+        _stop_on_sigterm()  # so that the scheduler hands its lease over on the way out
+        scheduler = _scheduler(ctx.system)
+        scheduler.start()
     _out(f"fengqiao 已启动 / serving on {url}  （Ctrl+C 停止 / to stop）")
     try:
         try:
@@ -238,6 +259,9 @@ def cmd_serve(ctx: _Context, args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CliError(f"错误 / error: 无法在 {args.host}:{args.port} 上监听 / cannot listen on "
                        f"{args.host}:{args.port}: {exc.strerror or exc}") from None
+    finally:
+        if scheduler is not None:
+            scheduler.stop()
     return 0
 
 
@@ -250,6 +274,80 @@ def cmd_deploy(ctx: _Context, args: argparse.Namespace) -> int:
 def cmd_sweep(ctx: _Context, args: argparse.Namespace) -> int:
     fired = ctx.system.sweep()
     _out(f"已触发 {fired} 个到期事项 / fired {fired} due deadline(s)")
+    return 0
+
+
+# ---------------------------------------------------------------------------- scheduler, notifications
+
+def _log_to_stderr() -> None:
+    import logging
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def _stop_on_sigterm() -> None:
+    import signal
+
+    def interrupt(*_):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def _scheduler(system: System):
+    """The deadline scheduler with the outbox dispatcher (web is where the two are put together)."""
+    from engine.scheduler import DeadlineScheduler
+    from notifications.dispatcher import OutboxDispatcher
+    return DeadlineScheduler(system, OutboxDispatcher.for_system(system))
+
+
+def cmd_scheduler(ctx: _Context, args: argparse.Namespace) -> int:
+    import signal
+    import threading
+    system = ctx.system
+    _log_to_stderr()
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    _out("调度器已启动 / scheduler running  （Ctrl+C 停止 / to stop）")
+    _scheduler(system).run_forever(stop)
+    _out("调度器已停止 / scheduler stopped")
+    return 0
+
+
+def cmd_user_set(ctx: _Context, args: argparse.Namespace) -> int:
+    from notifications.contacts import UNSET, set_preferences
+    changes = {"channels": args.channels if args.channels is not None else UNSET,
+               "email": args.email if args.email is not None else UNSET,
+               "phone": args.phone if args.phone is not None else UNSET,
+               "unit_head": args.unit_head if args.unit_head is not None else UNSET}
+    with ctx.system.db.write() as session:
+        view = set_preferences(session, args.username, **changes)
+    head = "，单位负责人 / unit head" if view["unit_head"] else ""
+    _out(f"{view['username']}: 通道 / channels {','.join(view['channels'])}; 邮箱 / email {view['email'] or '—'}; "
+         f"手机 / phone {view['phone'] or '—'}{head}")
+    return 0
+
+
+def cmd_outbox_list(ctx: _Context, args: argparse.Namespace) -> int:
+    from notifications.outbox import list_messages
+    with ctx.system.db.read() as session:
+        items, _ = list_messages(session, status=args.status, limit=args.limit)
+    if not items:
+        _out("没有通知 / no messages")
+    for m in items:
+        error = f"  {m['last_error']}" if m["last_error"] else ""
+        _out(f"#{m['id']}  {m['status']:<7} {m['channel']:<5} {m['recipient']:<16} {m['kind']:<28} "
+             f"{m['attempts']} 次 / attempt(s){error}")
+    return 0
+
+
+def cmd_outbox_retry(ctx: _Context, args: argparse.Namespace) -> int:
+    from notifications.outbox import retry
+    system = ctx.system
+    with system.db.write() as session:
+        m = retry(session, args.id, system.clock.now())
+    _out(f"#{m['id']} 将重新发送 / queued again ({m['channel']} → {m['recipient']})")
     return 0
 
 
@@ -395,6 +493,41 @@ def cmd_calendar_import(ctx: _Context, args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- subsidy ledger
+
+def _yuan(fen: int) -> str:
+    sign = "-" if fen < 0 else ""
+    return f"{sign}¥{abs(fen) // 100:,}.{abs(fen) % 100:02d}"
+
+
+def cmd_subsidy_batch(ctx: _Context, args: argparse.Namespace) -> int:
+    from engine.application import Actor
+    from engine.ledger import make_batch
+    system = ctx.system
+    with system.db.write() as session:
+        batch = make_batch(session, args.quarter, Actor(CLI_ACTOR, frozenset({"admin"})), system.clock.now())
+        numbers = dict(session.execute(select(Case.id, Case.number).where(
+            Case.id.in_({e["case_id"] for e in batch.entries}))).all()) if batch.entries else {}
+    made = "已生成 / created" if batch.created else "已于此前生成，未作改动 / made before, unchanged"
+    _out(f"{batch.key} 以案定补发放批次 / subsidy payment batch — {made}（{_local_iso(ctx, batch.created_at)}，"
+         f"{batch.created_by}）")
+    _out(f"  {len(batch.entries)} 条 / entries，合计 / total {_yuan(batch.total_fen)}（{batch.total_fen} 分 / fen）")
+    if not batch.entries:
+        return 0
+    width = max(len(e["mediator"] or "-") for e in batch.entries)
+    for e in batch.entries:
+        kind = "冲销 / reversal" if e["kind"] == "reversal" else "补贴 / subsidy"
+        _out(f"  #{e['id']:<6} {numbers.get(e['case_id'], e['case_id'])}  {e['mediator'] or '-':<{width}}  "
+             f"{e['level'] or '-':<7} {_yuan(e['amount_fen']):>12}  {kind}")
+    totals: dict[str, int] = {}
+    for e in batch.entries:
+        totals[e["mediator"] or "-"] = totals.get(e["mediator"] or "-", 0) + e["amount_fen"]
+    _out("  按调解员 / by mediator:")
+    for mediator, fen in sorted(totals.items()):
+        _out(f"    {mediator:<{width}}  {_yuan(fen):>12}")
+    return 0
+
+
 # ---------------------------------------------------------------------------- the parser
 
 def build_parser() -> argparse.ArgumentParser:
@@ -422,6 +555,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="目录或文件，默认 bpmn/ / a directory or file, default the bundled bpmn/")
 
     command("sweep", cmd_sweep, "触发所有已到期的期限一次 / fire every deadline due now, once")
+    command("scheduler", cmd_scheduler, "只运行调度器（多进程部署）/ the deadline scheduler and outbox dispatcher alone")
+
+    outbox = command("outbox", None, "通知发件箱 / the notification outbox")
+    outbox_commands = outbox.add_subparsers(dest="outbox_command", metavar="ACTION", required=True,
+                                            parser_class=_Parser)
+    p = command("list", cmd_outbox_list, "列出通知 / list messages, newest first", outbox_commands)
+    p.add_argument("--status", choices=("pending", "sent", "failed"))
+    p.add_argument("--limit", type=int, default=50)
+    p = command("retry", cmd_outbox_retry, "重新发送失败的通知 / send a failed message again", outbox_commands)
+    p.add_argument("id", type=int, metavar="ID")
 
     clock = command("clock", None, "模拟时钟（需 FENGQIAO_SIMULATED_CLOCK=1）/ the simulated clock "
                                    "(needs FENGQIAO_SIMULATED_CLOCK=1)")
@@ -460,6 +603,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--civil-servant", action="store_true", help="公务员（不领补贴）/ civil servant (no subsidy)")
     p.add_argument("--password-stdin", action="store_true", help="从标准输入读密码 / read the password from stdin")
     p.add_argument("--name", help="显示名 / display name")
+    p = command("set", cmd_user_set, "通知设置 / notification channels, e-mail, mobile, unit head", user_commands)
+    p.add_argument("username", metavar="USERNAME")
+    p.add_argument("--channels", metavar="LIST", help="inapp,email,sms 中的一个或多个 / one or more of inapp,email,sms")
+    p.add_argument("--email", metavar="ADDRESS", help="空字符串清除 / empty to clear")
+    p.add_argument("--phone", metavar="MOBILE", help="11 位手机号；空字符串清除 / 11-digit mobile; empty to clear")
+    p.add_argument("--unit-head", action=argparse.BooleanOptionalAction, default=None,
+                   help="本单位负责人，接收超期督办提醒 / heads the unit: told of overdue steps")
+
+    subsidy = command("subsidy", None, "以案定补台账 / the per-case subsidy ledger")
+    subsidy_commands = subsidy.add_subparsers(dest="subsidy_command", metavar="ACTION", required=True,
+                                              parser_class=_Parser)
+    p = command("batch", cmd_subsidy_batch, "将该季度及以前已批准的补贴编入发放批次并打印 / pay the approved entries up "
+                "to the quarter's end in one batch and print it", subsidy_commands)
+    p.add_argument("quarter", metavar="QUARTER", help="例如 / e.g. 2026Q4")
 
     calendar = command("calendar", None, "工作日历 / business calendar")
     calendar_commands = calendar.add_subparsers(dest="calendar_command", metavar="ACTION", required=True,

@@ -10,9 +10,17 @@ from engine.application import ProcessApplication
 from engine.config import Settings
 from engine.system import System
 
+from .mediation import MediationApplication
+from .petition import PetitionApplication
+
 
 def build_system(settings: Settings | None = None) -> System:
     settings = settings or Settings.from_env()
     forms_dir = settings.bpmn_dir / "forms"
-    return System(settings, applications={},
-                  default_application=lambda key: ProcessApplication(key, forms_dir=forms_dir))
+    mediation = MediationApplication(forms_dir)
+    petition = PetitionApplication(forms_dir)
+    system = System(settings, applications={"mediation": mediation, "petition": petition},
+                    default_application=lambda key: ProcessApplication(key, forms_dir=forms_dir))
+    mediation.bind(system.db)
+    petition.bind(system.db)
+    return system

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 03:29:31.940806
+Create Date: 2026-11-26 04:56:32.336202
 """
 from alembic import op
 import sqlalchemy as sa
@@ -22,6 +22,20 @@ def upgrade() -> None:
     sa.Column('year', sa.Integer(), nullable=False),
     sa.Column('last', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('type', 'year', name=op.f('pk_case_counter'))
+    )
+    op.create_table('decision_definition',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('decision_key', sa.String(length=64), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('content_hash', sa.String(length=64), nullable=False),
+    sa.Column('file_name', sa.String(length=200), nullable=False),
+    sa.Column('source', sa.Text(), nullable=False),
+    sa.Column('deployed_at', engine.store.UTCDateTime(), nullable=False),
+    sa.Column('deployed_by', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_decision_definition')),
+    sa.UniqueConstraint('decision_key', 'content_hash', name=op.f('uq_decision_definition_decision_key_content_hash')),
+    sa.UniqueConstraint('decision_key', 'version', name=op.f('uq_decision_definition_decision_key_version'))
     )
     op.create_table('definition',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -67,16 +81,34 @@ def upgrade() -> None:
     sa.Column('last_error', sa.Text(), nullable=False),
     sa.Column('created_at', engine.store.UTCDateTime(), nullable=False),
     sa.Column('sent_at', engine.store.UTCDateTime(), nullable=True),
+    sa.Column('channel', sa.String(length=16), server_default='inapp', nullable=False),
+    sa.Column('retry_at', engine.store.UTCDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
     sa.UniqueConstraint('idempotency_key', name=op.f('uq_outbox_idempotency_key'))
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outbox_case_id'), ['case_id'], unique=False)
+        batch_op.create_index('ix_outbox_due', ['status', 'next_attempt_at'], unique=False)
 
+    op.create_table('scheduler_lease',
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('holder', sa.String(length=200), nullable=False),
+    sa.Column('acquired_at', engine.store.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', engine.store.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_scheduler_lease'))
+    )
     op.create_table('setting',
     sa.Column('key', sa.String(length=100), nullable=False),
     sa.Column('value', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_setting'))
+    )
+    op.create_table('subsidy_batch',
+    sa.Column('key', sa.String(length=16), nullable=False),
+    sa.Column('created_at', engine.store.UTCDateTime(), nullable=False),
+    sa.Column('created_by', sa.String(length=64), nullable=False),
+    sa.Column('entry_count', sa.Integer(), nullable=False),
+    sa.Column('total_fen', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_subsidy_batch'))
     )
     op.create_table('app_user',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -88,6 +120,10 @@ def upgrade() -> None:
     sa.Column('password_hash', sa.String(length=300), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', engine.store.UTCDateTime(), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=True),
+    sa.Column('phone', sa.String(length=20), nullable=True),
+    sa.Column('channels', sa.JSON(), nullable=False),
+    sa.Column('unit_head', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['org_unit'], ['org_unit.code'], name=op.f('fk_app_user_org_unit_org_unit')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_app_user')),
     sa.UniqueConstraint('username', name=op.f('uq_app_user_username'))
@@ -124,6 +160,38 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_case_record_owner_leader'), ['owner_leader'], unique=False)
         batch_op.create_index('ix_case_type_status', ['type', 'status'], unique=False)
 
+    op.create_table('inbox_item',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('message_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('username', sa.String(length=64), nullable=False),
+    sa.Column('kind', sa.String(length=64), nullable=False),
+    sa.Column('case_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('title', sa.String(length=500), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('link', sa.String(length=500), nullable=True),
+    sa.Column('created_at', engine.store.UTCDateTime(), nullable=False),
+    sa.Column('read_at', engine.store.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['message_id'], ['outbox.id'], name=op.f('fk_inbox_item_message_id_outbox')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_inbox_item')),
+    sa.UniqueConstraint('message_id', name=op.f('uq_inbox_item_message_id'))
+    )
+    with op.batch_alter_table('inbox_item', schema=None) as batch_op:
+        batch_op.create_index('ix_inbox_user', ['username', 'read_at'], unique=False)
+
+    op.create_table('outbox_attempt',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('message_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('attempt', sa.Integer(), nullable=False),
+    sa.Column('at', engine.store.UTCDateTime(), nullable=False),
+    sa.Column('ok', sa.Boolean(), nullable=False),
+    sa.Column('error', sa.Text(), nullable=False),
+    sa.Column('duration_ms', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['message_id'], ['outbox.id'], name=op.f('fk_outbox_attempt_message_id_outbox')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_attempt'))
+    )
+    with op.batch_alter_table('outbox_attempt', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outbox_attempt_message_id'), ['message_id'], unique=False)
+
     op.create_table('api_token',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -151,6 +219,20 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_case_event')),
     sa.UniqueConstraint('case_id', 'seq', name=op.f('uq_case_event_case_id_seq'))
     )
+    op.create_table('case_link',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('case_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('linked_case_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('created_at', engine.store.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['case_record.id'], name=op.f('fk_case_link_case_id_case_record')),
+    sa.ForeignKeyConstraint(['linked_case_id'], ['case_record.id'], name=op.f('fk_case_link_linked_case_id_case_record')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_case_link'))
+    )
+    with op.batch_alter_table('case_link', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_case_link_case_id'), ['case_id'], unique=False)
+        batch_op.create_index('ix_case_link_linked', ['linked_case_id'], unique=False)
+
     op.create_table('deadline',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('case_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -162,12 +244,14 @@ def upgrade() -> None:
     sa.Column('estimated', sa.Boolean(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('fired_at', engine.store.UTCDateTime(), nullable=True),
+    sa.Column('warning_level', sa.String(length=16), server_default='normal', nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['case_record.id'], name=op.f('fk_deadline_case_id_case_record')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_deadline'))
     )
     with op.batch_alter_table('deadline', schema=None) as batch_op:
         batch_op.create_index('ix_deadline_case', ['case_id', 'status'], unique=False)
         batch_op.create_index('ix_deadline_due', ['status', 'due_at'], unique=False)
+        batch_op.create_index('ix_deadline_warning', ['status', 'warning_level', 'warning_at'], unique=False)
 
     op.create_table('human_task',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -199,12 +283,13 @@ def upgrade() -> None:
     sa.Column('level', sa.String(length=16), nullable=True),
     sa.Column('difficulty', sa.String(length=16), nullable=True),
     sa.Column('amount_fen', sa.BigInteger(), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('rate_version', sa.Integer(), nullable=True),
-    sa.Column('batch', sa.String(length=16), nullable=True),
+    sa.Column('rate_fen', sa.BigInteger(), nullable=True),
     sa.Column('reverses', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('review_unit', sa.String(length=64), nullable=True),
+    sa.Column('quarter', sa.String(length=8), nullable=False),
     sa.Column('created_at', engine.store.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['case_record.id'], name=op.f('fk_ledger_entry_case_id_case_record')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_entry'))
@@ -212,13 +297,56 @@ def upgrade() -> None:
     with op.batch_alter_table('ledger_entry', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_ledger_entry_case_id'), ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_ledger_entry_mediator'), ['mediator'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ledger_entry_quarter'), ['quarter'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ledger_entry_review_unit'), ['review_unit'], unique=False)
+
+    op.create_table('petition_party',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('case_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('person_key', sa.String(length=64), nullable=False),
+    sa.Column('category', sa.String(length=64), nullable=True),
+    sa.Column('respondent_unit', sa.String(length=200), nullable=True),
+    sa.Column('created_at', engine.store.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['case_record.id'], name=op.f('fk_petition_party_case_id_case_record')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_petition_party'))
+    )
+    with op.batch_alter_table('petition_party', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_petition_party_case_id'), ['case_id'], unique=False)
+        batch_op.create_index('ix_petition_party_person', ['person_key'], unique=False)
+
+    op.create_table('ledger_event',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('entry_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('at', engine.store.UTCDateTime(), nullable=False),
+    sa.Column('actor', sa.String(length=64), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('batch', sa.String(length=16), nullable=True),
+    sa.ForeignKeyConstraint(['entry_id'], ['ledger_entry.id'], name=op.f('fk_ledger_event_entry_id_ledger_entry')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_event'))
+    )
+    with op.batch_alter_table('ledger_event', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ledger_event_batch'), ['batch'], unique=False)
+        batch_op.create_index('ix_ledger_event_entry', ['entry_id', 'id'], unique=False)
 
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('ledger_event', schema=None) as batch_op:
+        batch_op.drop_index('ix_ledger_event_entry')
+        batch_op.drop_index(batch_op.f('ix_ledger_event_batch'))
+
+    op.drop_table('ledger_event')
+    with op.batch_alter_table('petition_party', schema=None) as batch_op:
+        batch_op.drop_index('ix_petition_party_person')
+        batch_op.drop_index(batch_op.f('ix_petition_party_case_id'))
+
+    op.drop_table('petition_party')
     with op.batch_alter_table('ledger_entry', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ledger_entry_review_unit'))
+        batch_op.drop_index(batch_op.f('ix_ledger_entry_quarter'))
         batch_op.drop_index(batch_op.f('ix_ledger_entry_mediator'))
         batch_op.drop_index(batch_op.f('ix_ledger_entry_case_id'))
 
@@ -230,15 +358,29 @@ def downgrade() -> None:
 
     op.drop_table('human_task')
     with op.batch_alter_table('deadline', schema=None) as batch_op:
+        batch_op.drop_index('ix_deadline_warning')
         batch_op.drop_index('ix_deadline_due')
         batch_op.drop_index('ix_deadline_case')
 
     op.drop_table('deadline')
+    with op.batch_alter_table('case_link', schema=None) as batch_op:
+        batch_op.drop_index('ix_case_link_linked')
+        batch_op.drop_index(batch_op.f('ix_case_link_case_id'))
+
+    op.drop_table('case_link')
     op.drop_table('case_event')
     with op.batch_alter_table('api_token', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_token_user_id'))
 
     op.drop_table('api_token')
+    with op.batch_alter_table('outbox_attempt', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_attempt_message_id'))
+
+    op.drop_table('outbox_attempt')
+    with op.batch_alter_table('inbox_item', schema=None) as batch_op:
+        batch_op.drop_index('ix_inbox_user')
+
+    op.drop_table('inbox_item')
     with op.batch_alter_table('case_record', schema=None) as batch_op:
         batch_op.drop_index('ix_case_type_status')
         batch_op.drop_index(batch_op.f('ix_case_record_owner_leader'))
@@ -249,8 +391,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_app_user_org_unit'))
 
     op.drop_table('app_user')
+    op.drop_table('subsidy_batch')
     op.drop_table('setting')
+    op.drop_table('scheduler_lease')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_due')
         batch_op.drop_index(batch_op.f('ix_outbox_case_id'))
 
     op.drop_table('outbox')
@@ -260,5 +405,6 @@ def downgrade() -> None:
     op.drop_table('org_unit')
     op.drop_table('holiday_year')
     op.drop_table('definition')
+    op.drop_table('decision_definition')
     op.drop_table('case_counter')
     # ### end Alembic commands ###
