@@ -164,6 +164,16 @@ class ProcessApplication:
         raise InvalidInput("此步骤的期限不能延长 / this step's deadline cannot be extended",
                            fields={"days": "不能延期 / not extendable"})
 
+    @staticmethod
+    def extension_errors(days: Any, reason: Any, limit: int) -> dict[str, str]:
+        """The field errors every extension request can have: days out of 1..limit, no reason."""
+        errors = {}
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= limit:
+            errors["days"] = f"应为 1–{limit} 的整数 / must be a whole number from 1 to {limit}"
+        if not isinstance(reason, str) or not reason.strip():
+            errors["reason"] = "必填 / required"
+        return errors
+
     # --- around commands -----------------------------------------------------------------
     def after_step(self, scope: CommandScope) -> None:
         """Called once per command that moved the workflow, before tasks are placed. Default: nothing."""

@@ -253,11 +253,7 @@ class MediationApplication(ProcessApplication):
         if task["name"] != "mediate":
             raise InvalidInput("只有调解步骤的期限可以延长 / only a mediation step's deadline can be extended",
                                fields={"days": "此步骤不能延期 / not extendable"})
-        errors = {}
-        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= limit:
-            errors["days"] = f"应为 1–{limit} 的整数 / must be a whole number from 1 to {limit}"
-        if not isinstance(reason, str) or not reason.strip():
-            errors["reason"] = "必填 / required"
+        errors = self.extension_errors(days, reason, limit)
         if request.get("parties_consent", True) is not True:
             errors["parties_consent"] = "延期须经双方当事人同意 / both parties must consent"
         if errors:

@@ -308,11 +308,7 @@ class PetitionApplication(ProcessApplication):
         if task["name"] != "handle":
             raise InvalidInput("只有办理期限可以延长 / only the handling deadline can be extended",
                                fields={"days": "此步骤不能延期 / not extendable"})
-        errors = {}
-        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= limit:
-            errors["days"] = f"应为 1–{limit} 的整数 / must be a whole number from 1 to {limit}"
-        if not isinstance(reason, str) or not reason.strip():
-            errors["reason"] = "必填 / required"
+        errors = self.extension_errors(days, reason, limit)
         approver = request.get("approved_by")
         if not isinstance(approver, str) or not self._is_approver(approver):
             errors["approved_by"] = "须经本机关负责人（领导）批准 / needs the approval of the head (a leader)"
