@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -55,16 +56,34 @@ def database_url(request, tmp_path):
         return
     if not PG_URL:
         pytest.skip("PostgreSQL: FENGQIAO_TEST_DATABASE_URL is not set")
+    with fresh_postgres_schema() as url:
+        yield url
+
+
+@contextmanager
+def fresh_postgres_schema():
+    """The URL of a new, empty PostgreSQL schema, dropped afterwards: a store nobody else uses."""
     base = _pg_url(PG_URL)
     schema = f"fq_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in base else "?"
-    yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    try:
+        yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def client(system):
+    """A Flask test client on the test's `system` (each test folder's conftest says which system)."""
+    from web.app import create_app
+    app = create_app(system=system)
+    app.testing = True
+    return app.test_client()
 
 
 def make_system(database_url: str, bpmn_dir: Path, **settings):

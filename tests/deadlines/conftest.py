@@ -14,18 +14,17 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
 import pytest
-from sqlalchemy import create_engine, func, select, text, update
+from sqlalchemy import func, select, update
 
 from engine.accounts import actor_of, add_user
 from engine.config import Settings
 from engine.store import Case, CaseEvent, Deadline, HumanTask, OutboxMessage
-from tests.conftest import FIXTURES, PG_URL, START, _pg_url, deploy_dir, seed_people
+from tests.conftest import FIXTURES, PG_URL, START, deploy_dir, fresh_postgres_schema, seed_people
 from workflows import build_system
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,16 +80,8 @@ def postgres_url(request):
     Skipped only when FENGQIAO_TEST_DATABASE_URL is not set (CI sets it)."""
     if not PG_URL:
         pytest.skip("PostgreSQL: FENGQIAO_TEST_DATABASE_URL is not set")
-    base = _pg_url(PG_URL)
-    schema = f"fq_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with fresh_postgres_schema() as url:
+        yield url
 
 
 # ------------------------------------------------------------------------------ helpers

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from engine.accounts import actor_of, add_org_unit, add_user, create_token
+from engine.accounts import add_org_unit, add_user, create_token
 from engine.definitions import parse_decisions, parse_files
 from engine.definitions_repo import deploy, deploy_decisions
 from tests.api.conftest import ApiUser
 from tests.conftest import make_system
-from web.app import create_app
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 
@@ -71,13 +70,6 @@ def system(database_url):
     seed_county(system)
     yield system
     system.close()
-
-
-@pytest.fixture
-def client(system):
-    app = create_app(system=system)
-    app.testing = True
-    return app.test_client()
 
 
 class Mediation(ApiUser):

@@ -23,7 +23,6 @@ from engine.definitions import parse_decisions, parse_files
 from engine.definitions_repo import deploy, deploy_decisions
 from tests.api.conftest import ApiUser
 from tests.conftest import make_system
-from web.app import create_app
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 
@@ -85,13 +84,6 @@ def system(database_url):
                      display_name={"leader_wang": "王副县长", "leader_li": "李副县长"}.get(username, ""))
     yield system
     system.close()
-
-
-@pytest.fixture
-def client(system):
-    app = create_app(system=system)
-    app.testing = True
-    return app.test_client()
 
 
 class Person(ApiUser):
