@@ -221,26 +221,25 @@ def _reason(reason: Any) -> str:
 
 def review(session: Session, entry_id: int, actor: Actor, now: datetime, note: str = "") -> dict[str, Any]:
     """The town justice office has checked the file: accrued → reviewed."""
-    entry, current = _load(session, entry_id)
-    _require_justice(session, actor, entry, county=False, town=True)
-    if current.status != "accrued":
-        raise Conflict(f"只能审核“已计提”的记录，此记录为 {current.status} / only accrued entries can be reviewed "
-                       f"(this one is {current.status})")
-    event = _transition(session, entry, "reviewed", actor, now, note or "")
-    _append_case_events(session, entry.case_id, [PendingEvent("subsidy_reviewed", {
-        "entry_id": entry.id, "mediator": entry.mediator, "amount_fen": entry.amount_fen}, actor.username)], now)
-    return entry_view(entry, event)
+    return _advance(session, entry_id, actor, now, note, "accrued", "reviewed", county=False,
+                    refusal=("只能审核“已计提”的记录", "only accrued entries can be reviewed"))
 
 
 def approve(session: Session, entry_id: int, actor: Actor, now: datetime, note: str = "") -> dict[str, Any]:
     """The county justice bureau approves a reviewed entry for payment: reviewed → approved."""
+    return _advance(session, entry_id, actor, now, note, "reviewed", "approved", county=True,
+                    refusal=("只能批准“已审核”的记录", "only reviewed entries can be approved"))
+
+
+def _advance(session: Session, entry_id: int, actor: Actor, now: datetime, note: str, from_status: str,
+             to_status: str, *, county: bool, refusal: tuple[str, str]) -> dict[str, Any]:
+    """One step forward on the ledger, by the justice office of the level that takes it."""
     entry, current = _load(session, entry_id)
-    _require_justice(session, actor, entry, county=True, town=False)
-    if current.status != "reviewed":
-        raise Conflict(f"只能批准“已审核”的记录，此记录为 {current.status} / only reviewed entries can be approved "
-                       f"(this one is {current.status})")
-    event = _transition(session, entry, "approved", actor, now, note or "")
-    _append_case_events(session, entry.case_id, [PendingEvent("subsidy_approved", {
+    _require_justice(session, actor, entry, county=county, town=not county)
+    if current.status != from_status:
+        raise Conflict(f"{refusal[0]}，此记录为 {current.status} / {refusal[1]} (this one is {current.status})")
+    event = _transition(session, entry, to_status, actor, now, note or "")
+    _append_case_events(session, entry.case_id, [PendingEvent(f"subsidy_{to_status}", {
         "entry_id": entry.id, "mediator": entry.mediator, "amount_fen": entry.amount_fen}, actor.username)], now)
     return entry_view(entry, event)
 

@@ -65,6 +65,31 @@ class ApiUser:
     def message(self, case_id: int, name: str, **data):
         return self.post(f"/cases/{case_id}/messages/{name}", {"data": data})
 
+    # --- working a case's steps (the scenario helpers of every case type) ----------------------
+    def task(self, case_id: int, step: str | None = None) -> dict:
+        """The case's one open task (of `step`, when given) that this person can see."""
+        tasks = [t for t in self.tasks(case=case_id) if step is None or t["name"] == step]
+        assert len(tasks) == 1, (step, self.tasks(case=case_id))
+        return tasks[0]
+
+    def try_step(self, case_id: int, step: str, **data):
+        """Complete the case's open `step` at the version just read; returns the raw response."""
+        return self.complete(self.task(case_id, step)["id"], self.case(case_id)["version"], **data)
+
+    def do(self, case_id: int, step: str, **data) -> dict:
+        """Complete the case's open `step` with `data`; returns the case view."""
+        response = self.try_step(case_id, step, **data)
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    def send(self, case_id: int, name: str, **data) -> dict:
+        response = self.message(case_id, name, **data)
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    def history(self, case_id: int, kind: str | None = None) -> list[dict]:
+        return [e for e in self.events(case_id) if kind is None or e["kind"] == kind]
+
 
 @pytest.fixture
 def system(database_url):

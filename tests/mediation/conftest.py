@@ -80,27 +80,6 @@ class Mediation(ApiUser):
         assert response.status_code == 201, response.get_json()
         return response.get_json()
 
-    def task(self, case_id: int, step: str | None = None) -> dict:
-        tasks = [t for t in self.tasks(case=case_id) if step is None or t["name"] == step]
-        assert len(tasks) == 1, (step, tasks)
-        return tasks[0]
-
-    def do(self, case_id: int, step: str, **data) -> dict:
-        """Complete the case's open `step` with `data`; returns the case view."""
-        task = self.task(case_id, step)
-        version = self.case(case_id)["version"]
-        response = self.complete(task["id"], version, **data)
-        assert response.status_code == 200, response.get_json()
-        return response.get_json()
-
-    def send(self, case_id: int, name: str, **data) -> dict:
-        response = self.message(case_id, name, **data)
-        assert response.status_code == 200, response.get_json()
-        return response.get_json()
-
-    def history(self, case_id: int, kind: str | None = None) -> list[dict]:
-        return [e for e in self.events(case_id) if kind is None or e["kind"] == kind]
-
 
 @pytest.fixture
 def people(system, client) -> dict[str, Mediation]:

@@ -94,30 +94,8 @@ class Person(ApiUser):
         assert response.status_code == 201, response.get_json()
         return response.get_json()
 
-    def task(self, case_id: int, step: str) -> dict:
-        tasks = [t for t in self.tasks(case=case_id) if t["name"] == step]
-        assert len(tasks) == 1, (step, self.tasks(case=case_id))
-        return tasks[0]
-
-    def try_step(self, case_id: int, step: str, **data):
-        return self.complete(self.task(case_id, step)["id"], self.case(case_id)["version"], **data)
-
-    def do(self, case_id: int, step: str, **data) -> dict:
-        """Complete the case's open `step` with `data`; returns the case view."""
-        response = self.try_step(case_id, step, **data)
-        assert response.status_code == 200, response.get_json()
-        return response.get_json()
-
-    def send(self, case_id: int, name: str, **data) -> dict:
-        response = self.message(case_id, name, **data)
-        assert response.status_code == 200, response.get_json()
-        return response.get_json()
-
     def set_owner(self, case_id: int, leader: str, **extra):
         return self.post(f"/cases/{case_id}/owner", {"leader": leader, **extra})
-
-    def history(self, case_id: int, kind: str | None = None) -> list[dict]:
-        return [e for e in self.events(case_id) if kind is None or e["kind"] == kind]
 
     def board(self) -> dict[str | None, dict]:
         response = self.get("/petitions/owners")
