@@ -7,132 +7,29 @@ task that is no longer ready raises Conflict and leaves the store as it was.
 """
 from __future__ import annotations
 
-import logging
-import threading
-from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any, Callable, Mapping
 
-from sqlalchemy import BigInteger, Integer, bindparam, func, select, tuple_, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from . import deadlines, privacy, reminders, rows
+from . import privacy, reminders, rows
 from . import runtime as rt
 from .application import SYSTEM, Actor, CaseSnapshot, CommandScope, ProcessApplication
-from .audit import PendingEvent, chain_rows
+from .audit import chain_rows
 from .calendar import ZONE, BusinessCalendar, warning_at
 from .clock import Clock, command_time, current_time
+from .command import CommandResult, Ctx, Known, WorkflowCache
 from .db import Database
 from .definitions_repo import SpecCache, latest
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .forms import validate_form
 from .numbering import next_case_number
-from .store import CaseEvent, CaseLink, Deadline, User, UTCDateTime
-
-log = logging.getLogger(__name__)
-
-# A PostgreSQL sweeper gives way (leaves the case to its next sweep) on these: lock_not_available
-# (lock_timeout while a user's command holds a row), deadlock_detected, serialization_failure.
-_SWEEP_GIVES_WAY = {"55P03", "40P01", "40001"}
-_SWEEP_LOCK_TIMEOUT_MS = 500  # below PostgreSQL's deadlock_timeout (1 s): the sweeper is the one to yield
+from .store import CaseEvent, CaseLink, Deadline, User
+from .sweep import DeadlineSweep
 
 
-def _sweep_lock_key(case_id):
-    """The advisory lock of one case's sweep. Advisory locks are per database, so the key includes the
-    schema: stores in two schemas of one database (a test run, two counties) never block each other."""
-    schema = func.hashtext(func.concat("fengqiao.sweep:", func.current_schema())).cast(BigInteger)
-    return schema * 4294967296 + case_id
-
-_BEFORE_ALL = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_DUE_ROW = (select(Deadline.id, Deadline.case_id, Deadline.due_at)
-            .where(Deadline.status == "pending", Deadline.due_at < bindparam("b_now", type_=UTCDateTime()),
-                   tuple_(Deadline.due_at, Deadline.id) > tuple_(bindparam("b_after_due", type_=UTCDateTime()),
-                                                                 bindparam("b_after_id", type_=Integer())))
-            .order_by(Deadline.due_at, Deadline.id).limit(1))
-_claimable = _DUE_ROW.with_for_update(skip_locked=True).subquery()
-_CLAIM_DUE_ROW = select(_claimable.c.id, _claimable.c.case_id, _claimable.c.due_at,
-                        func.pg_try_advisory_xact_lock(_sweep_lock_key(_claimable.c.case_id)).label("free"),
-                        func.set_config("lock_timeout", f"{_SWEEP_LOCK_TIMEOUT_MS}ms", True))
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    case_id: int
-    version: int
-    status: str
-    opened_tasks: tuple[int, ...] = ()  # ids of the tasks this command opened
-
-
-@dataclass
-class _Ctx:
-    """One command in progress."""
-    session: Session
-    now: datetime
-    actor: Actor
-    app: ProcessApplication
-    case: dict[str, Any]
-    workflow: Any
-    known: "_Known | None" = None
-    events: list[PendingEvent] = field(default_factory=list)
-    opened: list[int] = field(default_factory=list)
-
-    def __post_init__(self):
-        self.conn = self.session.connection()
-
-    def event(self, kind: str, data: dict[str, Any] | None = None, actor: str | None = None) -> None:
-        self.events.append(PendingEvent(kind, data or {}, actor or self.actor.username))
-
-    @property
-    def snapshot(self) -> CaseSnapshot:
-        c = self.case
-        return CaseSnapshot(c["id"], c["type"], c["level"], c["jurisdiction"], c["data"], c.get("owner_leader"))
-
-
-@dataclass
-class _Known:
-    """The case's pending timer rows and ready task rows as the last command left them.
-
-    Valid exactly as long as the case version is unchanged, like the live workflow it travels
-    with, so a command on a cached case need not read them back."""
-    timers: dict[str, dict[str, Any]]
-    tasks: dict[str, Any]
-
-
-class _WorkflowCache:
-    """Live workflows by case, valid for exactly one case version.
-
-    A command takes the workflow out (so no two threads ever move the same object) and puts
-    it back only after its transaction committed; a failed command simply drops it.
-    """
-
-    def __init__(self, size: int):
-        self.size = size
-        self._items: OrderedDict[int, tuple[int, Any]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def take(self, case_id: int, version: int) -> tuple[Any, _Known] | None:
-        with self._lock:
-            item = self._items.pop(case_id, None)
-        return item[1] if item is not None and item[0] == version else None
-
-    def put(self, case_id: int, version: int, workflow, known: _Known | None) -> None:
-        if self.size <= 0 or workflow is None or known is None:
-            return
-        with self._lock:
-            self._items[case_id] = (version, (workflow, known))
-            self._items.move_to_end(case_id)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-class CaseEngine:
+class CaseEngine(DeadlineSweep):
     def __init__(self, db: Database, applications: Mapping[str, ProcessApplication], calendar: BusinessCalendar,
                  clock: Clock, *, cache_size: int = 256,
                  default_application: Callable[[str], ProcessApplication] | None = None):
@@ -142,7 +39,7 @@ class CaseEngine:
         self.calendar = calendar
         self.clock = clock
         self.specs = SpecCache()
-        self.cache = _WorkflowCache(cache_size)
+        self.cache = WorkflowCache(cache_size)
         self._script_engines: dict[str, Any] = {}
         self.reminders: "reminders.Reminders | None" = None  # set by System: who hears of a fired deadline
 
@@ -210,7 +107,7 @@ class CaseEngine:
         state = rows.load_state(session.connection(), case["id"])
         return rt.load_state(state, spec, subprocess_specs, self._script_engine(app)), None
 
-    def _run(self, actor: Actor, body: Callable[[Session, datetime], "_Ctx"]) -> CommandResult:
+    def _run(self, actor: Actor, body: Callable[[Session, datetime], "Ctx"]) -> CommandResult:
         now = self.clock.now()
         with command_time(now):
             with self.db.write() as session:
@@ -228,13 +125,13 @@ class CaseEngine:
         validate_form(app.form_schema("register"), data, form_title="登记")
         data = dict(data)
 
-        def body(session: Session, now: datetime) -> _Ctx:
+        def body(session: Session, now: datetime) -> Ctx:
             return self._open_case(session, now, case_type, app, data, actor)
 
         return self._run(actor, body)
 
     def _open_case(self, session: Session, now: datetime, case_type: str, app: ProcessApplication,
-                   data: dict[str, Any], actor: Actor, link: tuple[int, str] | None = None) -> _Ctx:
+                   data: dict[str, Any], actor: Actor, link: tuple[int, str] | None = None) -> Ctx:
         """Insert a new case and run its workflow to the first wait, in the caller's transaction;
         `link` = (id of the case that opens this one, kind of link)."""
         definition = latest(session, case_type)
@@ -254,7 +151,7 @@ class CaseEngine:
             "repeat_of": init.repeat_of, "data": case_data, "version": 0, "last_event_seq": 0,
             "last_event_hash": "", "created_at": now, "updated_at": now})
         case = self._load_case(session, case_id)
-        ctx = _Ctx(session, now, actor, app, case, workflow, _Known({}, {}))
+        ctx = Ctx(session, now, actor, app, case, workflow, Known({}, {}))
         created = {"number": number, "type": case_type, "definition_version": definition.version,
                    "level": init.level, "jurisdiction": init.jurisdiction, "data": case_data}
         if link is not None:
@@ -270,13 +167,13 @@ class CaseEngine:
                       expected_version: int | None = None) -> CommandResult:
         """Complete a ready task with form data validated against its step's schema."""
 
-        def body(session: Session, now: datetime) -> _Ctx:
+        def body(session: Session, now: datetime) -> Ctx:
             task, case, app = self._task_and_case(session, task_id)
             self._check_version(case, expected_version)
             self._require_worker(session, task, actor)
             validate_form(app.form_schema(task["name"]), data, form_title=task["title"])
             workflow, known = self._workflow_for(session, case, app)
-            ctx = _Ctx(session, now, actor, app, case, workflow, known)
+            ctx = Ctx(session, now, actor, app, case, workflow, known)
             before = rt.workflow_data(workflow)
             if not rt.complete_task(workflow, task["spiff_id"], data):
                 raise Conflict("该任务已不在待办状态 / the task is no longer ready")
@@ -297,7 +194,7 @@ class CaseEngine:
             raise InvalidInput("消息数据必须是 JSON 对象 / message data must be a JSON object",
                                fields={"data": "应为对象 / must be an object"})
 
-        def body(session: Session, now: datetime) -> _Ctx:
+        def body(session: Session, now: datetime) -> Ctx:
             case = self._load_case(session, case_id)
             app = self.application(case["type"])
             if not app.may_send(actor, name):
@@ -306,7 +203,7 @@ class CaseEngine:
                 raise Conflict("案件已结案，不能再接收消息 / the case is closed")
             validate_form(app.form_schema(f"message_{name}"), data, form_title=name)
             workflow, known = self._workflow_for(session, case, app)
-            ctx = _Ctx(session, now, actor, app, case, workflow, known)
+            ctx = Ctx(session, now, actor, app, case, workflow, known)
             if not rt.deliver_message(workflow, name, data):
                 raise Conflict(f"案件当前不在等待消息“{name}” / the case is not waiting for message {name!r}")
             ctx.event("message_received", {"name": name, "data": dict(data)})
@@ -316,7 +213,7 @@ class CaseEngine:
         return self._run(actor, body)
 
     def claim_task(self, task_id: int, actor: Actor) -> CommandResult:
-        def change(ctx: _Ctx, task: dict) -> None:
+        def change(ctx: Ctx, task: dict) -> None:
             if task["assignee"] == actor.username:
                 return
             if task["assignee"]:
@@ -326,7 +223,7 @@ class CaseEngine:
         return self._task_command(task_id, actor, change)
 
     def unclaim_task(self, task_id: int, actor: Actor) -> CommandResult:
-        def change(ctx: _Ctx, task: dict) -> None:
+        def change(ctx: Ctx, task: dict) -> None:
             if task["assignee"] != actor.username and not actor.has_role("admin"):
                 raise Forbidden("只能退回自己认领的任务 / you can only release a task you claimed")
             if task["assignee"]:
@@ -334,7 +231,7 @@ class CaseEngine:
         return self._task_command(task_id, actor, change)
 
     def assign_task(self, task_id: int, username: str, actor: Actor) -> CommandResult:
-        def change(ctx: _Ctx, task: dict) -> None:
+        def change(ctx: Ctx, task: dict) -> None:
             if not actor.has_role("admin"):  # a colleague of the task's role and unit may hand it on
                 self._require_worker(ctx.session, task, actor, ignore_assignee=True)
             user = ctx.session.execute(select(User.username, User.roles, User.org_unit, User.active)
@@ -349,11 +246,11 @@ class CaseEngine:
                 self._set_assignee(ctx, task, username, "task_assigned")
         return self._task_command(task_id, actor, change)
 
-    def _task_command(self, task_id: int, actor: Actor, change: Callable[[_Ctx, dict], None]) -> CommandResult:
-        def body(session: Session, now: datetime) -> _Ctx:
+    def _task_command(self, task_id: int, actor: Actor, change: Callable[[Ctx, dict], None]) -> CommandResult:
+        def body(session: Session, now: datetime) -> Ctx:
             task, case, app = self._task_and_case(session, task_id)
             # Assignment does not move the workflow: no need to load it.
-            ctx = _Ctx(session, now, actor, app, case, None)
+            ctx = Ctx(session, now, actor, app, case, None)
             change(ctx, task)
             if ctx.events:
                 self._write_case(ctx, {})
@@ -370,7 +267,7 @@ class CaseEngine:
         """Move a ready task's pending deadline `days` later, counted by the business calendar from the
         current due date, where the case type allows it (`check_extension`); the history says why."""
 
-        def body(session: Session, now: datetime) -> _Ctx:
+        def body(session: Session, now: datetime) -> Ctx:
             task, case, app = self._task_and_case(session, task_id)
             self._check_version(case, expected_version)
             self._require_worker(session, task, actor)
@@ -384,7 +281,7 @@ class CaseEngine:
             deadline = min(pending, key=lambda d: d["due_at"])
             due = self.calendar.due_after(deadline["due_at"], int(days))
             workflow, known = self._workflow_for(session, case, app)
-            ctx = _Ctx(session, now, actor, app, case, workflow, known)
+            ctx = Ctx(session, now, actor, app, case, workflow, known)
             if not rt.move_timer(workflow, deadline["spiff_id"], due.at):
                 raise Conflict("该期限已不再等待 / the deadline no longer waits")
             moved = {"due_at": due.at, "warning_at": warning_at(deadline["started_at"], due.at),
@@ -401,99 +298,12 @@ class CaseEngine:
 
         return self._run(actor, body)
 
-    def _set_assignee(self, ctx: _Ctx, task: dict, username: str | None, kind: str) -> None:
+    def _set_assignee(self, ctx: Ctx, task: dict, username: str | None, kind: str) -> None:
         rows.set_assignee(ctx.conn, task["id"], username)
         ctx.event(kind, {"task_id": task["id"], "step": task["name"], "from": task["assignee"], "to": username})
 
-    # ------------------------------------------------------------------ deadlines
-    def sweep(self, limit: int = 10000, workers: int = 1) -> int:
-        """Fire every deadline due now, each exactly once; returns how many fired.
-
-        One case per transaction, walking the due rows in (due time, id) order. On PostgreSQL any
-        number of sweepers may work at once (processes, or `workers` threads of this one): a due row
-        is claimed with FOR UPDATE SKIP LOCKED and its case with a transaction-scoped advisory lock,
-        so two sweepers never fire the same case even when it has several due rows. A sweeper waits
-        only briefly (lock_timeout) for a user's command on the same case and otherwise leaves the
-        case to the next sweep, so it never deadlocks with one; a case that moved on meanwhile
-        (Conflict) is left to the next sweep too."""
-        now = self.clock.now()
-        if workers <= 1 or not self.db.is_postgres:  # SQLite has one writer at a time anyway
-            return self._sweep_at(now, limit)
-        with self.db.read() as session:  # most sweeps find nothing: no threads for that
-            if session.execute(_DUE_ROW, {"b_now": now, "b_after_due": _BEFORE_ALL, "b_after_id": 0}).first() is None:
-                return 0
-        with ThreadPoolExecutor(workers, thread_name_prefix="fengqiao-sweep") as pool:
-            return sum(pool.map(lambda _: self._sweep_at(now, limit), range(workers)))
-
-    def _sweep_at(self, now: datetime, limit: int) -> int:
-        fired, after = 0, (_BEFORE_ALL, 0)
-        while fired < limit:
-            case_id = None
-            with command_time(now):
-                try:
-                    with self.db.write() as session:
-                        claimed = self._claim_due_row(session, now, after)
-                        if claimed is None:
-                            return fired
-                        deadline_id, case_id, due_at, free = claimed
-                        after = (due_at, deadline_id)
-                        ctx = self._fire_case(session, now, case_id) if free else None
-                except Conflict:
-                    log.info("deadline sweep: case %s changed meanwhile; left to the next sweep", case_id)
-                    continue
-                except DBAPIError as exc:
-                    if getattr(exc.orig, "sqlstate", None) not in _SWEEP_GIVES_WAY:
-                        raise
-                    log.info("deadline sweep: case %s was busy (%s); left to the next sweep", case_id,
-                             exc.orig.sqlstate)
-                    continue
-            if ctx is not None:
-                fired += ctx[1]
-                self.cache.put(ctx[0].case["id"], ctx[0].case["version"], ctx[0].workflow, ctx[0].known)
-        return fired
-
-    def _claim_due_row(self, session: Session, now: datetime, after: tuple[datetime, int]):
-        """The next due row after `after`: (deadline id, case id, due time, whether this sweeper may fire
-        its case), or None when no row is left."""
-        params = {"b_now": now, "b_after_due": after[0], "b_after_id": after[1]}
-        if not self.db.is_postgres:  # BEGIN IMMEDIATE: this transaction is the only writer
-            row = session.execute(_DUE_ROW, params).first()
-            return None if row is None else (row.id, row.case_id, row.due_at, True)
-        # One round trip: claim the row, try its case's lock, bound how long this transaction waits.
-        row = session.execute(_CLAIM_DUE_ROW, params).first()
-        return None if row is None else (row.id, row.case_id, row.due_at, bool(row.free))
-
-    def _fire_case(self, session: Session, now: datetime, case_id: int):
-        case = self._load_case(session, case_id)
-        app = self.application(case["type"])
-        # No row locks here: sweepers exclude each other per case (advisory lock on PostgreSQL,
-        # BEGIN IMMEDIATE on SQLite), and a user's concurrent command loses on the case version.
-        due = rows.due_deadlines(session.connection(), case_id, now, lock=False)
-        if not due:
-            return None
-        # The people a deadline concerns are those of its task before the firing cancels it.
-        tasks = {step: t for (_, step), t in reminders.ready_tasks_by_step(session.connection(), [case_id]).items()}
-        workflow, known = self._workflow_for(session, case, app)
-        ctx = _Ctx(session, now, SYSTEM, app, case, workflow, known)
-        rt.fire_timers(workflow)
-        waiting = {t.spiff_id: t.due_at for t in rt.waiting_timers(workflow)}
-        # A cycle timer (a report every 15 days) still waits after firing, for its next due time.
-        fired = [d for d in due if d["spiff_id"] is None or waiting.get(d["spiff_id"]) != d["due_at"]]
-        for d in fired:
-            ctx.event("deadline_breached", {"kind": d["kind"], "due_at": d["due_at"].isoformat(),
-                                            "deadline_id": d["id"]})
-        if fired:
-            deadlines.mark_fired(ctx.conn, [d["id"] for d in fired], now)
-            if ctx.known is not None:
-                for d in fired:
-                    ctx.known.timers.pop(d["spiff_id"], None)
-        self._persist(ctx)
-        if fired and self.reminders is not None:
-            self.reminders.deadlines_overdue(ctx.conn, now, ctx.case, fired, tasks)
-        return ctx, len(fired)
-
     # ------------------------------------------------------------------ writing a command's result
-    def _persist(self, ctx: _Ctx) -> None:
+    def _persist(self, ctx: Ctx) -> None:
         case, workflow, now = ctx.case, ctx.workflow, ctx.now
         before = ctx.snapshot
         process_data = rt.workflow_data(workflow)
@@ -507,14 +317,14 @@ class CaseEngine:
                                         lambda case_type, data, kind: self._start_linked(ctx, case_type, data, kind)))
         timers, ready = self._sync_deadlines(ctx), self._sync_tasks_rows(ctx)
         self._sync_tasks(ctx, ctx.snapshot, {row["kind"]: row for row in timers.values()}, ready)
-        ctx.known = _Known(timers, ready)
+        ctx.known = Known(timers, ready)
         if closing:
             ctx.event("case_closed", {"outcome": case.get("outcome")})
         self._write_case(ctx, {"data": _jsonable(process_data), "state": rt.dump_state(workflow)})
         if closing:
             self._tell_linking_cases(ctx)
 
-    def _write_case(self, ctx: _Ctx, updates: dict[str, Any]) -> None:
+    def _write_case(self, ctx: Ctx, updates: dict[str, Any]) -> None:
         """Bump the case version (or fail on a stale one) and append the command's events."""
         case = ctx.case
         event_rows, head_seq, head_hash = chain_rows(case["id"], case["last_event_seq"], case["last_event_hash"],
@@ -526,7 +336,7 @@ class CaseEngine:
             raise Conflict("案件已被他人更新，请刷新后重试 / the case was changed by someone else: reload and retry")
         rows.insert_events(ctx.conn, event_rows)
 
-    def _sync_deadlines(self, ctx: _Ctx) -> dict[str, dict]:
+    def _sync_deadlines(self, ctx: Ctx) -> dict[str, dict]:
         """Pending deadline rows = the workflow's waiting timers; returns them by timer task id."""
         case_id, now = ctx.case["id"], ctx.now
         if ctx.known is not None:
@@ -553,12 +363,12 @@ class CaseEngine:
         return {sid: row for sid, row in existing.items() if sid in waiting}
 
     @staticmethod
-    def _sync_tasks_rows(ctx: _Ctx) -> dict[str, rows.TaskRow]:
+    def _sync_tasks_rows(ctx: Ctx) -> dict[str, rows.TaskRow]:
         if ctx.known is not None:
             return dict(ctx.known.tasks)
         return {r.spiff_id: r for r in rows.ready_tasks(ctx.conn, ctx.case["id"])}
 
-    def _sync_tasks(self, ctx: _Ctx, snapshot: CaseSnapshot, timers: dict[str, dict],
+    def _sync_tasks(self, ctx: Ctx, snapshot: CaseSnapshot, timers: dict[str, dict],
                     existing: dict[str, rows.TaskRow]) -> None:
         """Ready human-task rows = the workflow's ready manual tasks; `existing` is updated to match."""
         case_id = ctx.case["id"]
@@ -596,7 +406,7 @@ class CaseEngine:
                       actor="system")
 
     # ------------------------------------------------------------------ linked cases
-    def _start_linked(self, ctx: _Ctx, case_type: str, data: Mapping[str, Any], kind: str) -> tuple[int, str]:
+    def _start_linked(self, ctx: Ctx, case_type: str, data: Mapping[str, Any], kind: str) -> tuple[int, str]:
         """A case opened by another case's command (a petition's mediation), in that command's transaction."""
         app = self.application(case_type, remember=False)
         validate_form(app.form_schema("register"), data, form_title="登记")
@@ -604,7 +414,7 @@ class CaseEngine:
                                 link=(ctx.case["id"], kind))
         return child.case["id"], child.case["number"]
 
-    def _tell_linking_cases(self, ctx: _Ctx) -> None:
+    def _tell_linking_cases(self, ctx: Ctx) -> None:
         """A linked case that closes tells the case that opened it: message `<type>_closed` with its id,
         number and outcome, delivered in the same transaction if that case waits for it."""
         links = ctx.session.execute(select(CaseLink.case_id).where(CaseLink.linked_case_id == ctx.case["id"])
@@ -620,7 +430,7 @@ class CaseEngine:
             workflow, known = self._workflow_for(ctx.session, case, app)
             if not rt.deliver_message(workflow, name, payload):
                 continue  # not (or no longer) waiting for it; its live workflow left the cache and is dropped
-            linked = _Ctx(ctx.session, ctx.now, SYSTEM, app, case, workflow, known)
+            linked = Ctx(ctx.session, ctx.now, SYSTEM, app, case, workflow, known)
             linked.event("message_received", {"name": name, "data": payload})
             self._persist(linked)
 
@@ -628,7 +438,7 @@ class CaseEngine:
     def set_owner(self, case_id: int, leader: str, actor: Actor, reason: str | None = None) -> CommandResult:
         """Assign or change a case's owner leader; an audited `owner_changed` event."""
 
-        def body(session: Session, now: datetime) -> _Ctx:
+        def body(session: Session, now: datetime) -> Ctx:
             ctx = self._owner_command(session, now, case_id, actor)
             self._write_owner_command(ctx, self._change_owner(ctx, leader, reason, via="owner"))
             return ctx
@@ -638,7 +448,7 @@ class CaseEngine:
     def mark_backlog(self, case_id: int, reason: str, actor: Actor, leader: str | None = None) -> CommandResult:
         """Mark a case as backlog (信访积案); it must have an owner leader, named here if it has none yet."""
 
-        def body(session: Session, now: datetime) -> _Ctx:
+        def body(session: Session, now: datetime) -> Ctx:
             ctx = self._owner_command(session, now, case_id, actor)
             moved = self._change_owner(ctx, leader, None, via="backlog") if leader else False
             if not ctx.case["owner_leader"]:
@@ -652,7 +462,7 @@ class CaseEngine:
 
         return self._run(actor, body)
 
-    def _owner_command(self, session: Session, now: datetime, case_id: int, actor: Actor) -> _Ctx:
+    def _owner_command(self, session: Session, now: datetime, case_id: int, actor: Actor) -> Ctx:
         case = self._load_case(session, case_id)
         app = self.application(case["type"])
         if not app.may_set_owner(actor):
@@ -660,9 +470,9 @@ class CaseEngine:
                             "and marks backlog")
         if case["status"] != "open":
             raise Conflict("案件已结案 / the case is closed")
-        return _Ctx(session, now, actor, app, case, None)
+        return Ctx(session, now, actor, app, case, None)
 
-    def _change_owner(self, ctx: _Ctx, leader: str, reason: str | None, via: str) -> bool:
+    def _change_owner(self, ctx: Ctx, leader: str, reason: str | None, via: str) -> bool:
         """Set the owner leader and record it; True when the workflow took the owner message (it moved)."""
         user = ctx.session.execute(select(User.roles, User.active).where(User.username == leader)).first()
         if user is None or not user.active or "leader" not in (user.roles or []):
@@ -679,7 +489,7 @@ class CaseEngine:
         return rt.deliver_message(ctx.workflow, ctx.app.owner_message, {
             "leader": leader, "previous": previous, "since": ctx.now.astimezone(ZONE).isoformat()})
 
-    def _write_owner_command(self, ctx: _Ctx, moved: bool) -> None:
+    def _write_owner_command(self, ctx: Ctx, moved: bool) -> None:
         if moved:
             self._persist(ctx)
         elif ctx.events:
@@ -690,12 +500,12 @@ class CaseEngine:
         """Record that a handler of the case is shown its unmasked personal data (`pii_viewed`, naming
         the fields: `petitioners[0].id_number` …)."""
 
-        def body(session: Session, now: datetime) -> _Ctx:
+        def body(session: Session, now: datetime) -> Ctx:
             case = self._load_case(session, case_id)
             if not privacy.may_unmask(session, case, actor):
                 raise Forbidden("只有本案承办人员可以查看完整的身份证号和电话 / only the case's handlers may see "
                                 "unmasked ID numbers and phones")
-            ctx = _Ctx(session, now, actor, self.application(case["type"]), case, None)
+            ctx = Ctx(session, now, actor, self.application(case["type"]), case, None)
             ctx.event("pii_viewed", {"fields": privacy.personal_fields(case["data"] or {})})
             self._write_case(ctx, {})
             return ctx
@@ -737,3 +547,4 @@ def _jsonable(data: Mapping[str, Any]) -> dict[str, Any]:
             continue
         out[key] = value
     return out
+

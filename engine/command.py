@@ -1,0 +1,87 @@
+"""A command in progress, its result, and the live workflows kept between commands."""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from .application import Actor, CaseSnapshot, ProcessApplication
+from .audit import PendingEvent
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    case_id: int
+    version: int
+    status: str
+    opened_tasks: tuple[int, ...] = ()  # ids of the tasks this command opened
+
+
+@dataclass
+class Ctx:
+    """One command in progress."""
+    session: Session
+    now: datetime
+    actor: Actor
+    app: ProcessApplication
+    case: dict[str, Any]
+    workflow: Any
+    known: "Known | None" = None
+    events: list[PendingEvent] = field(default_factory=list)
+    opened: list[int] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.conn = self.session.connection()
+
+    def event(self, kind: str, data: dict[str, Any] | None = None, actor: str | None = None) -> None:
+        self.events.append(PendingEvent(kind, data or {}, actor or self.actor.username))
+
+    @property
+    def snapshot(self) -> CaseSnapshot:
+        c = self.case
+        return CaseSnapshot(c["id"], c["type"], c["level"], c["jurisdiction"], c["data"], c.get("owner_leader"))
+
+
+@dataclass
+class Known:
+    """The case's pending timer rows and ready task rows as the last command left them.
+
+    Valid exactly as long as the case version is unchanged, like the live workflow it travels
+    with, so a command on a cached case need not read them back."""
+    timers: dict[str, dict[str, Any]]
+    tasks: dict[str, Any]
+
+
+class WorkflowCache:
+    """Live workflows by case, valid for exactly one case version.
+
+    A command takes the workflow out (so no two threads ever move the same object) and puts
+    it back only after its transaction committed; a failed command simply drops it.
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict[int, tuple[int, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, case_id: int, version: int) -> tuple[Any, Known] | None:
+        with self._lock:
+            item = self._items.pop(case_id, None)
+        return item[1] if item is not None and item[0] == version else None
+
+    def put(self, case_id: int, version: int, workflow, known: Known | None) -> None:
+        if self.size <= 0 or workflow is None or known is None:
+            return
+        with self._lock:
+            self._items[case_id] = (version, (workflow, known))
+            self._items.move_to_end(case_id)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
