@@ -73,6 +73,11 @@ class WorkflowCache:
             item = self._items.pop(case_id, None)
         return item[1] if item is not None and item[0] == version else None
 
+    def holds(self, case_ids) -> set[int]:
+        """Which of these cases have a live workflow here (of some version), without taking any."""
+        with self._lock:
+            return {case_id for case_id in case_ids if case_id in self._items}
+
     def put(self, case_id: int, version: int, workflow, known: Known | None) -> None:
         if self.size <= 0 or workflow is None or known is None:
             return

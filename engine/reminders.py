@@ -257,10 +257,11 @@ class Reminders:
         return f"{kind}:{deadline['id']}:{int(deadline['due_at'].timestamp())}"
 
     # --- a deadline fired (inside the firing command's transaction) ------------------------------
-    def deadlines_overdue(self, conn: Connection, now: datetime, case: Mapping[str, Any],
-                          fired: list[Mapping[str, Any]], tasks: Mapping[str, Mapping[str, Any]]) -> int:
-        """Queue the overdue reminders of deadlines fired by this command. `tasks`: the case's open
-        tasks by step, read before the firing (which may have cancelled them)."""
+    def overdue_messages(self, conn: Connection, now: datetime, case: Mapping[str, Any],
+                         fired: list[Mapping[str, Any]], tasks: Mapping[str, Mapping[str, Any]]) -> list[dict]:
+        """The overdue reminders of deadlines a sweep fired, as outbox rows (the sweep writes a whole
+        batch's with one statement). `tasks`: the case's open tasks by step, read before the firing
+        (which may have cancelled them)."""
         people, rows = self.people(conn), []
         for deadline in fired:
             task = tasks.get(deadline["kind"])
@@ -272,8 +273,7 @@ class Reminders:
                                   workers, case_id=case["id"], urgent=payload["urgent"], people=people)
             rows += self.messages(conn, now, "deadline_overdue_supervisor", self._deadline_key("supervise", deadline),
                                   payload, supervisors, case_id=case["id"], urgent=payload["urgent"], people=people)
-        enqueue(conn, rows)
-        return len(rows)
+        return rows
 
     # --- deadlines reaching 2/3 of their period -----------------------------------------------
     def sweep_warnings(self, db, now: datetime, batch: int = 200, limit: int = 100000) -> int:

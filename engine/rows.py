@@ -20,6 +20,15 @@ deadline_t, event_t = Deadline.__table__, CaseEvent.__table__
 _CASE_COLUMNS = [c for c in case_t.c if c.name != "state"]
 _SELECT_CASE = select(*_CASE_COLUMNS).where(case_t.c.id == bindparam("b_case"))
 _SELECT_STATE = select(case_t.c.state).where(case_t.c.id == bindparam("b_case"))
+_SELECT_CASES = select(*_CASE_COLUMNS).where(case_t.c.id.in_(bindparam("b_ids", expanding=True)))
+_SELECT_CASES_AND_STATES = select(*_CASE_COLUMNS, case_t.c.state).where(
+    case_t.c.id.in_(bindparam("b_ids", expanding=True)))
+_SELECT_STATES = select(case_t.c.id, case_t.c.state).where(case_t.c.id.in_(bindparam("b_ids", expanding=True)))
+_PENDING_DEADLINES_OF = select(deadline_t).where(deadline_t.c.case_id.in_(bindparam("b_ids", expanding=True)),
+                                                 deadline_t.c.status == "pending")
+_READY_TASKS_OF = select(task_t.c.id, task_t.c.case_id, task_t.c.spiff_id, task_t.c.name, task_t.c.title,
+                         task_t.c.role, task_t.c.org_unit, task_t.c.assignee, task_t.c.due_at).where(
+    task_t.c.case_id.in_(bindparam("b_ids", expanding=True)), task_t.c.status == "ready")
 _TASK_NAMES = [c.name for c in task_t.c]
 _CASE_NAMES = [c.name for c in _CASE_COLUMNS]
 _SELECT_TASK_AND_CASE = select(*task_t.c, *_CASE_COLUMNS) \
@@ -28,8 +37,6 @@ _READY_TASKS = select(task_t.c.id, task_t.c.spiff_id, task_t.c.name, task_t.c.du
     task_t.c.case_id == bindparam("b_case"), task_t.c.status == "ready")
 _PENDING_TIMERS = select(deadline_t).where(deadline_t.c.case_id == bindparam("b_case"),
                                            deadline_t.c.status == "pending", deadline_t.c.spiff_id.is_not(None))
-_DUE_DEADLINES = select(deadline_t).where(deadline_t.c.case_id == bindparam("b_case"),
-                                          deadline_t.c.status == "pending", deadline_t.c.due_at < bindparam("b_now"))
 _COMPLETE_TASK = update(task_t).where(task_t.c.id == bindparam("b_task")).values(
     status="completed", completed_at=bindparam("b_at"), completed_by=bindparam("b_by"))
 _SET_ASSIGNEE = update(task_t).where(task_t.c.id == bindparam("b_task")).values(assignee=bindparam("b_user"))
@@ -60,6 +67,33 @@ def load_state(conn: Connection, case_id: int) -> str | None:
     return conn.execute(_SELECT_STATE, {"b_case": case_id}).scalar()
 
 
+def load_cases(conn: Connection, case_ids: list[int], *, with_state: bool) -> dict[int, dict[str, Any]]:
+    """Several cases by id, each with its workflow state under "state" if `with_state`."""
+    stmt = _SELECT_CASES_AND_STATES if with_state else _SELECT_CASES
+    return {r["id"]: dict(r) for r in conn.execute(stmt, {"b_ids": case_ids}).mappings()}
+
+
+def load_states(conn: Connection, case_ids: list[int]) -> dict[int, str]:
+    return dict(conn.execute(_SELECT_STATES, {"b_ids": case_ids}).all())
+
+
+def _by_case(conn: Connection, stmt, case_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    found: dict[int, list[dict[str, Any]]] = {}
+    for r in conn.execute(stmt, {"b_ids": case_ids}).mappings():
+        found.setdefault(r["case_id"], []).append(dict(r))
+    return found
+
+
+def pending_deadlines_of(conn: Connection, case_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The pending deadline rows of several cases, by case."""
+    return _by_case(conn, _PENDING_DEADLINES_OF, case_ids)
+
+
+def ready_tasks_of(conn: Connection, case_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The ready task rows of several cases, by case (the columns of TaskRow and of a reminder)."""
+    return _by_case(conn, _READY_TASKS_OF, case_ids)
+
+
 def load_task_and_case(conn: Connection, task_id: int) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """A task and its case in one read: the first thing every task command needs."""
     row = conn.execute(_SELECT_TASK_AND_CASE, {"b_task": task_id}).first()
@@ -82,11 +116,6 @@ def ready_tasks(conn: Connection, case_id: int) -> list[TaskRow]:
 
 def pending_timers(conn: Connection, case_id: int) -> list[dict[str, Any]]:
     return [dict(r) for r in conn.execute(_PENDING_TIMERS, {"b_case": case_id}).mappings()]
-
-
-def due_deadlines(conn: Connection, case_id: int, now: datetime, lock: bool) -> list[dict[str, Any]]:
-    stmt = _DUE_DEADLINES.with_for_update(skip_locked=True) if lock else _DUE_DEADLINES
-    return [dict(r) for r in conn.execute(stmt, {"b_case": case_id, "b_now": now}).mappings()]
 
 
 def complete_task(conn: Connection, task_id: int, at: datetime, by: str) -> None:

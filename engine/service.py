@@ -42,6 +42,7 @@ class CaseEngine(DeadlineSweep):
         self.cache = WorkflowCache(cache_size)
         self._script_engines: dict[str, Any] = {}
         self.reminders: "reminders.Reminders | None" = None  # set by System: who hears of a fired deadline
+        self.failing_cases: dict[int, str] = {}  # cases the sweep could not fire, with their error
 
     # ------------------------------------------------------------------ helpers
     def application(self, case_type: str, *, remember: bool = True) -> ProcessApplication:
@@ -103,9 +104,12 @@ class CaseEngine(DeadlineSweep):
         cached = self.cache.take(case["id"], case["version"])
         if cached is not None:
             return cached
+        return self._restore(session, case, app, rows.load_state(session.connection(), case["id"])), None
+
+    def _restore(self, session: Session, case: dict[str, Any], app: ProcessApplication, state: str):
+        """The case's workflow restored from its stored state."""
         spec, subprocess_specs = self.specs.get(session, case["definition_id"])
-        state = rows.load_state(session.connection(), case["id"])
-        return rt.load_state(state, spec, subprocess_specs, self._script_engine(app)), None
+        return rt.load_state(state, spec, subprocess_specs, self._script_engine(app))
 
     def _run(self, actor: Actor, body: Callable[[Session, datetime], "Ctx"]) -> CommandResult:
         now = self.clock.now()

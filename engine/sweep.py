@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import BigInteger, Integer, bindparam, func, select, tuple_
 from sqlalchemy.exc import DBAPIError
@@ -13,7 +17,7 @@ from . import deadlines, reminders, rows
 from . import runtime as rt
 from .application import SYSTEM
 from .clock import command_time
-from .command import Ctx
+from .command import Ctx, Known
 from .errors import Conflict
 from .store import Deadline, UTCDateTime
 
@@ -33,88 +37,209 @@ def _sweep_lock_key(case_id):
 
 
 _BEFORE_ALL = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_DUE_ROW = (select(Deadline.id, Deadline.case_id, Deadline.due_at)
-            .where(Deadline.status == "pending", Deadline.due_at < bindparam("b_now", type_=UTCDateTime()),
-                   tuple_(Deadline.due_at, Deadline.id) > tuple_(bindparam("b_after_due", type_=UTCDateTime()),
-                                                                 bindparam("b_after_id", type_=Integer())))
-            .order_by(Deadline.due_at, Deadline.id).limit(1))
-_claimable = _DUE_ROW.with_for_update(skip_locked=True).subquery()
-_CLAIM_DUE_ROW = select(_claimable.c.id, _claimable.c.case_id, _claimable.c.due_at,
-                        func.pg_try_advisory_xact_lock(_sweep_lock_key(_claimable.c.case_id)).label("free"),
-                        func.set_config("lock_timeout", f"{_SWEEP_LOCK_TIMEOUT_MS}ms", True))
+_BATCH_ROWS = 25         # due rows one transaction claims
+_BATCH_SECONDS = 0.25    # … and it commits once its cases took this long: user commands wait for no longer
+
+_DUE_ROWS = (select(Deadline.id, Deadline.case_id, Deadline.due_at)
+             .where(Deadline.status == "pending", Deadline.due_at < bindparam("b_now", type_=UTCDateTime()),
+                    tuple_(Deadline.due_at, Deadline.id) > tuple_(bindparam("b_after_due", type_=UTCDateTime()),
+                                                                  bindparam("b_after_id", type_=Integer())),
+                    Deadline.case_id.not_in(bindparam("b_passed", expanding=True)))
+             .order_by(Deadline.due_at, Deadline.id).limit(_BATCH_ROWS))
+_claimable = _DUE_ROWS.with_for_update(skip_locked=True).subquery()
+_CLAIM_DUE_ROWS = select(_claimable.c.id, _claimable.c.case_id, _claimable.c.due_at,
+                         func.pg_try_advisory_xact_lock(_sweep_lock_key(_claimable.c.case_id)).label("free"),
+                         func.set_config("lock_timeout", f"{_SWEEP_LOCK_TIMEOUT_MS}ms", True))
+
+
+class _Passed:
+    """The cases one sweep leaves to the next (another sweeper's, busy, or failing), shared by its threads."""
+
+    def __init__(self):
+        self._ids: set[int] = set()
+        self._lock = threading.Lock()
+
+    def add(self, *case_ids: int) -> None:
+        with self._lock:
+            self._ids.update(case_ids)
+
+    def ids(self) -> list[int]:
+        with self._lock:
+            return sorted(self._ids)
+
+
+class _Pass:
+    """Where one sweeper (thread) is in its walk over the due rows, in (due time, id) order."""
+
+    def __init__(self, passed: _Passed):
+        self.after = (_BEFORE_ALL, 0)
+        self.passed = passed
+
+
+@dataclass
+class _Batch:
+    """What a batch of cases needs to fire, read with one statement each: their case rows, the
+    workflows held in the cache (the others' stored states are in their rows), their pending
+    deadlines and their open tasks."""
+    cases: dict[int, dict[str, Any]]
+    live: dict[int, tuple[Any, Known]]
+    pending: dict[int, list[dict[str, Any]]]
+    tasks: dict[int, list[dict[str, Any]]]
+    fired_ids: list[int] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+
+class _CaseFailed(Exception):
+    """A case of the batch failed (and is passed): the batch is rolled back and claimed again."""
 
 
 class DeadlineSweep:
-    """CaseEngine's sweep: needs its db, clock, cache, reminders, _load_case, _workflow_for and _persist."""
+    """CaseEngine's sweep: needs its db, clock, cache, reminders, failing_cases, application, _restore
+    and _persist."""
 
-    def sweep(self, limit: int = 10000, workers: int = 1) -> int:
-        """Fire every deadline due now, each exactly once; returns how many fired.
+    def sweep(self, limit: int = 10000, workers: int = 1, now: datetime | None = None) -> int:
+        """Fire every deadline due at `now` (default: the clock's now), each exactly once; returns how
+        many fired.
 
-        One case per transaction, walking the due rows in (due time, id) order. On PostgreSQL any
-        number of sweepers may work at once (processes, or `workers` threads of this one): a due row
-        is claimed with FOR UPDATE SKIP LOCKED and its case with a transaction-scoped advisory lock,
-        so two sweepers never fire the same case even when it has several due rows. A sweeper waits
-        only briefly (lock_timeout) for a user's command on the same case and otherwise leaves the
-        case to the next sweep, so it never deadlocks with one; a case that moved on meanwhile
-        (Conflict) is left to the next sweep too."""
-        now = self.clock.now()
+        The due rows are walked in (due time, id) order, a batch of cases per transaction. On
+        PostgreSQL any number of sweepers may work at once (processes, or `workers` threads of this
+        one): a due row is claimed with FOR UPDATE SKIP LOCKED and its case with a transaction-scoped
+        advisory lock, so two sweepers never fire the same case even when it has several due rows.
+        A sweeper waits only briefly (lock_timeout) for a user's command on the same case and
+        otherwise leaves the case to the next sweep, so it never deadlocks with one; a case that
+        moved on meanwhile (Conflict), or whose firing fails, is left to the next sweep too, and the
+        rest of its batch fires without it."""
+        now, passed = now or self.clock.now(), _Passed()
         if workers <= 1 or not self.db.is_postgres:  # SQLite has one writer at a time anyway
-            return self._sweep_at(now, limit)
+            return self._sweep_at(now, limit, passed)
         with self.db.read() as session:  # most sweeps find nothing: no threads for that
-            if session.execute(_DUE_ROW, {"b_now": now, "b_after_due": _BEFORE_ALL, "b_after_id": 0}).first() is None:
+            if session.execute(_DUE_ROWS, self._claim_params(now, _Pass(passed))).first() is None:
                 return 0
         with ThreadPoolExecutor(workers, thread_name_prefix="fengqiao-sweep") as pool:
-            return sum(pool.map(lambda _: self._sweep_at(now, limit), range(workers)))
+            return sum(pool.map(lambda _: self._sweep_at(now, limit, passed), range(workers)))
 
-    def _sweep_at(self, now: datetime, limit: int) -> int:
-        fired, after = 0, (_BEFORE_ALL, 0)
+    def _sweep_at(self, now: datetime, limit: int, passed: _Passed) -> int:
+        fired, walk = 0, _Pass(passed)
         while fired < limit:
-            case_id = None
+            done = self._fire_batch(now, walk)
+            if done is None:
+                return fired
+            for ctx, count in done:  # committed: the live workflows are good for the cases' new versions
+                fired += count
+                self.cache.put(ctx.case["id"], ctx.case["version"], ctx.workflow, ctx.known)
+        return fired
+
+    def _fire_batch(self, now: datetime, walk: _Pass):
+        """Claim the next due rows and fire their cases in one transaction; the fired cases' contexts,
+        or None when nothing is left. A case that fails is passed and the batch tried again without it."""
+        while True:
             with command_time(now):
                 try:
                     with self.db.write() as session:
-                        claimed = self._claim_due_row(session, now, after)
+                        claimed = self._claim(session, now, walk)
                         if claimed is None:
-                            return fired
-                        deadline_id, case_id, due_at, free = claimed
-                        after = (due_at, deadline_id)
-                        ctx = self._fire_case(session, now, case_id) if free else None
-                except Conflict:
-                    log.info("deadline sweep: case %s changed meanwhile; left to the next sweep", case_id)
+                            continue  # some cases were another sweeper's: claimed again without them
+                        if not claimed:
+                            return None
+                        done, after = self._fire_claimed(session, now, claimed, walk.passed)
+                except _CaseFailed:  # rolled back: the batch again, without that case
                     continue
-                except DBAPIError as exc:
-                    if getattr(exc.orig, "sqlstate", None) not in _SWEEP_GIVES_WAY:
-                        raise
-                    log.info("deadline sweep: case %s was busy (%s); left to the next sweep", case_id,
-                             exc.orig.sqlstate)
-                    continue
-            if ctx is not None:
-                fired += ctx[1]
-                self.cache.put(ctx[0].case["id"], ctx[0].case["version"], ctx[0].workflow, ctx[0].known)
-        return fired
+            walk.after = after
+            return done
 
-    def _claim_due_row(self, session: Session, now: datetime, after: tuple[datetime, int]):
-        """The next due row after `after`: (deadline id, case id, due time, whether this sweeper may fire
-        its case), or None when no row is left."""
-        params = {"b_now": now, "b_after_due": after[0], "b_after_id": after[1]}
+    @staticmethod
+    def _claim_params(now: datetime, walk: _Pass) -> dict[str, Any]:
+        return {"b_now": now, "b_after_due": walk.after[0], "b_after_id": walk.after[1],
+                "b_passed": walk.passed.ids()}
+
+    def _claim(self, session: Session, now: datetime, walk: _Pass):
+        """The next due rows as (deadline id, case id, due time), or None if some of their cases were
+        another sweeper's (now passed: this transaction must end, to let go of their rows)."""
+        params = self._claim_params(now, walk)
         if not self.db.is_postgres:  # BEGIN IMMEDIATE: this transaction is the only writer
-            row = session.execute(_DUE_ROW, params).first()
-            return None if row is None else (row.id, row.case_id, row.due_at, True)
-        # One round trip: claim the row, try its case's lock, bound how long this transaction waits.
-        row = session.execute(_CLAIM_DUE_ROW, params).first()
-        return None if row is None else (row.id, row.case_id, row.due_at, bool(row.free))
-
-    def _fire_case(self, session: Session, now: datetime, case_id: int):
-        case = self._load_case(session, case_id)
-        app = self.application(case["type"])
-        # No row locks here: sweepers exclude each other per case (advisory lock on PostgreSQL,
-        # BEGIN IMMEDIATE on SQLite), and a user's concurrent command loses on the case version.
-        due = rows.due_deadlines(session.connection(), case_id, now, lock=False)
-        if not due:
+            return [tuple(r) for r in session.execute(_DUE_ROWS, params)]
+        # One round trip: claim the rows, try their cases' locks, bound how long this transaction waits.
+        found = session.execute(_CLAIM_DUE_ROWS, params).all()
+        taken = {r.case_id for r in found if not r.free}
+        if taken:
+            walk.passed.add(*taken)
             return None
+        return sorted(((r.id, r.case_id, r.due_at) for r in found), key=lambda r: (r[2], r[0]))
+
+    def _fire_claimed(self, session: Session, now: datetime, claimed: list[tuple], passed: _Passed):
+        """Fire the claimed rows' cases in order, until the batch has taken long enough; the fired
+        cases' contexts and the last row dealt with."""
+        batch = self._read_batch(session, list(dict.fromkeys(case_id for _, case_id, _ in claimed)))
+        done, started, seen, after = [], time.monotonic(), set(), None
+        for deadline_id, case_id, due_at in claimed:
+            if case_id not in seen:
+                if seen and time.monotonic() - started > _BATCH_SECONDS:
+                    break  # the rest of the claimed rows go to the next batch
+                seen.add(case_id)
+                try:
+                    ctx = self._fire_case(session, now, batch, case_id)
+                except Exception as exc:
+                    passed.add(case_id)  # before the rollback lets go of its rows: no thread of this sweep retries it
+                    self._case_failed(case_id, exc)
+                    raise _CaseFailed() from exc
+                if ctx is not None:
+                    done.append(ctx)
+                if self.failing_cases.pop(case_id, None) is not None:
+                    log.warning("deadline sweep: case %s, which failed before, fires now", case_id)
+            after = (due_at, deadline_id)
+        conn = session.connection()
+        if batch.fired_ids:
+            deadlines.mark_fired(conn, batch.fired_ids, now)
+        reminders.enqueue(conn, batch.messages)
+        return done, after
+
+    def _case_failed(self, case_id: int, exc: BaseException) -> None:
+        if isinstance(exc, Conflict):
+            log.info("deadline sweep: case %s changed meanwhile; left to the next sweep", case_id)
+        elif isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in _SWEEP_GIVES_WAY:
+            log.info("deadline sweep: case %s was busy (%s); left to the next sweep", case_id, exc.orig.sqlstate)
+        elif self.failing_cases.get(case_id) != repr(exc):
+            # Once with its traceback, not at every sweep: a broken case would otherwise fill the log.
+            self.failing_cases[case_id] = repr(exc)
+            log.error("deadline sweep: firing case %s failed; it stays overdue and every sweep tries it again",
+                      case_id, exc_info=exc)
+        else:
+            log.debug("deadline sweep: case %s still fails: %r", case_id, exc)
+
+    def _read_batch(self, session: Session, case_ids: list[int]) -> _Batch:
+        conn = session.connection()
+        held = self.cache.holds(case_ids)
+        cases = rows.load_cases(conn, case_ids, with_state=not held)
+        live = {}
+        for case_id in held & cases.keys():
+            item = self.cache.take(case_id, cases[case_id]["version"])
+            if item is not None:
+                live[case_id] = item
+        missing = [case_id for case_id, case in cases.items() if case_id not in live and "state" not in case]
+        for case_id, state in (rows.load_states(conn, missing).items() if missing else ()):
+            cases[case_id]["state"] = state
+        return _Batch(cases, live, rows.pending_deadlines_of(conn, case_ids), rows.ready_tasks_of(conn, case_ids))
+
+    def _fire_case(self, session: Session, now: datetime, batch: _Batch, case_id: int):
+        """Fire the case's due timers as a command of the system user; its context and how many fired."""
+        case = batch.cases[case_id]
+        state = case.pop("state", None)
+        pending = batch.pending.get(case_id, [])
+        due = [d for d in pending if d["due_at"] < now]
+        if not due:  # fired meanwhile by a sweeper that committed after this one read its rows
+            return None
+        app = self.application(case["type"])
+        task_rows = batch.tasks.get(case_id, [])
+        live = batch.live.get(case_id)
+        if live is not None:
+            workflow, known = live
+        else:
+            workflow = self._restore(session, case, app, state)
+            known = Known({d["spiff_id"]: d for d in pending if d["spiff_id"] is not None},
+                          {t["spiff_id"]: rows.TaskRow(t["id"], t["spiff_id"], t["name"], t["due_at"])
+                           for t in task_rows})
         # The people a deadline concerns are those of its task before the firing cancels it.
-        tasks = {step: t for (_, step), t in reminders.ready_tasks_by_step(session.connection(), [case_id]).items()}
-        workflow, known = self._workflow_for(session, case, app)
+        tasks = {t["name"]: t for t in task_rows}
         ctx = Ctx(session, now, SYSTEM, app, case, workflow, known)
         rt.fire_timers(workflow)
         waiting = {t.spiff_id: t.due_at for t in rt.waiting_timers(workflow)}
@@ -123,12 +248,9 @@ class DeadlineSweep:
         for d in fired:
             ctx.event("deadline_breached", {"kind": d["kind"], "due_at": d["due_at"].isoformat(),
                                             "deadline_id": d["id"]})
-        if fired:
-            deadlines.mark_fired(ctx.conn, [d["id"] for d in fired], now)
-            if ctx.known is not None:
-                for d in fired:
-                    ctx.known.timers.pop(d["spiff_id"], None)
+            ctx.known.timers.pop(d["spiff_id"], None)
         self._persist(ctx)
+        batch.fired_ids += [d["id"] for d in fired]
         if fired and self.reminders is not None:
-            self.reminders.deadlines_overdue(ctx.conn, now, ctx.case, fired, tasks)
+            batch.messages += self.reminders.overdue_messages(ctx.conn, now, ctx.case, fired, tasks)
         return ctx, len(fired)

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
@@ -65,13 +66,22 @@ def seed_county(system) -> dict:
     return people
 
 
+@contextmanager
+def a_county(database_url: str):
+    """The county on the simulated clock, in the store at `database_url`."""
+    system = build(database_url)
+    system.people = seed_county(system)
+    try:
+        yield system
+    finally:
+        system.close()
+
+
 @pytest.fixture
 def county(database_url):
     """The county on the simulated clock, on SQLite and PostgreSQL."""
-    system = build(database_url)
-    system.people = seed_county(system)
-    yield system
-    system.close()
+    with a_county(database_url) as system:
+        yield system
 
 
 @pytest.fixture(params=["postgresql"])
