@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, exists, or_, select, update
 from sqlalchemy.engine import Connection
 
 from .store import Deadline
@@ -33,6 +33,18 @@ _NEXT_DUE = (select(deadline_t.c.due_at).where(deadline_t.c.status == "pending")
 _NEXT_WARNING = (select(deadline_t.c.warning_at).where(deadline_t.c.status == "pending",
                                                        deadline_t.c.warning_level == NORMAL)
                  .order_by(deadline_t.c.warning_at).limit(1))
+
+
+# What a sweep at b_now has to do, as columns of the scheduler's single probe statement: fire due
+# rows; move rows to `warning` (or back to `normal`, when an extension moved their warning time later).
+_b_now = bindparam("b_now", type_=deadline_t.c.due_at.type)
+WORK_COLUMNS = (
+    exists().where(deadline_t.c.status == "pending", deadline_t.c.due_at < _b_now).label("due"),
+    or_(exists().where(deadline_t.c.status == "pending", deadline_t.c.warning_level == NORMAL,
+                       deadline_t.c.warning_at <= _b_now, deadline_t.c.due_at > _b_now),
+        exists().where(deadline_t.c.status == "pending", deadline_t.c.warning_level == WARNING,
+                       deadline_t.c.warning_at > _b_now)).label("warning"),
+)
 
 
 def mark_fired(conn: Connection, ids: Iterable[int], at: datetime) -> None:

@@ -6,18 +6,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Mapping
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 
 from .application import ProcessApplication
 from .calendar import BusinessCalendar, YearSchedule, load_bundled_schedules, parse_year_schedule
 from .clock import Clock, SimulatedClock
 from .config import Settings
 from .db import Database, upgrade_schema
+from .deadlines import WORK_COLUMNS
 from .reminders import Reminders
 from .service import CaseEngine
 from .store import HolidayYear, Setting
 
 CLOCK_KEY = "clock.now"
+CALENDAR_KEY = "calendar.generation"  # counts the holiday-year imports: other processes reload on a change
+
+_NOT_LOADED = object()
+_CLOCK = select(Setting.value).where(Setting.key == bindparam("b_key"))
+_SWEEP_PROBE = select(*WORK_COLUMNS, _CLOCK.params(b_key=CALENDAR_KEY).scalar_subquery().label("calendar"))
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,7 @@ class System:
                                  default_application=default_application or (lambda key: ProcessApplication(key)))
         self.reminders = Reminders(settings, self.calendar)
         self.engine.reminders = self.reminders
+        self._calendar_generation: object = _NOT_LOADED  # the first sweep loads the imported years
 
     def upgrade(self) -> None:
         upgrade_schema(self.db)
@@ -51,15 +58,23 @@ class System:
     def load_calendar(self) -> None:
         """Add the holiday years imported into the database to the bundled ones."""
         with self.db.read() as session:
+            generation = session.scalar(select(Setting.value).where(Setting.key == CALENDAR_KEY))
             for row in session.scalars(select(HolidayYear)):
                 self.calendar.add_year(parse_year_schedule(row.data))
+        self._calendar_generation = generation
 
     def import_calendar_year(self, data: dict, now: datetime) -> YearSchedule:
-        """Store a year's official schedule; it replaces the bundled data or the estimate."""
+        """Store a year's official schedule; it replaces the bundled data or the estimate. Every
+        process reloads its calendar at its next sweep: the import counts up CALENDAR_KEY."""
         schedule = parse_year_schedule(data)
         with self.db.write() as session:
             session.execute(delete(HolidayYear).where(HolidayYear.year == schedule.year))
             session.add(HolidayYear(year=schedule.year, data=data, imported_at=now))
+            generation = session.scalar(select(Setting).where(Setting.key == CALENDAR_KEY).with_for_update())
+            if generation is None:
+                session.add(Setting(key=CALENDAR_KEY, value="1"))
+            else:
+                generation.value = str(int(generation.value) + 1)
         self.calendar.add_year(schedule)
         return schedule
 
@@ -70,18 +85,21 @@ class System:
     def sweep_all(self) -> SweepReport:
         """One sweep, with the holiday years imported since this process started: fire the due
         deadlines with their overdue reminders, move deadlines to `warning` with theirs, and queue
-        the leaders' digest when it is due."""
-        self.load_calendar()
-        fired = self.engine.sweep(workers=self.settings.sweep_workers)
+        the leaders' digest when it is due. A sweep with nothing to do is one statement."""
         now = self.clock.now()
-        warned = self.reminders.sweep_warnings(self.db, now)
+        with self.db.probe() as conn:
+            work = conn.execute(_SWEEP_PROBE, {"b_now": now}).one()
+        if work.calendar != self._calendar_generation:
+            self.load_calendar()
+        fired = self.engine.sweep(workers=self.settings.sweep_workers, now=now) if work.due else 0
+        warned = self.reminders.sweep_warnings(self.db, now) if work.warning else 0
         digests = self.reminders.write_digests(self.db, now)
         return SweepReport(fired, warned, digests)
 
     # --- the simulated clock's storage -----------------------------------------------------
     def _load_clock(self) -> str | None:
-        with self.db.read() as session:
-            return session.scalar(select(Setting.value).where(Setting.key == CLOCK_KEY))
+        with self.db.probe() as conn:
+            return conn.execute(_CLOCK, {"b_key": CLOCK_KEY}).scalar()
 
     def _save_clock(self, value: str | None) -> None:
         with self.db.write() as session:

@@ -351,6 +351,23 @@ def test_importing_next_years_holiday_notice(fengqiao, tmp_path, system):
         fresh.close()
 
 
+def test_a_running_process_takes_up_an_imported_year_at_its_next_sweep(fengqiao, tmp_path, system):
+    """The server (here `system`) keeps running while an admin imports, and imports again, a year's notice."""
+    system.sweep_all()
+    assert system.calendar.is_estimated(date(2027, 10, 4))
+    notice = tmp_path / "2027.json"
+    notice.write_text(json.dumps(calendar_2027(), ensure_ascii=False), encoding="utf-8")
+    assert fengqiao("calendar", "import", str(notice)).code == 0
+    system.sweep_all()
+    assert not system.calendar.is_estimated(date(2027, 10, 4))
+    assert system.calendar.is_working_day(date(2027, 10, 9))
+    # A corrected notice, imported at the same (simulated) instant, replaces it too.
+    notice.write_text(json.dumps(calendar_2027(workdays=["2027-09-25"]), ensure_ascii=False), encoding="utf-8")
+    assert fengqiao("calendar", "import", str(notice)).code == 0
+    system.sweep_all()
+    assert not system.calendar.is_working_day(date(2027, 10, 9))
+
+
 def test_a_bad_calendar_file_is_refused_and_nothing_stored(fengqiao, tmp_path, system):
     misspelt = calendar_2027()
     misspelt["holiday"] = misspelt.pop("holidays")
