@@ -29,6 +29,7 @@ from engine.definitions import load_directory  # noqa: E402
 from engine.definitions_repo import deploy  # noqa: E402
 from engine.scheduler import DeadlineScheduler  # noqa: E402
 from engine.store import Deadline  # noqa: E402
+from fresh_store import fresh_store  # noqa: E402  (bench/fresh_store.py)
 from notifications.dispatcher import OutboxDispatcher  # noqa: E402
 from workflows import build_system  # noqa: E402
 
@@ -48,8 +49,7 @@ def main() -> None:
     parser.add_argument("--database-url", help="default: a fresh SQLite file in a temporary directory")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{Path(tmp) / 'lag.db'}"
+    with tempfile.TemporaryDirectory() as tmp, fresh_store(args.database_url, Path(tmp), "lag") as url:
         system = build_system(Settings(database_url=url, bpmn_dir=FIXTURE, notification_log=Path(tmp) / "n.log"))
         system.upgrade()
         now = datetime.now(timezone.utc)

@@ -35,15 +35,16 @@ from engine.config import Settings  # noqa: E402
 from engine.definitions import load_directory  # noqa: E402
 from engine.definitions_repo import deploy  # noqa: E402
 from engine.store import Case, Deadline, HumanTask, OutboxMessage  # noqa: E402
+from fresh_store import fresh_store  # noqa: E402  (bench/fresh_store.py)
 from workflows import build_system  # noqa: E402
 
 FIXTURE = ROOT / "tests" / "fixtures" / "bpmn"  # `timed`: one step with a boundary timer of `days`
 T0 = datetime(2026, 9, 1, 1, 0, tzinfo=timezone.utc)  # Tue 09:00 in Shanghai
 
 
-def setup(url: str, tmp: Path):
+def setup(url: str, tmp: Path, sweep_workers: int = Settings.sweep_workers):
     system = build_system(Settings(database_url=url, simulated_clock=True, bpmn_dir=FIXTURE,
-                                   notification_log=tmp / "n.log"))
+                                   notification_log=tmp / "n.log", sweep_workers=sweep_workers))
     system.upgrade()
     system.clock.set(T0)
     with system.db.write() as s:
@@ -94,7 +95,8 @@ print("fired", report.fired, flush=True)
 def sweep_in_processes_after(system, url: str, count: int, tmp: Path) -> tuple[float, int]:
     """Start the sweepers while nothing is due, move the clock past the ten-day steps, then let them go."""
     env = {**os.environ, "FENGQIAO_DATABASE_URL": url, "FENGQIAO_SIMULATED_CLOCK": "1",
-           "FENGQIAO_NOTIFICATION_LOG": str(tmp / "n.log")}
+           "FENGQIAO_NOTIFICATION_LOG": str(tmp / "n.log"),
+           "FENGQIAO_SWEEP_WORKERS": str(system.settings.sweep_workers)}
     script = _SWEEPER.format(root=str(ROOT))
     workers = [subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 text=True, env=env) for _ in range(count)]
@@ -118,13 +120,14 @@ def main() -> None:
     parser.add_argument("--due", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--database-url", help="default: a fresh SQLite file in a temporary directory")
+    parser.add_argument("--sweep-workers", type=int, default=Settings.sweep_workers,
+                        help="PostgreSQL: threads of one sweep (FENGQIAO_SWEEP_WORKERS)")
     parser.add_argument("--processes", type=int, default=1,
                         help="PostgreSQL: sweep the overdue cases with this many processes at once")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{Path(tmp) / 'sweep.db'}"
-        system, mediator = setup(url, Path(tmp))
+    with tempfile.TemporaryDirectory() as tmp, fresh_store(args.database_url, Path(tmp), "sweep") as url:
+        system, mediator = setup(url, Path(tmp), args.sweep_workers)
         started = time.perf_counter()
         for _ in range(args.due):
             system.engine.start_case("timed", {"days": 10}, mediator)
