@@ -58,7 +58,7 @@ def test_a_case_that_fails_to_fire_is_left_pending_and_every_other_fires_once(co
     assert deadlines_of(county, bad)[0].status == "pending"
     assert ready_task(county, bad).name == "respond"  # not escalated
     assert all(ready_task(county, c).name == "supervise" for c in cases if c != bad)
-    # Reminders: the two county mediators and the admin (nobody heads the county) for each case fired.
+    # The overdue reminder went to the two county mediators of each case fired, and of no other.
     assert len(outbox(county, "deadline_overdue")) == 2 * (DUE_CASES - 1)
     assert len({m.case_id for m in outbox(county, "deadline_overdue")}) == DUE_CASES - 1
 
@@ -71,7 +71,7 @@ def test_a_case_that_fails_to_fire_is_left_pending_and_every_other_fires_once(co
         assert verify_cases(s) == (DUE_CASES, None)
 
 
-def test_a_sweep_with_many_due_cases_commits_in_batches_and_fires_each_once(county):
+def test_a_sweep_with_more_due_cases_than_a_batch_fires_each_once(county):
     cases = start_due_cases(county)
     with county.db.read() as s:
         before = s.scalar(select(func.count()).select_from(CaseEvent))
