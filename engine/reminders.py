@@ -27,13 +27,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from . import deadlines
 from .calendar import ZONE, BusinessCalendar
 from .config import Settings
+from .rows import ready_tasks_of
 from .store import Case, HumanTask, OrgUnit, OutboxMessage, Setting, User
 
 log = logging.getLogger(__name__)
@@ -182,18 +183,12 @@ class _People:
         return [u["username"] for u in self.in_unit(None) if "admin" in (u["roles"] or [])]
 
 
-_READY_TASKS = select(task_t.c.id, task_t.c.case_id, task_t.c.name, task_t.c.title, task_t.c.role,
-                      task_t.c.org_unit, task_t.c.assignee, task_t.c.due_at).where(
-    task_t.c.case_id.in_(bindparam("b_ids", expanding=True)), task_t.c.status == "ready")
-
-
 def ready_tasks_by_step(conn: Connection, case_ids: Iterable[int]) -> dict[tuple[int, str], dict[str, Any]]:
     """The open tasks of some cases, by (case id, step key): the people a deadline concerns."""
     ids = list(case_ids)
     if not ids:
         return {}
-    rows = conn.execute(_READY_TASKS, {"b_ids": ids}).mappings()
-    return {(r["case_id"], r["name"]): dict(r) for r in rows}
+    return {(t["case_id"], t["name"]): t for tasks in ready_tasks_of(conn, ids).values() for t in tasks}
 
 
 # ---------------------------------------------------------------------------------- the rules

@@ -41,7 +41,7 @@ _BATCH_ROWS = 25         # due rows one transaction claims
 _BATCH_SECONDS = 0.25    # … and it commits once its cases took this long: user commands wait for no longer
 
 _DUE_ROWS = (select(Deadline.id, Deadline.case_id, Deadline.due_at)
-             .where(Deadline.status == "pending", Deadline.due_at < bindparam("b_now", type_=UTCDateTime()),
+             .where(deadlines.DUE,
                     tuple_(Deadline.due_at, Deadline.id) > tuple_(bindparam("b_after_due", type_=UTCDateTime()),
                                                                   bindparam("b_after_id", type_=Integer())),
                     Deadline.case_id.not_in(bindparam("b_passed", expanding=True)))

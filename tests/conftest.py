@@ -3,19 +3,16 @@ FENGQIAO_TEST_DATABASE_URL is set, on PostgreSQL too (each test in a schema of i
 from __future__ import annotations
 
 import os
-import uuid
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from engine.accounts import actor_of, add_org_unit, add_user
 from engine.config import Settings
 from engine.definitions import load_directory
 from engine.definitions_repo import deploy
+from tests.stores import postgres_schema
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PG_URL = os.environ.get("FENGQIAO_TEST_DATABASE_URL")
@@ -38,13 +35,6 @@ def pytest_report_header(config):
     return f"fengqiao databases: SQLite{' and PostgreSQL' if PG_URL else ' (PostgreSQL skipped: FENGQIAO_TEST_DATABASE_URL not set)'}"
 
 
-def _pg_url(url: str) -> str:
-    parsed = make_url(url)
-    if parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    return parsed.render_as_string(hide_password=False)
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
     """A database nobody else uses: a SQLite file, or a fresh PostgreSQL schema.
@@ -60,21 +50,9 @@ def database_url(request, tmp_path):
         yield url
 
 
-@contextmanager
 def fresh_postgres_schema():
     """The URL of a new, empty PostgreSQL schema, dropped afterwards: a store nobody else uses."""
-    base = _pg_url(PG_URL)
-    schema = f"fq_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    return postgres_schema(PG_URL)
 
 
 @pytest.fixture

@@ -110,32 +110,25 @@ def wait_for(condition: Callable[[], object], timeout: float, every: float = 0.0
         time.sleep(every)
 
 
-def deadlines_of(system, case_id: int | None = None) -> list[Deadline]:
+def rows_of(system, model, *conditions) -> list:
+    """The model's rows meeting the conditions, in id order, readable after the read session ends
+    (it rolls back, which would expire them)."""
     with system.db.read() as s:
-        query = select(Deadline).order_by(Deadline.id)
-        if case_id is not None:
-            query = query.where(Deadline.case_id == case_id)
-        return _detached(s, s.scalars(query))
+        rows = list(s.scalars(select(model).where(*conditions).order_by(model.id)))
+        s.expunge_all()
+        return rows
 
 
-def _detached(session, rows) -> list:
-    """Rows that stay readable after the read session ends (it rolls back, which expires them)."""
-    rows = list(rows)
-    session.expunge_all()
-    return rows
+def deadlines_of(system, case_id: int | None = None) -> list[Deadline]:
+    return rows_of(system, Deadline, *([Deadline.case_id == case_id] if case_id is not None else []))
 
 
 def events_of(system, kind: str) -> list[CaseEvent]:
-    with system.db.read() as s:
-        return _detached(s, s.scalars(select(CaseEvent).where(CaseEvent.kind == kind).order_by(CaseEvent.id)))
+    return rows_of(system, CaseEvent, CaseEvent.kind == kind)
 
 
 def outbox(system, kind: str | None = None) -> list[OutboxMessage]:
-    with system.db.read() as s:
-        query = select(OutboxMessage).order_by(OutboxMessage.id)
-        if kind is not None:
-            query = query.where(OutboxMessage.kind == kind)
-        return _detached(s, s.scalars(query))
+    return rows_of(system, OutboxMessage, *([OutboxMessage.kind == kind] if kind is not None else []))
 
 
 def who_got(system, kind: str) -> set[str]:
@@ -143,10 +136,8 @@ def who_got(system, kind: str) -> set[str]:
 
 
 def ready_task(system, case_id: int) -> HumanTask:
-    with system.db.read() as s:
-        found = _detached(s, s.scalars(select(HumanTask).where(HumanTask.case_id == case_id,
-                                                               HumanTask.status == "ready").order_by(HumanTask.id)))
-        return found[0] if found else None
+    found = rows_of(system, HumanTask, HumanTask.case_id == case_id, HumanTask.status == "ready")
+    return found[0] if found else None
 
 
 def set_owner(system, case_id: int, leader: str) -> None:

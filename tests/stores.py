@@ -1,0 +1,28 @@
+"""A PostgreSQL store nobody else uses: a new schema, dropped afterwards. Shared by the tests'
+fixtures and the benchmarks (bench/fresh_store.py), so it imports nothing of pytest."""
+from __future__ import annotations
+
+import uuid
+from contextlib import contextmanager
+from typing import Iterator
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+
+@contextmanager
+def postgres_schema(database_url: str, prefix: str = "fq_") -> Iterator[str]:
+    """The URL of a new, empty schema in `database_url`'s database (its search_path points there)."""
+    url = make_url(database_url)
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    schema = f"{prefix}{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
