@@ -5,7 +5,9 @@ import base64
 import hashlib
 import hmac
 import secrets
+import re
 from datetime import datetime
+from typing import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,7 +18,7 @@ from .store import ApiToken, OrgUnit, User
 
 LEVELS = ("county", "town", "village")
 PARENT_LEVEL = {"town": "county", "village": "town"}
-ROLES = ("intake", "mediator", "court_liaison", "petition_officer", "leader", "justice_officer", "auditor", "admin")
+_ROLE_CODE = re.compile(r"^[a-z][a-z_]{0,31}$")
 
 
 def hash_password(password: str) -> str:
@@ -63,14 +65,27 @@ def add_org_unit(session: Session, code: str, name: str, level: str, parent: str
     return unit
 
 
+def role_errors(roles: list[str], known_roles: Iterable[str] | None) -> str | None:
+    """Why `roles` cannot be given to a user, or None: each must be one of `known_roles` (the process
+    application's roles), or at least a role code when the caller names none."""
+    known = tuple(known_roles) if known_roles is not None else None
+    bad = [r for r in roles if not isinstance(r, str) or not _ROLE_CODE.match(r) or (known is not None and r not in known)]
+    if roles and not bad:
+        return None
+    if known is None:
+        return "角色代码只能用小写英文字母和 _ / role codes are lowercase ASCII letters and _"
+    return f"角色必须是 {', '.join(known)} 之一 / role must be one of {', '.join(known)}"
+
+
 def add_user(session: Session, username: str, roles: list[str], org: str, password: str, *, now: datetime,
-             civil_servant: bool = False, display_name: str = "") -> User:
+             civil_servant: bool = False, display_name: str = "", known_roles: Iterable[str] | None = None) -> User:
     errors = {}
-    if not username or not username.isascii() or not username.replace("_", "").replace(".", "").replace("-", "").isalnum():
-        errors["username"] = "用户名只能用英文字母、数字、. - _ / ASCII letters, digits, . - _ only"
-    bad = [r for r in roles if r not in ROLES]
-    if not roles or bad:
-        errors["role"] = f"角色必须是 {', '.join(ROLES)} 之一 / role must be one of {', '.join(ROLES)}"
+    if (not username or len(username) > 64 or not username.isascii()
+            or not username.replace("_", "").replace(".", "").replace("-", "").isalnum()):
+        errors["username"] = "用户名只能用英文字母、数字、. - _（最多 64 个）/ ASCII letters, digits, . - _ only (at most 64)"
+    problem = role_errors(roles, known_roles)
+    if problem:
+        errors["role"] = problem
     if session.get(OrgUnit, org) is None:
         errors["org"] = f"单位“{org}”不存在 / no org unit {org!r}"
     if len(password) < 8:

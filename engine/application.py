@@ -33,12 +33,20 @@ SYSTEM = Actor("system", frozenset({"system"}))
 
 @dataclass
 class CaseInit:
-    """What a new case starts with, decided by the case type from its register form."""
+    """What a new case starts with, decided by the case type from its register form.
+
+    `withheld_from`: org units whose members never see who the parties are. `parties`: one row per
+    person of the case (`person_key`, `phone_key` digests and the matter's `category` and
+    `respondent_unit`), to find the same person's other cases and to find a case by a phone number.
+    `search_text`: what a search for a name or a word matches."""
     jurisdiction: str | None
     level: str | None = None
     flags: list[str] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
     repeat_of: int | None = None
+    withheld_from: list[str] = field(default_factory=list)
+    parties: list[dict[str, Any]] = field(default_factory=list)
+    search_text: str = ""
 
 
 @dataclass(frozen=True)
@@ -48,7 +56,7 @@ class CaseSnapshot:
     level: str | None
     jurisdiction: str | None
     data: Mapping[str, Any]
-    owner_leader: str | None = None
+    owner: str | None = None
 
 
 @dataclass
@@ -56,7 +64,7 @@ class CommandScope:
     """What a case type's `after_step` sees of a command in progress, inside its transaction.
 
     `case` holds the case row's columns as they are about to be written: the hook may change
-    `level`, `jurisdiction`, `outcome`, `flags`, `owner_leader` or `repeat_of`, and tasks opened by this
+    `level`, `jurisdiction`, `outcome`, `flags`, `owner` or `repeat_of`, and tasks opened by this
     command are placed with the result. `session` writes in the same transaction (ledger
     entries, outbox messages …): all of it commits with the command or not at all."""
     session: Any
@@ -88,15 +96,28 @@ class Placement:
     role: str
     org_unit: str | None
     level: str | None
-    assignee: str | None = None  # a task that is one person's from the start (e.g. the owner leader's)
+    assignee: str | None = None  # a task that is one person's from the start (e.g. the case owner's)
 
 
 class ProcessApplication:
-    """Defaults that treat a BPMN lane name as the role code and the case's unit as the task's."""
+    """Defaults that treat a BPMN lane name as the role code and the case's unit as the task's.
 
-    # Who may register a case of this type, and deliver messages to one (auditors never may).
-    register_roles = frozenset({"intake", "mediator", "petition_officer", "admin"})
-    message_roles = frozenset({"intake", "mediator", "court_liaison", "petition_officer", "admin"})
+    Who may do what is not decided here: the application layer's authorization table decides it
+    before any command runs. What a case type adds are its rules: forms, placement, scripts,
+    ownership, confidentiality, extensions, and what happens around each command."""
+
+    # Ownership: the role whose users may own a case of this type until it is resolved (None: its
+    # cases have no owner), and the message the workflow receives (if it waits for it) when the
+    # owner changes, with {"owner", "previous", "since"} (None: the workflow is not told).
+    owner_role: str | None = None
+    owner_message: str | None = None
+    # Keys of a case's data (and its events' data) that say who a party is, where they live or what
+    # they handed in: taken out, not masked, for the units the identity is withheld from.
+    identity_keys: frozenset[str] = frozenset()
+    confidential_note: str = "当事人身份对本单位保密 / the parties' identity is withheld from this unit"
+    # Who is told of an overdue step of this case type, unless FENGQIAO_SUPERVISORS says otherwise:
+    # "head" (the heads of the late unit or the nearest unit above) or "role:CODE".
+    supervisor: str = "head"
 
     def __init__(self, key: str, forms_dir: Path | None = None,
                  functions: Mapping[str, Callable[..., Any]] | None = None, title: str = ""):
@@ -122,40 +143,32 @@ class ProcessApplication:
                 return json.loads(candidate.read_text(encoding="utf-8"))
         return None
 
-    # --- who may act ------------------------------------------------------------------------
-    def may_register(self, actor: Actor) -> bool:
-        return bool(actor.roles & self.register_roles)
-
-    def may_send(self, actor: Actor, message: str) -> bool:
-        return actor is SYSTEM or bool(actor.roles & self.message_roles)
-
     # --- where work happens --------------------------------------------------------------
-    def initial_case(self, data: Mapping[str, Any], actor: Actor) -> CaseInit:
+    def initial_case_in(self, session: Any, data: Mapping[str, Any], actor: Actor, now: Any) -> CaseInit:
+        """The new case's unit, level, flags and process variables, read with the registering
+        command's session (to look up org units, earlier cases …)."""
         return CaseInit(jurisdiction=data.get("jurisdiction") or actor.org_unit, level=data.get("level"))
 
-    def initial_case_in(self, session: Any, data: Mapping[str, Any], actor: Actor, now: Any) -> CaseInit:
-        """`initial_case` with the registering command's session (to look up earlier cases, org units …)."""
-        return self.initial_case(data, actor)
-
-    # --- leader ownership (领导包案) ---------------------------------------------------------
-    # The message the workflow receives (if it waits for it) when POST /cases/{id}/owner changes
-    # the owner leader, with {"leader", "previous", "since"}; None: the workflow is not told.
-    owner_message: str | None = None
-    owner_roles = frozenset({"petition_officer", "admin"})
-
-    def may_set_owner(self, actor: Actor) -> bool:
-        return actor is SYSTEM or bool(actor.roles & self.owner_roles)
-
-    def placement(self, case: CaseSnapshot, step: str, lane: str | None, properties: Mapping[str, str]) -> Placement:
+    def placement(self, case: CaseSnapshot, step: str, lane: str | None, properties: Mapping[str, str],
+                  session: Any = None) -> Placement:
+        """Where a newly opened task is worked; `session` reads in the command's own transaction."""
         role = properties.get("role") or lane or "admin"
         return Placement(role=role, org_unit=case.jurisdiction, level=properties.get("level") or case.level)
+
+    def party_names(self, data: Mapping[str, Any]) -> list[str]:
+        """The names of a case's parties, as a task list shows them. Default: none known."""
+        return []
+
+    def derived_flags(self, case: Any, now: Any) -> list[str]:
+        """Flags a case has by its age or state rather than by a stored mark (shown with the stored ones)."""
+        return []
 
     # --- scripts -------------------------------------------------------------------------
     def script_functions(self) -> dict[str, Callable[..., Any]]:
         return dict(self._functions)
 
     # --- deadline extensions ----------------------------------------------------------------
-    def check_extension(self, case: CaseSnapshot, task: Mapping[str, Any], days: Any, reason: Any,
+    def check_extension(self, session: Any, case: CaseSnapshot, task: Mapping[str, Any], days: Any, reason: Any,
                         earlier: list[Mapping[str, Any]], request: Mapping[str, Any]) -> dict[str, Any]:
         """Decide whether a ready task's deadline may be extended by `days`; raise an EngineError if not.
 
@@ -172,6 +185,8 @@ class ProcessApplication:
             errors["days"] = f"应为 1–{limit} 的整数 / must be a whole number from 1 to {limit}"
         if not isinstance(reason, str) or not reason.strip():
             errors["reason"] = "必填 / required"
+        elif len(reason) > 2000:
+            errors["reason"] = "不超过 2000 字 / at most 2,000 characters"
         return errors
 
     # --- around commands -----------------------------------------------------------------
@@ -186,3 +201,25 @@ class ProcessApplication:
             if isinstance(value, str) and value and value != getattr(case, column, None):
                 updates[column] = value
         return updates
+
+
+@dataclass
+class CaseChange:
+    """What a command that changes a case's own columns sees (`CaseEngine.change_case`): a case
+    type's rule sets `case["owner"]` or `case["flags"]`, appends events, and may tell the workflow
+    with a message; all of it commits together, on the case version the command read."""
+    session: Any
+    now: Any
+    actor: Actor
+    app: "ProcessApplication"
+    case: dict[str, Any]
+    _event: Callable[..., None]
+    _tell: Callable[[str, Mapping[str, Any]], bool]
+
+    def event(self, kind: str, data: dict[str, Any] | None = None, actor: str | None = None) -> None:
+        """Append an event to the case's history with this command."""
+        self._event(kind, data, actor)
+
+    def tell(self, message: str, payload: Mapping[str, Any]) -> bool:
+        """Deliver `message` to the case's workflow; True when it waited for it (the workflow moved)."""
+        return self._tell(message, payload)

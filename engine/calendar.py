@@ -348,3 +348,8 @@ def warning_at(start: datetime, due: datetime | Due) -> datetime:
         raise ValueError("start and due must be timezone-aware / 时间必须带时区")
     # Add in UTC: wall-clock arithmetic would be off across a DST change in start's zone.
     return (start.astimezone(timezone.utc) + (end - start) * 2 / 3).astimezone(ZONE)
+
+
+def iso(at: datetime | None) -> str | None:
+    """An instant as ISO 8601 in Asia/Shanghai (+08:00), as every read model shows times."""
+    return at.astimezone(ZONE).isoformat() if at is not None else None

@@ -1,6 +1,8 @@
 """A command in progress, its result, and the live workflows kept between commands."""
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -11,6 +13,23 @@ from sqlalchemy.orm import Session
 
 from .application import Actor, CaseSnapshot, ProcessApplication
 from .audit import PendingEvent
+
+
+_command_actor: contextvars.ContextVar[str | None] = contextvars.ContextVar("fengqiao_actor", default=None)
+
+
+@contextlib.contextmanager
+def command_actor(username: str):
+    """Who runs the command in progress, for BPMN scripts (`current_user()`), like `command_time`."""
+    token = _command_actor.set(username)
+    try:
+        yield username
+    finally:
+        _command_actor.reset(token)
+
+
+def current_username() -> str | None:
+    return _command_actor.get()
 
 
 @dataclass(frozen=True)
@@ -43,7 +62,7 @@ class Ctx:
     @property
     def snapshot(self) -> CaseSnapshot:
         c = self.case
-        return CaseSnapshot(c["id"], c["type"], c["level"], c["jurisdiction"], c["data"], c.get("owner_leader"))
+        return CaseSnapshot(c["id"], c["type"], c["level"], c["jurisdiction"], c["data"], c.get("owner"))
 
 
 @dataclass

@@ -34,13 +34,13 @@ class Settings:
     scheduler_in_serve: bool = True  # `fengqiao serve` runs the scheduler in-process
     sweep_workers: int = 4  # PostgreSQL: cases fired in parallel by one sweep (SQLite: always one)
     working_hours: str = "08:30-17:30"  # non-urgent reminders wait for these hours of working days
-    digest_time: str = "08:00"  # the owner leaders' digest, on working days
+    digest_time: str = "08:00"  # the case owners' digest, on working days
     digest_due_days: int = 7
     backlog_days: int = 90  # a case open longer than this is backlog (积案)
     # Who supervises an overdue step, per case type ("*": the others): `head` = the unit heads
     # (users flagged unit_head) of the task's unit, else of the nearest unit above it;
     # `role:CODE` = the users with that role there (the petition office).
-    supervisors: str = "petition=role:petition_officer;*=head"
+    supervisors: str = ""  # overrides of each case type's own default (ProcessApplication.supervisor)
     # --- the outbox and its channels (notifications/) -----------------------------------------------
     outbox_max_attempts: int = 8
     outbox_retry_seconds: float = 30.0  # back-off: this, doubled after every failed attempt …
@@ -60,6 +60,11 @@ class Settings:
     sms_body: str = '{"to": "{{phone}}", "text": "{{text}}", "id": "{{key}}"}'  # JSON; {{…}} filled in
     sms_headers: str = "{}"  # JSON object of extra HTTP headers, e.g. the gateway's token
     sms_timeout: float = 15.0
+    # --- the web pages' sessions and sign-in (web/security.py, usecases/sign_in.py) -----------------
+    session_idle_hours: float = 8.0  # a page session unused this long must sign in again
+    session_cookie_secure: bool = False  # always mark the cookie Secure (behind a TLS proxy); HTTPS requests get it anyway
+    signin_max_failures: int = 5  # failed sign-ins, per account and per client address, within …
+    signin_lock_minutes: float = 15.0  # … this many minutes lock it for this many minutes
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
@@ -79,6 +84,14 @@ class Settings:
             values["sqlite_synchronous"] = env["FENGQIAO_SQLITE_SYNCHRONOUS"].upper()
         if "FENGQIAO_BASE_URL" in env:
             values["base_url"] = env["FENGQIAO_BASE_URL"]
+        if "FENGQIAO_SESSION_IDLE_HOURS" in env:
+            values["session_idle_hours"] = float(env["FENGQIAO_SESSION_IDLE_HOURS"])
+        if "FENGQIAO_SESSION_COOKIE_SECURE" in env:
+            values["session_cookie_secure"] = _flag(env["FENGQIAO_SESSION_COOKIE_SECURE"])
+        if "FENGQIAO_SIGNIN_MAX_FAILURES" in env:
+            values["signin_max_failures"] = int(env["FENGQIAO_SIGNIN_MAX_FAILURES"])
+        if "FENGQIAO_SIGNIN_LOCK_MINUTES" in env:
+            values["signin_lock_minutes"] = float(env["FENGQIAO_SIGNIN_LOCK_MINUTES"])
         for name, (attribute, parse) in _DEADLINE_AND_NOTIFICATION_ENV.items():
             if name in env:
                 values[attribute] = parse(env[name])
@@ -88,6 +101,9 @@ class Settings:
     def __post_init__(self):
         if self.sqlite_synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise ValueError("FENGQIAO_SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA")
+        if self.session_idle_hours <= 0 or self.signin_lock_minutes <= 0 or self.signin_max_failures < 1:
+            raise ValueError("FENGQIAO_SESSION_IDLE_HOURS and FENGQIAO_SIGNIN_LOCK_MINUTES must be positive, "
+                             "FENGQIAO_SIGNIN_MAX_FAILURES at least 1")
         _check_deadline_and_notification_settings(self)
 
     @property
@@ -105,7 +121,7 @@ class Settings:
 
     @property
     def supervisor_rules(self) -> dict[str, tuple[str, str | None]]:
-        """{case type or "*": ("head", None) | ("role", role code)}."""
+        """{case type or "*": ("head", None) | ("role", role code)}: what FENGQIAO_SUPERVISORS sets."""
         rules: dict[str, tuple[str, str | None]] = {}
         for part in self.supervisors.replace(",", ";").split(";"):
             if not part.strip():
@@ -113,14 +129,18 @@ class Settings:
             case_type, sep, rule = (x.strip() for x in part.partition("="))
             if not sep or not case_type or not rule:
                 raise ValueError(f"FENGQIAO_SUPERVISORS: expected TYPE=head or TYPE=role:CODE, not {part!r}")
-            if rule == "head":
-                rules[case_type] = ("head", None)
-            elif rule.startswith("role:") and rule[5:].strip():
-                rules[case_type] = ("role", rule[5:].strip())
-            else:
-                raise ValueError(f"FENGQIAO_SUPERVISORS: {rule!r} is neither head nor role:CODE")
-        rules.setdefault("*", ("head", None))
+            rules[case_type] = parse_supervisor(rule)
         return rules
+
+
+def parse_supervisor(rule: str) -> tuple[str, str | None]:
+    """`head` or `role:CODE` as ("head", None) or ("role", CODE)."""
+    rule = rule.strip()
+    if rule == "head":
+        return ("head", None)
+    if rule.startswith("role:") and rule[5:].strip():
+        return ("role", rule[5:].strip())
+    raise ValueError(f"FENGQIAO_SUPERVISORS: {rule!r} is neither head nor role:CODE")
 
 
 def _clock_time(text: str, name: str) -> time:

@@ -181,10 +181,12 @@ def parse_files(files: Mapping[str, bytes]) -> dict[str, ProcessDefinition]:
         spec, subprocess_specs = parsed[pid]
         spec_dict = spec_to_dict(spec, subprocess_specs)
         used = _source_files(pid, subprocess_specs, index)
+        sources = {n: texts[n] for n in sorted(used)}
+        # The diagram counts too: a version's cases are drawn on it, so a new layout is a new version.
         result[pid] = ProcessDefinition(
             key=pid, name=el.get('name') or pid, spec=spec, subprocess_specs=subprocess_specs,
-            spec_dict=spec_dict, content_hash=content_hash(spec_dict),
-            files={n: texts[n] for n in sorted(used)})
+            spec_dict=spec_dict, content_hash=content_hash(spec_dict, _diagram(docs, used)),
+            files=sources)
     return result
 
 
@@ -430,10 +432,28 @@ def spec_from_dict(dct: dict) -> tuple[BpmnProcessSpec, dict]:
     return spec, {k: _REGISTRY.restore(v) for k, v in dct.get('subprocess_specs', {}).items()}
 
 
-def content_hash(spec_dict: dict) -> str:
-    """sha256 of canonical JSON (sorted keys, no whitespace, UTF-8)."""
-    canonical = json.dumps(spec_dict, sort_keys=True, separators=(',', ':'), ensure_ascii=False)
+def content_hash(spec_dict: dict, diagram: list | None = None) -> str:
+    """sha256 of canonical JSON (sorted keys, no whitespace, UTF-8) of the spec and, when the files
+    have one, their diagram interchange (`_diagram`)."""
+    body = spec_dict if not diagram else {'spec': spec_dict, 'diagram': diagram}
+    canonical = json.dumps(body, sort_keys=True, separators=(',', ':'), ensure_ascii=False)
     return hashlib.sha256(canonical.encode('utf-8')).hexdigest()
+
+
+_BPMNDI_NS = 'http://www.omg.org/spec/BPMN/20100524/DI'
+
+
+def _diagram(docs, used) -> list:
+    """The diagram interchange of the files a process uses, as data: every element under each
+    `bpmndi:BPMNDiagram` with its attributes, in document order (whitespace and comments left out)."""
+    found = []
+    for name in sorted(used):
+        root = docs[name][1]
+        for diagram in root.iter(f'{{{_BPMNDI_NS}}}BPMNDiagram'):
+            for el in diagram.iter():
+                if isinstance(el.tag, str):
+                    found.append([el.tag, sorted(el.attrib.items())])
+    return found
 
 
 def task_properties(task_spec) -> dict[str, str]:

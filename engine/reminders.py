@@ -2,7 +2,7 @@
 
 This is the engine's side of notifications. It decides the recipients, their channels and the
 release time, and writes outbox rows in the transaction that causes them: a deadline firing (with
-its `deadline_breached` event), a deadline reaching its warning level, the owner leaders' morning
+its `deadline_breached` event), a deadline reaching its warning level, the case owners' morning
 digest. `notifications/` renders and delivers the rows. Every row has an idempotency key, and
 writing a key that exists is a no-op, so a retried sweep or a second scheduler never queues a
 reminder twice.
@@ -16,8 +16,8 @@ reminder twice.
   case's supervisors are told.
 - Reminders wait for working hours (FENGQIAO_WORKING_HOURS on working days of the business
   calendar), except overdue reminders on red-risk cases, which go at once.
-- At FENGQIAO_DIGEST_TIME on working days each leader owning open cases gets one digest: owned
-  cases due within FENGQIAO_DIGEST_DUE_DAYS, overdue ones, and the backlog.
+- At FENGQIAO_DIGEST_TIME on working days each owner of open cases gets one digest: owned cases due
+  within FENGQIAO_DIGEST_DUE_DAYS, overdue ones, and those open longer than FENGQIAO_BACKLOG_DAYS.
 """
 from __future__ import annotations
 
@@ -193,10 +193,12 @@ def ready_tasks_by_step(conn: Connection, case_ids: Iterable[int]) -> dict[tuple
 
 # ---------------------------------------------------------------------------------- the rules
 class Reminders:
-    def __init__(self, settings: Settings, calendar: BusinessCalendar):
+    def __init__(self, settings: Settings, calendar: BusinessCalendar,
+                 supervisor_defaults: Mapping[str, tuple[str, str | None]] | None = None):
         self.calendar = calendar
         self.hours = WorkingHours(calendar, *settings.working_hours_range)
-        self.rules = settings.supervisor_rules
+        # Each case type's own default, then what FENGQIAO_SUPERVISORS says.
+        self.rules = {"*": ("head", None), **(supervisor_defaults or {}), **settings.supervisor_rules}
         self.base_url = settings.base_url.rstrip("/")
         self.digest_at = settings.digest_at
         self.digest_due = timedelta(days=settings.digest_due_days)
@@ -303,7 +305,7 @@ class Reminders:
             moved += len(found)
         return moved
 
-    # --- the owner leaders' digest --------------------------------------------------------------
+    # --- the owners' digest ---------------------------------------------------------------------
     def next_digest(self, now: datetime) -> datetime:
         """When the next digest is due (now, if today's is due and not yet written)."""
         local = now.astimezone(ZONE)
@@ -318,7 +320,7 @@ class Reminders:
 
     def write_digests(self, db, now: datetime) -> int:
         """Queue today's digests if it is a working day past the digest time and nobody has yet;
-        returns how many leaders got one."""
+        returns how many owners got one."""
         local = now.astimezone(ZONE)
         day = local.date()
         if self._digest_done == day or not self.calendar.is_working_day(day) or local.time() < self.digest_at:
@@ -340,9 +342,9 @@ class Reminders:
         return sent
 
     def _queue_digests(self, conn: Connection, now: datetime, day: date) -> int:
-        owned = conn.execute(select(case_t.c.id, case_t.c.number, case_t.c.type, case_t.c.owner_leader,
+        owned = conn.execute(select(case_t.c.id, case_t.c.number, case_t.c.type, case_t.c.owner,
                                     case_t.c.created_at)
-                             .where(case_t.c.status == "open", case_t.c.owner_leader.is_not(None))
+                             .where(case_t.c.status == "open", case_t.c.owner.is_not(None))
                              .order_by(case_t.c.id)).mappings().all()
         if not owned:
             return 0
@@ -364,9 +366,9 @@ class Reminders:
                                          task_t.c.due_at <= now)).mappings():
                 overdue.setdefault(t["case_id"], []).append((t["name"], t["due_at"]))
         people, sent = self.people(conn), 0
-        leaders: dict[str, dict[str, list]] = {}
+        owners: dict[str, dict[str, list]] = {}
         for case in owned:
-            lists = leaders.setdefault(case["owner_leader"], {"due_soon": [], "overdue": [], "backlog": []})
+            lists = owners.setdefault(case["owner"], {"due_soon": [], "overdue": [], "backlog": []})
             item = {"case_id": case["id"], "case_number": case["number"], "case_type": case["type"],
                     "link": f"{self.base_url}/cases/{case['id']}"}
             if case["id"] in overdue:
@@ -378,14 +380,14 @@ class Reminders:
             if case["created_at"] <= now - self.backlog:
                 lists["backlog"].append({**item, "opened_at": iso_local(case["created_at"]),
                                          "days_open": (now - case["created_at"]).days})
-        for leader, lists in leaders.items():
+        for owner, lists in owners.items():
             if not any(lists.values()):
                 continue
-            payload = {"leader": leader, "date": day.isoformat(), "link": f"{self.base_url}/cases?owner={leader}",
+            payload = {"owner": owner, "date": day.isoformat(), "link": f"{self.base_url}/cases?owner={owner}",
                        "due_days": self.digest_due.days, "backlog_days": self.backlog.days,
                        **{f"{name}_count": len(items) for name, items in lists.items()},
                        **{name: items[:_DIGEST_LIST_MAX] for name, items in lists.items()}}
-            self.notify(conn, now, "leader_digest", f"digest:{day.isoformat()}:{leader}", payload, [leader],
+            self.notify(conn, now, "owner_digest", f"digest:{day.isoformat()}:{owner}", payload, [owner],
                         urgent=True, people=people)
             sent += 1
         return sent

@@ -49,8 +49,8 @@ _INSERT_TASKS = insert(task_t).returning(task_t.c.id, task_t.c.name, task_t.c.ro
 _INSERT_DEADLINES = insert(deadline_t).returning(deadline_t.c.id, sort_by_parameter_order=True)
 _INSERT_EVENTS = insert(event_t)
 _INSERT_CASE = insert(case_t).returning(case_t.c.id)
-_MUTABLE = ("state", "status", "outcome", "level", "jurisdiction", "owner_leader", "flags", "data", "closed_at",
-            "version", "updated_at", "last_event_seq", "last_event_hash", "repeat_of")
+_MUTABLE = ("state", "status", "outcome", "level", "jurisdiction", "owner", "flags", "data", "closed_at",
+            "version", "updated_at", "last_event_seq", "last_event_hash", "repeat_of", "withheld_from", "search_text")
 _SAVE_CASE = update(case_t).where(case_t.c.id == bindparam("b_case"), case_t.c.version == bindparam("b_version")) \
     .values({name: bindparam(f"v_{name}") for name in _MUTABLE})
 _SAVE_CASE_KEEP_STATE = update(case_t).where(case_t.c.id == bindparam("b_case"),

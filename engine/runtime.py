@@ -333,3 +333,26 @@ def _last_main_task(workflow: BpmnWorkflow):
         if not on_side_branch(task):
             return task
     return None
+
+
+def progress(state: str) -> tuple[set[str], set[str]]:
+    """From a stored state, the BPMN ids of the steps passed (completed) and of those open now (ready,
+    waiting or started), without restoring the workflow: what a case's diagram shows."""
+    dct = json.loads(state) if state else {}
+    done, current = set(), set()
+    open_states = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+
+    def walk(tasks: Mapping[str, Any]) -> None:
+        for task in tasks.values():
+            name, value = task.get("task_spec"), task.get("state", 0)
+            if not name:
+                continue
+            if value == TaskState.COMPLETED:
+                done.add(name)
+            elif value & open_states:
+                current.add(name)
+
+    walk(dct.get("tasks") or {})
+    for sub in (dct.get("subprocesses") or {}).values():
+        walk(sub.get("tasks") or {})
+    return done, current

@@ -13,23 +13,27 @@ from typing import Any, Callable, Mapping
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from . import privacy, reminders, rows
+from . import reminders, rows
 from . import runtime as rt
-from .application import SYSTEM, Actor, CaseSnapshot, CommandScope, ProcessApplication
+from .application import SYSTEM, Actor, CaseChange, CaseSnapshot, CommandScope, ProcessApplication
 from .audit import chain_rows
 from .calendar import ZONE, BusinessCalendar, warning_at
 from .clock import Clock, command_time, current_time
-from .command import CommandResult, Ctx, Known, WorkflowCache
+from .command import CommandResult, Ctx, Known, WorkflowCache, command_actor, current_username
 from .db import Database
 from .definitions_repo import SpecCache, latest
-from .errors import Conflict, Forbidden, InvalidInput, NotFound
+from .errors import Conflict, InvalidInput, NotFound
 from .forms import validate_form
 from .numbering import next_case_number
-from .store import CaseEvent, CaseLink, Deadline, User
+from .store import Case, CaseEvent, CaseLink, CaseParty, Deadline, User
 from .sweep import DeadlineSweep
 
 
-class CaseEngine(DeadlineSweep):
+class CaseEngine:
+    """The commands on cases. Each is trusted: the application layer has decided, from its
+    authorization table, that the actor may run it; the engine keeps the workflow's own rules (a
+    task no longer ready, a stale version, a closed case) and the case type's."""
+
     def __init__(self, db: Database, applications: Mapping[str, ProcessApplication], calendar: BusinessCalendar,
                  clock: Clock, *, cache_size: int = 256,
                  default_application: Callable[[str], ProcessApplication] | None = None):
@@ -42,7 +46,12 @@ class CaseEngine(DeadlineSweep):
         self.cache = WorkflowCache(cache_size)
         self._script_engines: dict[str, Any] = {}
         self.reminders: "reminders.Reminders | None" = None  # set by System: who hears of a fired deadline
-        self.failing_cases: dict[int, str] = {}  # cases the sweep could not fire, with their error
+        self.sweeper = DeadlineSweep(self)
+        self.failing_cases = self.sweeper.failing_cases  # cases the sweep could not fire, with their error
+
+    def sweep(self, limit: int = 10000, workers: int = 1, now: datetime | None = None) -> int:
+        """Fire every deadline due at `now` (default: the clock's now), each exactly once (engine/sweep.py)."""
+        return self.sweeper.sweep(limit, workers, now)
 
     # ------------------------------------------------------------------ helpers
     def application(self, case_type: str, *, remember: bool = True) -> ProcessApplication:
@@ -83,8 +92,12 @@ class CaseEngine(DeadlineSweep):
                     return due.isoformat()
                 n += 1
 
+        def current_user():
+            """The username of whoever runs the command (for scripts that record who did a step)."""
+            return current_username()
+
         return {"due_in_days": due_in_days, "due_in_working_days": due_in_working_days,
-                "due_in_cycle": due_in_cycle}
+                "due_in_cycle": due_in_cycle, "current_user": current_user}
 
     def _script_engine(self, app: ProcessApplication):
         engine = self._script_engines.get(app.key)
@@ -104,16 +117,16 @@ class CaseEngine(DeadlineSweep):
         cached = self.cache.take(case["id"], case["version"])
         if cached is not None:
             return cached
-        return self._restore(session, case, app, rows.load_state(session.connection(), case["id"])), None
+        return self.restore(session, case, app, rows.load_state(session.connection(), case["id"])), None
 
-    def _restore(self, session: Session, case: dict[str, Any], app: ProcessApplication, state: str):
+    def restore(self, session: Session, case: dict[str, Any], app: ProcessApplication, state: str):
         """The case's workflow restored from its stored state."""
         spec, subprocess_specs = self.specs.get(session, case["definition_id"])
         return rt.load_state(state, spec, subprocess_specs, self._script_engine(app))
 
     def _run(self, actor: Actor, body: Callable[[Session, datetime], "Ctx"]) -> CommandResult:
         now = self.clock.now()
-        with command_time(now):
+        with command_time(now), command_actor(actor.username):
             with self.db.write() as session:
                 ctx = body(session, now)
             # Committed: the live workflow is good for the case's new version.
@@ -124,8 +137,6 @@ class CaseEngine(DeadlineSweep):
     def start_case(self, case_type: str, data: Mapping[str, Any], actor: Actor) -> CommandResult:
         """Register a new case of a deployed type with its register form."""
         app = self.application(case_type, remember=False)
-        if not app.may_register(actor):
-            raise Forbidden("您的角色不能登记此类案件 / your role cannot register this kind of case")
         validate_form(app.form_schema("register"), data, form_title="登记")
         data = dict(data)
 
@@ -145,6 +156,10 @@ class CaseEngine(DeadlineSweep):
         self.applications.setdefault(case_type, app)
         init = app.initial_case_in(session, data, actor, now)
         case_data = {**data, **init.data}
+        withheld = list(dict.fromkeys(init.withheld_from))
+        if link is not None:  # a case opened by another one keeps its parties' identity from the same units
+            parent = session.execute(select(Case.withheld_from).where(Case.id == link[0])).scalar()
+            withheld = list(dict.fromkeys([*withheld, *(parent or [])]))
         spec, subprocess_specs = self.specs.get(session, definition.id)
         workflow = rt.new_workflow(spec, subprocess_specs, self._script_engine(app),
                                    {**case_data, "level": init.level, "jurisdiction": init.jurisdiction})
@@ -153,7 +168,13 @@ class CaseEngine(DeadlineSweep):
             "number": number, "type": case_type, "definition_id": definition.id, "status": "open",
             "level": init.level, "jurisdiction": init.jurisdiction, "flags": list(init.flags),
             "repeat_of": init.repeat_of, "data": case_data, "version": 0, "last_event_seq": 0,
-            "last_event_hash": "", "created_at": now, "updated_at": now})
+            "last_event_hash": "", "created_at": now, "updated_at": now, "registered_by": actor.username,
+            "withheld_from": withheld or None, "search_text": init.search_text or None})
+        if init.parties:
+            session.execute(CaseParty.__table__.insert(), [
+                {"case_id": case_id, "person_key": p.get("person_key"), "phone_key": p.get("phone_key"),
+                 "category": p.get("category"), "respondent_unit": p.get("respondent_unit"), "created_at": now}
+                for p in init.parties])
         case = self._load_case(session, case_id)
         ctx = Ctx(session, now, actor, app, case, workflow, Known({}, {}))
         created = {"number": number, "type": case_type, "definition_version": definition.version,
@@ -174,7 +195,6 @@ class CaseEngine(DeadlineSweep):
         def body(session: Session, now: datetime) -> Ctx:
             task, case, app = self._task_and_case(session, task_id)
             self._check_version(case, expected_version)
-            self._require_worker(session, task, actor)
             validate_form(app.form_schema(task["name"]), data, form_title=task["title"])
             workflow, known = self._workflow_for(session, case, app)
             ctx = Ctx(session, now, actor, app, case, workflow, known)
@@ -201,8 +221,6 @@ class CaseEngine(DeadlineSweep):
         def body(session: Session, now: datetime) -> Ctx:
             case = self._load_case(session, case_id)
             app = self.application(case["type"])
-            if not app.may_send(actor, name):
-                raise Forbidden("您的角色不能向案件发送此消息 / your role cannot send this message to a case")
             if case["status"] != "open":
                 raise Conflict("案件已结案，不能再接收消息 / the case is closed")
             validate_form(app.form_schema(f"message_{name}"), data, form_title=name)
@@ -222,22 +240,17 @@ class CaseEngine(DeadlineSweep):
                 return
             if task["assignee"]:
                 raise Conflict(f"该任务已由 {task['assignee']} 认领 / already claimed by {task['assignee']}")
-            self._require_worker(ctx.session, task, actor)
             self._set_assignee(ctx, task, actor.username, "task_claimed")
         return self._task_command(task_id, actor, change)
 
     def unclaim_task(self, task_id: int, actor: Actor) -> CommandResult:
         def change(ctx: Ctx, task: dict) -> None:
-            if task["assignee"] != actor.username and not actor.has_role("admin"):
-                raise Forbidden("只能退回自己认领的任务 / you can only release a task you claimed")
             if task["assignee"]:
                 self._set_assignee(ctx, task, None, "task_unclaimed")
         return self._task_command(task_id, actor, change)
 
     def assign_task(self, task_id: int, username: str, actor: Actor) -> CommandResult:
         def change(ctx: Ctx, task: dict) -> None:
-            if not actor.has_role("admin"):  # a colleague of the task's role and unit may hand it on
-                self._require_worker(ctx.session, task, actor, ignore_assignee=True)
             user = ctx.session.execute(select(User.username, User.roles, User.org_unit, User.active)
                                        .where(User.username == username)).first()
             if user is None or not user.active:
@@ -250,9 +263,11 @@ class CaseEngine(DeadlineSweep):
                 self._set_assignee(ctx, task, username, "task_assigned")
         return self._task_command(task_id, actor, change)
 
-    def _task_command(self, task_id: int, actor: Actor, change: Callable[[Ctx, dict], None]) -> CommandResult:
+    def _task_command(self, task_id: int, actor: Actor, change: Callable[[Ctx, dict], None],
+                      expected_version: int | None = None) -> CommandResult:
         def body(session: Session, now: datetime) -> Ctx:
             task, case, app = self._task_and_case(session, task_id)
+            self._check_version(case, expected_version)
             # Assignment does not move the workflow: no need to load it.
             ctx = Ctx(session, now, actor, app, case, None)
             change(ctx, task)
@@ -274,14 +289,13 @@ class CaseEngine(DeadlineSweep):
         def body(session: Session, now: datetime) -> Ctx:
             task, case, app = self._task_and_case(session, task_id)
             self._check_version(case, expected_version)
-            self._require_worker(session, task, actor)
             pending = [d for d in rows.pending_timers(session.connection(), case["id"]) if d["kind"] == task["name"]]
             if not pending:
                 raise Conflict("此任务当前没有可延长的期限 / this task has no pending deadline to extend")
             earlier = list(session.scalars(select(CaseEvent.data).where(
                 CaseEvent.case_id == case["id"], CaseEvent.kind == "deadline_extended").order_by(CaseEvent.seq)))
             snapshot = CaseSnapshot(case["id"], case["type"], case["level"], case["jurisdiction"], case["data"])
-            extra = app.check_extension(snapshot, task, days, reason, earlier, dict(request or {}))
+            extra = app.check_extension(session, snapshot, task, days, reason, earlier, dict(request or {}))
             deadline = min(pending, key=lambda d: d["due_at"])
             due = self.calendar.due_after(deadline["due_at"], int(days))
             workflow, known = self._workflow_for(session, case, app)
@@ -307,6 +321,11 @@ class CaseEngine(DeadlineSweep):
         ctx.event(kind, {"task_id": task["id"], "step": task["name"], "from": task["assignee"], "to": username})
 
     # ------------------------------------------------------------------ writing a command's result
+    def persist(self, ctx: Ctx) -> None:
+        """Write a command's result: the case row, its state, tasks, deadlines and events (and tell the
+        cases that opened it when it closes)."""
+        self._persist(ctx)
+
     def _persist(self, ctx: Ctx) -> None:
         case, workflow, now = ctx.case, ctx.workflow, ctx.now
         before = ctx.snapshot
@@ -396,7 +415,7 @@ class CaseEngine(DeadlineSweep):
         new_rows = []
         for t in new:
             step = t.properties.get("step") or t.spec_name
-            place = ctx.app.placement(snapshot, step, t.lane, t.properties)
+            place = ctx.app.placement(snapshot, step, t.lane, t.properties, session=ctx.session)
             deadline = timers.get(step)
             new_rows.append({"case_id": case_id, "spiff_id": t.spiff_id, "name": step, "title": t.title,
                          "role": place.role, "org_unit": place.org_unit, "level": place.level,
@@ -438,83 +457,54 @@ class CaseEngine(DeadlineSweep):
             linked.event("message_received", {"name": name, "data": payload})
             self._persist(linked)
 
-    # ------------------------------------------------------------------ owner leaders, backlog (领导包案, 积案)
-    def set_owner(self, case_id: int, leader: str, actor: Actor, reason: str | None = None) -> CommandResult:
-        """Assign or change a case's owner leader; an audited `owner_changed` event."""
-
-        def body(session: Session, now: datetime) -> Ctx:
-            ctx = self._owner_command(session, now, case_id, actor)
-            self._write_owner_command(ctx, self._change_owner(ctx, leader, reason, via="owner"))
-            return ctx
-
-        return self._run(actor, body)
-
-    def mark_backlog(self, case_id: int, reason: str, actor: Actor, leader: str | None = None) -> CommandResult:
-        """Mark a case as backlog (信访积案); it must have an owner leader, named here if it has none yet."""
-
-        def body(session: Session, now: datetime) -> Ctx:
-            ctx = self._owner_command(session, now, case_id, actor)
-            moved = self._change_owner(ctx, leader, None, via="backlog") if leader else False
-            if not ctx.case["owner_leader"]:
-                raise InvalidInput("积案须有包案领导，请同时指定 / a backlog case needs an owner leader: name one",
-                                   fields={"leader": "必填 / required"})
-            if "backlog" not in (ctx.case["flags"] or []):
-                ctx.case["flags"] = [*(ctx.case["flags"] or []), "backlog"]
-                ctx.event("backlog_marked", {"reason": reason})
-            self._write_owner_command(ctx, moved)
-            return ctx
-
-        return self._run(actor, body)
-
-    def _owner_command(self, session: Session, now: datetime, case_id: int, actor: Actor) -> Ctx:
-        case = self._load_case(session, case_id)
-        app = self.application(case["type"])
-        if not app.may_set_owner(actor):
-            raise Forbidden("只有信访部门可以指定包案领导或标记积案 / only the petition office assigns owner leaders "
-                            "and marks backlog")
-        if case["status"] != "open":
-            raise Conflict("案件已结案 / the case is closed")
-        return Ctx(session, now, actor, app, case, None)
-
-    def _change_owner(self, ctx: Ctx, leader: str, reason: str | None, via: str) -> bool:
-        """Set the owner leader and record it; True when the workflow took the owner message (it moved)."""
-        user = ctx.session.execute(select(User.roles, User.active).where(User.username == leader)).first()
-        if user is None or not user.active or "leader" not in (user.roles or []):
-            raise InvalidInput(f"“{leader}”不是在职的领导用户 / {leader!r} is not an active user with the leader role",
-                               fields={"leader": "须为领导用户 / must be a user with the leader role"})
-        previous = ctx.case["owner_leader"]
-        if previous == leader:
-            return False
-        ctx.case["owner_leader"] = leader
-        ctx.event("owner_changed", {"from": previous, "to": leader, "reason": reason, "via": via})
-        if not ctx.app.owner_message:
-            return False
-        ctx.workflow, ctx.known = self._workflow_for(ctx.session, ctx.case, ctx.app)
-        return rt.deliver_message(ctx.workflow, ctx.app.owner_message, {
-            "leader": leader, "previous": previous, "since": ctx.now.astimezone(ZONE).isoformat()})
-
-    def _write_owner_command(self, ctx: Ctx, moved: bool) -> None:
-        if moved:
-            self._persist(ctx)
-        elif ctx.events:
-            self._write_case(ctx, {})
-
-    # ------------------------------------------------------------------ personal data (DOMAIN.md §6)
-    def record_pii_view(self, case_id: int, actor: Actor) -> CommandResult:
-        """Record that a handler of the case is shown its unmasked personal data (`pii_viewed`, naming
-        the fields: `petitioners[0].id_number` …)."""
+    # ------------------------------------------------------------------ changes of the case row itself
+    def change_case(self, case_id: int, actor: Actor, change: Callable[[CaseChange], None], *,
+                    expected_version: int | None = None, open_only: bool = True) -> CommandResult:
+        """A command that changes the case's own columns (its owner, its flags) by a case type's rule,
+        with its events; the rule may tell the workflow with a message (`CaseChange.tell`)."""
 
         def body(session: Session, now: datetime) -> Ctx:
             case = self._load_case(session, case_id)
-            if not privacy.may_unmask(session, case, actor):
-                raise Forbidden("只有本案承办人员可以查看完整的身份证号和电话 / only the case's handlers may see "
-                                "unmasked ID numbers and phones")
+            self._check_version(case, expected_version)
+            if open_only and case["status"] != "open":
+                raise Conflict("案件已结案 / the case is closed")
+            app = self.application(case["type"])
+            ctx = Ctx(session, now, actor, app, case, None)
+            moved = []
+
+            def tell(message: str, payload: Mapping[str, Any]) -> bool:
+                if ctx.workflow is None:
+                    ctx.workflow, ctx.known = self._workflow_for(session, case, app)
+                took = rt.deliver_message(ctx.workflow, message, dict(payload))
+                moved.append(took)
+                return took
+
+            change(CaseChange(session, now, actor, app, case, ctx.event, tell))
+            if any(moved):
+                self._persist(ctx)
+            elif ctx.events:
+                ctx.workflow = None  # not moved: the cached copy (if taken) is dropped, the state kept
+                self._write_case(ctx, {})
+            return ctx
+
+        return self._run(actor, body)
+
+    def record_event(self, case_id: int, kind: str, data: Mapping[str, Any], actor: Actor) -> CommandResult:
+        """Append one event to a case's history (a look at its unmasked data, a printed document …)."""
+
+        def body(session: Session, now: datetime) -> Ctx:
+            case = self._load_case(session, case_id)
             ctx = Ctx(session, now, actor, self.application(case["type"]), case, None)
-            ctx.event("pii_viewed", {"fields": privacy.personal_fields(case["data"] or {})})
+            ctx.event(kind, dict(data))
             self._write_case(ctx, {})
             return ctx
 
         return self._run(actor, body)
+
+    # ------------------------------------------------------------------ reading a case's progress
+    def progress(self, session: Session, case_id: int) -> tuple[set[str], set[str]]:
+        """The BPMN ids of the steps the case has passed and of those open now (for its diagram)."""
+        return rt.progress(rows.load_state(session.connection(), case_id) or "")
 
     # ------------------------------------------------------------------ checks
     def _task_and_case(self, session: Session, task_id: int):
@@ -531,17 +521,6 @@ class CaseEngine(DeadlineSweep):
         if expected is not None and expected != case["version"]:
             raise Conflict(f"案件已更新（当前版本 {case['version']}，提交的是 {expected}），请刷新后重试"
                            f" / stale version: the case is at {case['version']}, you sent {expected}")
-
-    @staticmethod
-    def _require_worker(session: Session, task: dict, actor: Actor, ignore_assignee: bool = False) -> None:
-        if actor is SYSTEM:
-            return
-        if not actor.has_role(task["role"]):
-            raise Forbidden(f"此任务需要“{task['role']}”角色 / this task needs the role {task['role']!r}")
-        if task["assignee"] and task["assignee"] != actor.username and not ignore_assignee:
-            raise Forbidden(f"此任务已由 {task['assignee']} 认领 / this task is claimed by {task['assignee']}")
-        if task["org_unit"] and task["org_unit"] != actor.org_unit:
-            raise Forbidden("此任务属于其他单位 / this task belongs to another unit")
 
 
 def _jsonable(data: Mapping[str, Any]) -> dict[str, Any]:

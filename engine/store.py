@@ -61,11 +61,12 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
     # Notifications (notifications/contacts.py validates them): where reminders go, and whether
-    # this user heads their org unit (负责人), i.e. is told when a mediation step of the unit is overdue.
+    # this user heads their org unit (负责人), i.e. is told when a step of the unit is overdue.
     email: Mapped[Optional[str]] = mapped_column(String(254))
     phone: Mapped[Optional[str]] = mapped_column(String(20))
     channels: Mapped[list[Any]] = mapped_column(default=lambda: ["inapp"])  # inapp | email | sms
     unit_head: Mapped[bool] = mapped_column(Boolean, default=False)
+    language: Mapped[Optional[str]] = mapped_column(String(8))
 
 
 class ApiToken(Base):
@@ -103,7 +104,8 @@ class Case(Base):
     outcome: Mapped[Optional[str]] = mapped_column(String(32))
     level: Mapped[Optional[str]] = mapped_column(String(16))
     jurisdiction: Mapped[Optional[str]] = mapped_column(String(64), index=True)
-    owner_leader: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+    # The person who owns the case until it is resolved (a case type decides whether its cases have one).
+    owner: Mapped[Optional[str]] = mapped_column(String(64), index=True)
     repeat_of: Mapped[Optional[int]] = mapped_column(Id)
     flags: Mapped[list[Any]] = mapped_column(default=list)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -116,6 +118,11 @@ class Case(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     closed_at: Mapped[Optional[datetime]]
+    registered_by: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+    # Org units whose members never see who the parties are (the case type decides, at registration).
+    withheld_from: Mapped[Optional[list[Any]]] = mapped_column(JSON)
+    # What a search for a name or a word of the summary matches (the case type decides what goes in).
+    search_text: Mapped[Optional[str]] = mapped_column(Text, deferred=True)
 
 
 class CaseCounter(Base):
@@ -143,7 +150,7 @@ class HumanTask(Base):
     due_at: Mapped[Optional[datetime]]
     created_at: Mapped[datetime]
     completed_at: Mapped[Optional[datetime]]
-    completed_by: Mapped[Optional[str]] = mapped_column(String(64))
+    completed_by: Mapped[Optional[str]] = mapped_column(String(64), index=True)
 
 
 class Deadline(Base):
@@ -181,10 +188,11 @@ class CaseEvent(Base):
 
 
 class LedgerEntry(Base):
-    """Subsidy ledger (以案定补): entries are only ever added, never edited; a correction is a reversal entry.
+    """An append-only money ledger per case: entries are only ever added, never edited; a correction is
+    a reversal entry. (The per-case mediator subsidy, 以案定补, is kept here.)
 
-    An entry's status (accrued → reviewed → approved → paid, or rejected) and its payment batch are
-    not columns here: they are the newest of its `ledger_event` rows (engine/ledger.py)."""
+    An entry's status and its payment batch are not columns here: they are the newest of its
+    `ledger_event` rows (engine/ledger.py)."""
     __tablename__ = "ledger_entry"
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), index=True)
@@ -192,7 +200,7 @@ class LedgerEntry(Base):
     level: Mapped[Optional[str]] = mapped_column(String(16))
     difficulty: Mapped[Optional[str]] = mapped_column(String(16))
     amount_fen: Mapped[int] = mapped_column(BigInteger, default=0)
-    kind: Mapped[str] = mapped_column(String(16), default="subsidy")
+    kind: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text, default="")
     rate_version: Mapped[Optional[int]] = mapped_column(Integer)
     rate_fen: Mapped[Optional[int]] = mapped_column(BigInteger)  # the whole case's rate, before sharing
@@ -239,8 +247,8 @@ class HolidayYear(Base):
 
 
 class DecisionDefinition(Base):
-    """One deployed version of a DMN decision, versioned on its own (the `subsidy` rate table is
-    looked up here when a case closes, so a new table prices the cases closed after it)."""
+    """One deployed version of a DMN decision, versioned on its own (a rate table is looked up here
+    when a case closes, so a new table prices the cases closed after it)."""
     __tablename__ = "decision_definition"
     __table_args__ = (UniqueConstraint("decision_key", "version"), UniqueConstraint("decision_key", "content_hash"))
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -267,9 +275,9 @@ class LedgerEvent(Base):
     batch: Mapped[Optional[str]] = mapped_column(String(16), index=True)
 
 
-class SubsidyBatch(Base):
-    """A quarterly payment batch (`fengqiao subsidy batch 2026Q4`), made once."""
-    __tablename__ = "subsidy_batch"
+class LedgerBatch(Base):
+    """A payment batch of ledger entries (a quarter's, `fengqiao subsidy batch 2026Q4`), made once."""
+    __tablename__ = "ledger_batch"
     key: Mapped[str] = mapped_column(String(16), primary_key=True)
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(64))
@@ -316,27 +324,44 @@ class SchedulerLease(Base):
 
 
 class CaseLink(Base):
-    """A case opened by another case's command (the mediation a petition asked for): the opened case,
-    when it closes, tells the case that opened it (engine/service.py)."""
+    """A case opened by another case's command: the opened case, when it closes, tells the case that
+    opened it (engine/service.py)."""
     __tablename__ = "case_link"
     __table_args__ = (Index("ix_case_link_linked", "linked_case_id"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), index=True)  # the case that opened it
     linked_case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"))
-    kind: Mapped[str] = mapped_column(String(32))  # e.g. mediation
+    kind: Mapped[str] = mapped_column(String(32))  # named by the case type that opens it
     created_at: Mapped[datetime]
 
 
-class PetitionParty(Base):
-    """One petitioner of one petition, for finding earlier petitions of the same person (重复信访).
+class CaseParty(Base):
+    """One person of one case, for finding the same person's other cases (a repeat petition, an open
+    dispute of the same parties) and for finding a case by a party's phone number.
 
-    Holds a keyed digest of the ID number, not the number: equality look-ups only, and no second
-    copy of the ID numbers outside the case data (engine/privacy.py)."""
-    __tablename__ = "petition_party"
-    __table_args__ = (Index("ix_petition_party_person", "person_key"),)
+    Holds keyed digests of the ID number and the phone, not the values: equality look-ups only, and
+    no second copy of them outside the case data (engine/privacy.py). `category` and
+    `respondent_unit` name the matter, for the case types that compare matters."""
+    __tablename__ = "case_party"
+    __table_args__ = (Index("ix_case_party_person", "person_key"), Index("ix_case_party_phone", "phone_key"))
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), index=True)
-    person_key: Mapped[str] = mapped_column(String(64))
+    person_key: Mapped[Optional[str]] = mapped_column(String(64))
+    phone_key: Mapped[Optional[str]] = mapped_column(String(64))
     category: Mapped[Optional[str]] = mapped_column(String(64))
     respondent_unit: Mapped[Optional[str]] = mapped_column(String(200))
     created_at: Mapped[datetime]
+
+
+class SignInLog(Base):
+    """Every attempt to sign in to the pages, for auditors: who typed which user name from where, and
+    whether it worked (and why not). Also what the lock-out counts (usecases/sign_in.py)."""
+    __tablename__ = "sign_in_log"
+    __table_args__ = (Index("ix_sign_in_log_username_at", "username", "at"),
+                      Index("ix_sign_in_log_client_address_at", "client_address", "at"))
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    username: Mapped[str] = mapped_column(String(200))  # as typed (trimmed, cut at 200): it may name no user
+    client_address: Mapped[str] = mapped_column(String(64))
+    ok: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(String(32))  # ok | wrong_password | unknown_user | inactive | locked_account | locked_address

@@ -1,4 +1,4 @@
-"""Firing due deadlines, each exactly once, however many sweepers run (a mixin of CaseEngine)."""
+"""Firing due deadlines, each exactly once, however many sweepers run (a collaborator of CaseEngine)."""
 from __future__ import annotations
 
 import logging
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from . import deadlines, reminders, rows
 from . import runtime as rt
 from .application import SYSTEM
+from .calendar import ZONE
 from .clock import command_time
 from .command import Ctx, Known
 from .errors import Conflict
@@ -94,8 +95,13 @@ class _CaseFailed(Exception):
 
 
 class DeadlineSweep:
-    """CaseEngine's sweep: needs its db, clock, cache, reminders, failing_cases, application, _restore
-    and _persist."""
+    """CaseEngine's sweep: fires due timers through the engine's workflows, as commands of the system."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.db = engine.db
+        self.cache = engine.cache
+        self.failing_cases: dict[int, str] = {}  # cases the sweep could not fire, with their error
 
     def sweep(self, limit: int = 10000, workers: int = 1, now: datetime | None = None) -> int:
         """Fire every deadline due at `now` (default: the clock's now), each exactly once; returns how
@@ -109,7 +115,7 @@ class DeadlineSweep:
         otherwise leaves the case to the next sweep, so it never deadlocks with one; a case that
         moved on meanwhile (Conflict), or whose firing fails, is left to the next sweep too, and the
         rest of its batch fires without it."""
-        now, passed = now or self.clock.now(), _Passed()
+        now, passed = now or self.engine.clock.now(), _Passed()
         if workers <= 1 or not self.db.is_postgres:  # SQLite has one writer at a time anyway
             return self._sweep_at(now, limit, passed)
         with self.db.read() as session:  # most sweeps find nothing: no threads for that
@@ -228,13 +234,13 @@ class DeadlineSweep:
         due = [d for d in pending if d["due_at"] < now]
         if not due:  # fired meanwhile by a sweeper that committed after this one read its rows
             return None
-        app = self.application(case["type"])
+        app = self.engine.application(case["type"])
         task_rows = batch.tasks.get(case_id, [])
         live = batch.live.get(case_id)
         if live is not None:
             workflow, known = live
         else:
-            workflow = self._restore(session, case, app, state)
+            workflow = self.engine.restore(session, case, app, state)
             known = Known({d["spiff_id"]: d for d in pending if d["spiff_id"] is not None},
                           {t["spiff_id"]: rows.TaskRow(t["id"], t["spiff_id"], t["name"], t["due_at"])
                            for t in task_rows})
@@ -246,11 +252,11 @@ class DeadlineSweep:
         # A cycle timer (a report every 15 days) still waits after firing, for its next due time.
         fired = [d for d in due if d["spiff_id"] is None or waiting.get(d["spiff_id"]) != d["due_at"]]
         for d in fired:
-            ctx.event("deadline_breached", {"kind": d["kind"], "due_at": d["due_at"].isoformat(),
+            ctx.event("deadline_breached", {"kind": d["kind"], "due_at": d["due_at"].astimezone(ZONE).isoformat(),
                                             "deadline_id": d["id"]})
             ctx.known.timers.pop(d["spiff_id"], None)
-        self._persist(ctx)
+        self.engine.persist(ctx)
         batch.fired_ids += [d["id"] for d in fired]
-        if fired and self.reminders is not None:
-            batch.messages += self.reminders.overdue_messages(ctx.conn, now, ctx.case, fired, tasks)
+        if fired and self.engine.reminders is not None:
+            batch.messages += self.engine.reminders.overdue_messages(ctx.conn, now, ctx.case, fired, tasks)
         return ctx, len(fired)

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, delete, select
 from .application import ProcessApplication
 from .calendar import BusinessCalendar, YearSchedule, load_bundled_schedules, parse_year_schedule
 from .clock import Clock, SimulatedClock
-from .config import Settings
+from .config import Settings, parse_supervisor
 from .db import Database, upgrade_schema
 from .deadlines import WORK_COLUMNS
 from .reminders import Reminders
@@ -30,7 +30,7 @@ _SWEEP_PROBE = select(*WORK_COLUMNS, _CLOCK.params(b_key=CALENDAR_KEY).scalar_su
 class SweepReport:
     fired: int  # deadlines fired
     warned: int  # deadlines that reached their warning level
-    digests: int  # leaders' digests queued
+    digests: int  # owners' digests queued
 
     @property
     def queued_anything(self) -> bool:
@@ -47,7 +47,8 @@ class System:
         self.engine = CaseEngine(self.db, applications or {}, self.calendar, self.clock,
                                  cache_size=settings.workflow_cache_size,
                                  default_application=default_application or (lambda key: ProcessApplication(key)))
-        self.reminders = Reminders(settings, self.calendar)
+        self.reminders = Reminders(settings, self.calendar, {
+            key: parse_supervisor(app.supervisor) for key, app in (applications or {}).items()})
         self.engine.reminders = self.reminders
         self._calendar_generation: object = _NOT_LOADED  # the first sweep loads the imported years
 
@@ -85,7 +86,7 @@ class System:
     def sweep_all(self) -> SweepReport:
         """One sweep, with the holiday years imported since this process started: fire the due
         deadlines with their overdue reminders, move deadlines to `warning` with theirs, and queue
-        the leaders' digest when it is due. A sweep with nothing to do is one statement."""
+        the owners' digest when it is due. A sweep with nothing to do is one statement."""
         now = self.clock.now()
         with self.db.probe() as conn:
             work = conn.execute(_SWEEP_PROBE, {"b_now": now}).one()

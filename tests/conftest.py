@@ -59,7 +59,7 @@ def fresh_postgres_schema():
 def client(system):
     """A Flask test client on the test's `system` (each test folder's conftest says which system)."""
     from web.app import create_app
-    app = create_app(system=system)
+    app = create_app(services=system.services)
     app.testing = True
     return app.test_client()
 
@@ -69,6 +69,8 @@ def make_system(database_url: str, bpmn_dir: Path, **settings):
     system = build_system(Settings(database_url=database_url, simulated_clock=True, bpmn_dir=bpmn_dir, **settings))
     system.upgrade()
     system.clock.set(START)
+    from usecases import Services
+    system.services = Services(system)  # the application layer: what every entry point calls
     return system
 
 

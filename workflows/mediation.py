@@ -26,6 +26,7 @@ from engine.application import SYSTEM, Actor, CaseInit, CaseSnapshot, CommandSco
 from engine.calendar import ZONE
 from engine.clock import current_time
 from engine.errors import Conflict, InvalidInput
+from engine.privacy import person_key, phone_key
 from engine.store import CaseEvent, OrgUnit, User
 
 from . import mediation_subsidy
@@ -58,17 +59,10 @@ class MediationRules:
     extensions_per_level: int = 1
 
 
-class OrgDirectory:
-    """The county's org units, read fresh for each registration (units are few and rarely change)."""
-
-    def __init__(self, db):
-        self.db = db
-
-    def units(self) -> dict[str, tuple[str, str | None]]:
-        """code → (level, parent)."""
-        with self.db.read() as session:
-            return {code: (level, parent) for code, level, parent in
-                    session.execute(select(OrgUnit.code, OrgUnit.level, OrgUnit.parent))}
+def load_units(session) -> dict[str, tuple[str, str | None]]:
+    """The county's org units, code → (level, parent), read in the command's own transaction."""
+    return {code: (level, parent) for code, level, parent in
+            session.execute(select(OrgUnit.code, OrgUnit.level, OrgUnit.parent))}
 
 
 def route_of(units: Mapping[str, tuple[str, str | None]], village: str) -> dict[str, str | None]:
@@ -83,35 +77,20 @@ def route_of(units: Mapping[str, tuple[str, str | None]], village: str) -> dict[
 
 
 class MediationApplication(ProcessApplication):
-    register_roles = frozenset({"intake", "mediator", "court_liaison", "petition_officer", "admin", "system"})
-    # Who may deliver each message: the applicant's withdrawal comes in through intake or the mediator,
-    # the court's answers through the court liaison (诉调对接联络员).
-    message_roles_by_name = {
-        "withdraw": frozenset({"intake", "mediator", "admin"}),
-        "court_confirmation": frozenset({"court_liaison", "admin"}),
-        "court_result": frozenset({"court_liaison", "admin"}),
-    }
+    # Who the parties are: withheld, when the case came from a petition, from the unit it complains about.
+    identity_keys = frozenset({"parties"})
+    confidential_note = ("当事人身份对被反映单位保密（本案由信访转入，《信访工作条例》第三十条）/ the parties' identity is "
+                         "withheld from the unit complained about (a petition's mediation, Art. 30)")
 
-    def __init__(self, forms_dir: Path | None, rules: MediationRules | None = None, directory: OrgDirectory | None = None):
+    def __init__(self, forms_dir: Path | None, rules: MediationRules | None = None):
         super().__init__("mediation", forms_dir, title="矛盾纠纷调解")
         self.number_prefix = "MED"
         self.rules = rules or MediationRules()
-        self.directory = directory
-
-    def bind(self, db) -> None:
-        """Give the application its view of the org units (the System's database)."""
-        self.directory = OrgDirectory(db)
-
-    # ------------------------------------------------------------------ who may act
-    def may_send(self, actor: Actor, message: str) -> bool:
-        if actor is SYSTEM:
-            return True
-        return bool(actor.roles & self.message_roles_by_name.get(message, frozenset()))
 
     # ------------------------------------------------------------------ registration
-    def initial_case(self, data: Mapping[str, Any], actor: Actor) -> CaseInit:
+    def initial_case_in(self, session, data: Mapping[str, Any], actor: Actor, now) -> CaseInit:
         """Route the case to the first applicant's village and compute the triage facts."""
-        units = self.directory.units() if self.directory is not None else {}
+        units = load_units(session)
         parties = list(data.get("parties") or [])
         errors = {}
         for i, party in enumerate(parties):
@@ -134,15 +113,24 @@ class MediationApplication(ProcessApplication):
             "dispute_amount_fen": int(data.get("amount_fen") or 0),
         }
         # Every variable the diagram's scripts and conditions read, so none is ever undefined.
-        process = {"escalations": [], "mediation_round": 0, "result": None, "mediators": None,
+        process = {"escalations": [], "mediation_round": 0, "result": None, "mediators": None, "notes": None,
+                   "session_notes": [], "performance": None, "satisfaction": None, "followup_record": None,
                    "parties_request_court": False, "agreement_form": None, "difficulty": None,
                    "agreement_text": None, "agreement": None, "to_court": False, "applied": None,
                    "confirmation_window_missed": False, "outcome": None, "withdrawal": None,
                    "court_confirmation": None, "court_result": None, "referral_kind": None}
-        return CaseInit(jurisdiction=home, level=None, data={**facts, **process})
+        people = [{"person_key": person_key(p["id_number"]) if p.get("id_number") else None,
+                   "phone_key": phone_key(p["phone"]) if p.get("phone") else None, "category": data.get("category")}
+                  for p in parties if p.get("id_number") or p.get("phone")]
+        text = " ".join([*(p.get("name") or "" for p in parties), data.get("summary") or ""]).strip()
+        return CaseInit(jurisdiction=home, level=None, data={**facts, **process}, parties=people, search_text=text)
+
+    def party_names(self, data: Mapping[str, Any]) -> list[str]:
+        return [p.get("name") or "" for p in data.get("parties") or []]
 
     # ------------------------------------------------------------------ where work happens
-    def placement(self, case: CaseSnapshot, step: str, lane: str | None, properties: Mapping[str, str]) -> Placement:
+    def placement(self, case: CaseSnapshot, step: str, lane: str | None, properties: Mapping[str, str],
+                  session=None) -> Placement:
         role = properties.get("role") or lane or "mediator"
         level = properties.get("level") or case.level
         if role == "court_liaison":  # the court liaison sits with the county (诉调对接)
@@ -246,7 +234,7 @@ class MediationApplication(ProcessApplication):
                                          "total_fen": sum(e["amount_fen"] for e in entries)}, actor="system")
 
     # ------------------------------------------------------------------ extensions
-    def check_extension(self, case: CaseSnapshot, task: Mapping[str, Any], days: Any, reason: Any,
+    def check_extension(self, session, case: CaseSnapshot, task: Mapping[str, Any], days: Any, reason: Any,
                         earlier: list[Mapping[str, Any]], request: Mapping[str, Any]) -> dict[str, Any]:
         """A level's mediation deadline may be extended once, by up to 15 days, with both parties' consent."""
         limit = self.rules.max_extension_days

@@ -13,12 +13,13 @@ from typing import Any, Mapping
 
 from sqlalchemy import select
 
-from engine import ledger
 from engine.application import CommandScope
 from engine.definitions_repo import decide
 from engine.errors import InvalidInput
 from engine.ledger import NewEntry
 from engine.store import User
+
+from . import subsidy_ledger
 
 PAID_PERFORMANCE = ("performed", "partial")
 NO_AGREEMENT_REASONS = {
@@ -33,8 +34,7 @@ def record_subsidy(scope: CommandScope, agreement: Mapping[str, Any] | None, mis
                    review_unit: str | None) -> list[dict[str, Any]]:
     """Write the closing case's ledger entries in the command's transaction; returns their views."""
     entries = price(scope.session, scope.process_data, agreement, missing_items, scope.case["level"])
-    return ledger.record_entries(scope.session, scope.case["id"], entries, review_unit=review_unit,
-                                 now=scope.now, actor="system")
+    return subsidy_ledger.record(scope, entries, review_unit)
 
 
 def price(session, data: Mapping[str, Any], agreement: Mapping[str, Any] | None, missing_items: list[str],
@@ -42,7 +42,7 @@ def price(session, data: Mapping[str, Any], agreement: Mapping[str, Any] | None,
     outcome = data.get("outcome") or ""
     if agreement is None or not outcome.startswith("resolved_"):
         reason = NO_AGREEMENT_REASONS.get(outcome, "未达成调解协议，不予补贴 / no agreement: no subsidy")
-        return [NewEntry(None, case_level, None, 0, reason, None)]
+        return [NewEntry(None, case_level, None, 0, reason, None, kind="subsidy")]
     mediators = list(agreement["mediators"])
     level, form, difficulty = agreement["level"], agreement["agreement_form"], agreement["difficulty"]
     reasons = []
@@ -54,7 +54,7 @@ def price(session, data: Mapping[str, Any], agreement: Mapping[str, Any] | None,
         reasons.append(f"回访发现协议未履行（{performance}）/ the follow-up found the agreement not performed "
                        f"({performance})")
     if reasons:
-        return [NewEntry(mediators[0], level, difficulty, 0, "；".join(reasons), None)]
+        return [NewEntry(mediators[0], level, difficulty, 0, "；".join(reasons), None, kind="subsidy")]
 
     result = decide(session, "subsidy", {"level": level, "agreement_form": form, "difficulty": difficulty})
     if result is None:
@@ -75,7 +75,9 @@ def price(session, data: Mapping[str, Any], agreement: Mapping[str, Any] | None,
         shared = f"{len(mediators)} 人均分 / shared by {len(mediators)}" if len(mediators) > 1 else ""
         if mediator in servants:
             entries.append(NewEntry(mediator, level, difficulty, 0,
-                                    CIVIL_SERVANT_REASON + (f"（{shared}）" if shared else ""), result.version, rate))
+                                    CIVIL_SERVANT_REASON + (f"（{shared}）" if shared else ""), result.version, rate,
+                                    kind="subsidy"))
         else:
-            entries.append(NewEntry(mediator, level, difficulty, amount, shared, result.version, rate))
+            entries.append(NewEntry(mediator, level, difficulty, amount, shared, result.version, rate,
+                                    kind="subsidy"))
     return entries

@@ -3,17 +3,20 @@
 `bpmn/petition.bpmn` draws the flow and names each stage in the process variable `stage`; this
 module adds what a diagram cannot say, applied when the stage changes (`after_step`):
 
-- **registration**: the petition office that received it (the registering unit, or the town of a
-  village grid worker) holds it; earlier petitions of the same petitioner (ID number) are found and
+- **registration**: the petition office of the petitioner's place of residence (居住地: the town of
+  their village) holds it, or the county's when that town is the unit complained about (which never
+  decides on a complaint against itself, and never sees who petitioned: Art. 30); the unit
+  complained about must be one of the county's; earlier petitions of the same petitioner (ID number) are found and
   linked, and the new one is flagged `repeat` when it is on the same matter (same category and
   respondent unit), `final_matter` when that matter was already closed as final (终结, Art. 36),
   `group` when five or more people came (Art. 20);
 - **the acceptance decision**: a final matter may only be declined; an officer may link the petition
   to an earlier one by hand; `transfer` moves the case to the responsible unit, which then handles
   it; `mediate` opens a linked mediation case (`petition_mediation`);
-- **leader ownership** (领导包案, Art. 18): `assign_leader` sets the owner; `POST /cases/{id}/owner`
-  changes it at any time (the engine's `set_owner`, which tells the workflow with the message
-  `owner_assigned`); the owner's progress report is due every 15 days from the assignment;
+- **leader ownership** (领导包案, Art. 18): `assign_leader` sets the owner; `set_owner` changes it at
+  any time (telling the workflow with the message `owner_assigned`) and `mark_backlog` marks the case
+  backlog (积案), which needs an owner; the owner's progress report, theirs alone, is due every 15
+  days from the assignment; a petition open longer than 90 days is backlog anyway;
 - **review and re-review** go to the unit above the one that handled the petition;
 - **supervision** (督办): a breached deadline opens `supervise` at the unit above the late one.
 
@@ -21,19 +24,20 @@ Every number is a default in `PetitionRules`, which a county may replace.
 """
 from __future__ import annotations
 
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 from sqlalchemy import select
 
-from engine.application import SYSTEM, Actor, CaseInit, CaseSnapshot, CommandScope, Placement, ProcessApplication
+from datetime import timedelta
+
+from engine.application import Actor, CaseChange, CaseInit, CaseSnapshot, CommandScope, Placement, ProcessApplication
 from engine.calendar import ZONE
 from engine.clock import current_time
 from engine.errors import Conflict, InvalidInput
-from engine.privacy import person_key
-from engine.store import Case, OrgUnit, PetitionParty, User
+from engine.privacy import person_key, phone_key
+from engine.store import Case, CaseParty, OrgUnit, User
 
 from . import petition_mediation
 
@@ -57,6 +61,7 @@ class PetitionRules:
     max_extension_days: int = 30     # handling may be extended once, with the head's approval (Art. 34)
     group_size: int = 5              # a petition of this many people or more is a group petition
     extension_approver_role: str = "leader"
+    backlog_days: int = 90           # a petition open longer than this is backlog (积案)
 
 
 @dataclass(frozen=True)
@@ -72,48 +77,37 @@ def load_units(session) -> dict[str, Unit]:
             for u in session.execute(select(OrgUnit.code, OrgUnit.name, OrgUnit.level, OrgUnit.parent))}
 
 
-# The org units as the current command's transaction sees them: loaded by after_step, read by
-# placement, which the engine calls right after it within the same command.
-_UNITS: ContextVar[dict[str, Unit] | None] = ContextVar("fengqiao_petition_units", default=None)
-
-
 class PetitionApplication(ProcessApplication):
-    register_roles = frozenset({"intake", "petition_officer", "admin"})
-    # The petitioner's requests come in through the petition office (or its window); the other
-    # messages (owner_assigned, mediation_closed) only ever come from the engine.
-    request_messages = frozenset({"review_request", "rereview_request"})
-    request_roles = frozenset({"intake", "petition_officer", "admin"})
+    owner_role = "leader"
     owner_message = "owner_assigned"
+    # Who the petitioner is, where they live, what they handed in, and their other petitions.
+    identity_keys = frozenset({"petitioners", "materials", "address", "residence_org", "earlier_petitions"})
+    supervisor = "role:petition_officer"  # the petition office is told of an overdue step
+    confidential_note = ("信访人身份及材料对被反映单位保密（《信访工作条例》第三十条）/ the petitioner's identity and "
+                         "materials are withheld from the unit complained about (Art. 30)")
 
     def __init__(self, forms_dir: Path | None, rules: PetitionRules | None = None):
         super().__init__("petition", forms_dir, title="信访事项")
         self.number_prefix = "XF"
         self.rules = rules or PetitionRules()
-        self.db = None
-
-    def bind(self, db) -> None:
-        """Give the application the System's database (to check an extension's approver)."""
-        self.db = db
-
-    # ------------------------------------------------------------------ who may act
-    def may_send(self, actor: Actor, message: str) -> bool:
-        if actor is SYSTEM:
-            return True
-        return message in self.request_messages and bool(actor.roles & self.request_roles)
 
     # ------------------------------------------------------------------ registration
     def initial_case_in(self, session, data: Mapping[str, Any], actor: Actor, now) -> CaseInit:
         units = load_units(session)
         residence = data.get("residence_org")
+        respondent = data.get("respondent_unit") or None
         petitioners = list(data.get("petitioners") or [])
         errors = {}
         if residence not in units or units[residence].level != "village":
             errors["residence_org"] = f"“{residence}”不是本县的村（社区）代码 / {residence!r} is not a village of this county"
+        if respondent is not None and respondent not in units:
+            errors["respondent_unit"] = (f"“{respondent}”不是本县的单位代码 / {respondent!r} is not an org unit of this "
+                                         f"county")
         if int(data.get("people_count") or 0) < len(petitioners):
             errors["people_count"] = "人数不能少于信访人（代表）数 / cannot be fewer than the petitioners listed"
         if errors:
             raise InvalidInput("信访登记有误 / invalid petition registration", fields=errors)
-        office = self._receiving_office(units, actor, residence)
+        office = self._receiving_office(units, residence, respondent)
         earlier = self._earlier_petitions(session, petitioners)
         same = [e for e in earlier if e["category"] == data.get("category")
                 and (e["respondent_unit"] or None) == (data.get("respondent_unit") or None)]
@@ -131,16 +125,23 @@ class PetitionApplication(ProcessApplication):
         process = {"earlier_petitions": linked, "repeat_of": repeat_of,
                    "leader_required": "repeat" in flags or "group" in flags, "final_matter": "final_matter" in flags,
                    "decision": None, "mediation_result": None, "stage": None, "outcome": None}
-        return CaseInit(jurisdiction=office.code, level=office.level, flags=flags, data=process, repeat_of=repeat_of)
+        parties = [{"person_key": person_key(p["id_number"]) if p.get("id_number") else None,
+                    "phone_key": phone_key(p["phone"]) if p.get("phone") else None,
+                    "category": data.get("category"), "respondent_unit": respondent}
+                   for p in petitioners if p.get("id_number") or p.get("phone")]
+        names = [p.get("name") or "" for p in petitioners]
+        return CaseInit(jurisdiction=office.code, level=office.level, flags=flags, data=process, repeat_of=repeat_of,
+                        withheld_from=[respondent] if respondent else [], parties=parties,
+                        search_text=" ".join([*names, data.get("summary") or ""]).strip())
 
     @staticmethod
-    def _receiving_office(units: Mapping[str, Unit], actor: Actor, residence: str) -> Unit:
-        """The petition office that received the petition: the registering user's unit when it is a
-        town or the county, else (a village grid worker) the town above it."""
-        unit = units.get(actor.org_unit or "")
-        if unit is None:
-            unit = units[residence]
+    def _receiving_office(units: Mapping[str, Unit], residence: str, respondent: str | None) -> Unit:
+        """The petition office of the petitioner's place of residence (DOMAIN.md §1): the town of their
+        village; the unit above when that office is the unit complained about (Art. 30)."""
+        unit = units[residence]
         while unit.level == "village" and unit.parent in units:
+            unit = units[unit.parent]
+        while unit.code == respondent and unit.parent in units:
             unit = units[unit.parent]
         return unit
 
@@ -150,10 +151,10 @@ class PetitionApplication(ProcessApplication):
         if not keys:
             return []
         rows = session.execute(
-            select(PetitionParty.case_id, PetitionParty.category, PetitionParty.respondent_unit, Case.number,
+            select(CaseParty.case_id, CaseParty.category, CaseParty.respondent_unit, Case.number,
                    Case.status, Case.outcome)
-            .join(Case, Case.id == PetitionParty.case_id).where(PetitionParty.person_key.in_(keys))
-            .order_by(PetitionParty.case_id)).all()
+            .join(Case, Case.id == CaseParty.case_id).where(CaseParty.person_key.in_(keys), Case.type == "petition")
+            .order_by(CaseParty.case_id)).all()
         found: dict[int, dict[str, Any]] = {}
         for r in rows:
             found.setdefault(r.case_id, {"case_id": r.case_id, "category": r.category,
@@ -161,12 +162,16 @@ class PetitionApplication(ProcessApplication):
                                          "status": r.status, "outcome": r.outcome})
         return list(found.values())
 
+    def party_names(self, data: Mapping[str, Any]) -> list[str]:
+        return [p.get("name") or "" for p in data.get("petitioners") or []]
+
     # ------------------------------------------------------------------ where work happens
-    def placement(self, case: CaseSnapshot, step: str, lane: str | None, properties: Mapping[str, str]) -> Placement:
-        units = _UNITS.get() or {}
+    def placement(self, case: CaseSnapshot, step: str, lane: str | None, properties: Mapping[str, str],
+                  session=None) -> Placement:
         if step == "progress_report":  # the owner leader's own task, wherever the case is
-            return Placement(role="leader", org_unit=None, level=case.level, assignee=case.owner_leader)
+            return Placement(role="leader", org_unit=None, level=case.level, assignee=case.owner)
         if step == "supervise":  # 督办: the petition office of the unit above the late one
+            units = load_units(session) if session is not None else {}
             unit = units.get(case.jurisdiction or "")
             above = units.get(unit.parent) if unit is not None and unit.parent else None
             target = above or unit
@@ -192,7 +197,6 @@ class PetitionApplication(ProcessApplication):
     # ------------------------------------------------------------------ around every command
     def after_step(self, scope: CommandScope) -> None:
         units = load_units(scope.session)
-        _UNITS.set(units)
         old, new = scope.before.data.get("stage"), scope.process_data.get("stage")
         if old == new:
             return
@@ -209,12 +213,6 @@ class PetitionApplication(ProcessApplication):
 
     def _registered(self, scope: CommandScope) -> None:
         data = scope.process_data
-        table = PetitionParty.__table__
-        rows = [{"case_id": scope.before.id, "person_key": person_key(p["id_number"]), "category": data.get("category"),
-                 "respondent_unit": data.get("respondent_unit") or None, "created_at": scope.now}
-                for p in data.get("petitioners") or [] if p.get("id_number")]
-        if rows:
-            scope.session.execute(table.insert(), rows)
         earlier = data.get("earlier_petitions") or []
         if earlier:
             scope.event("earlier_petitions_linked", {
@@ -236,7 +234,7 @@ class PetitionApplication(ProcessApplication):
         elif decision == "mediate":
             try:
                 case_id, number = scope.start_linked_case(
-                    "mediation", petition_mediation.register_data(scope.before.id, data), kind="mediation")
+                    "mediation", petition_mediation.register_data(scope.before.id, data, units), kind="mediation")
             except InvalidInput as exc:  # the mediation case's own register form refused it
                 problems = "; ".join(f"{k}: {v}" for k, v in exc.fields.items()) or exc.message
                 raise InvalidInput(f"无法开立调解案件 / the mediation case cannot be opened: {exc.message}",
@@ -285,10 +283,10 @@ class PetitionApplication(ProcessApplication):
         if user is None or not user.active or "leader" not in (user.roles or []):
             raise InvalidInput(f"“{leader}”不是在职的领导用户 / {leader!r} is not an active user with the leader role",
                                fields={"leader": "须为领导用户 / must be a user with the leader role"})
-        if leader != scope.case["owner_leader"]:
-            scope.event("owner_changed", {"from": scope.case["owner_leader"], "to": leader, "reason": None,
+        if leader != scope.case["owner"]:
+            scope.event("owner_changed", {"from": scope.case["owner"], "to": leader, "reason": None,
                                           "via": "assign_leader"})
-            scope.case["owner_leader"] = leader
+            scope.case["owner"] = leader
 
     def _move_up(self, scope: CommandScope, units: Mapping[str, Unit], stage: str) -> None:
         """Review (复查) and re-review (复核) are decided by the unit above the one that decided before."""
@@ -301,7 +299,7 @@ class PetitionApplication(ProcessApplication):
         scope.event("jurisdiction_changed", {"from": current, "to": above.code, "reason": stage})
 
     # ------------------------------------------------------------------ extensions
-    def check_extension(self, case: CaseSnapshot, task: Mapping[str, Any], days: Any, reason: Any,
+    def check_extension(self, session, case: CaseSnapshot, task: Mapping[str, Any], days: Any, reason: Any,
                         earlier: list[Mapping[str, Any]], request: Mapping[str, Any]) -> dict[str, Any]:
         """Handling may be extended once, by up to 30 days, with the approval of the head (Art. 34)."""
         limit = self.rules.max_extension_days
@@ -310,7 +308,7 @@ class PetitionApplication(ProcessApplication):
                                fields={"days": "此步骤不能延期 / not extendable"})
         errors = self.extension_errors(days, reason, limit)
         approver = request.get("approved_by")
-        if not isinstance(approver, str) or not self._is_approver(approver):
+        if not isinstance(approver, str) or not self._is_approver(session, approver):
             errors["approved_by"] = "须经本机关负责人（领导）批准 / needs the approval of the head (a leader)"
         if errors:
             raise InvalidInput("延期申请有误 / invalid extension", fields=errors)
@@ -318,9 +316,54 @@ class PetitionApplication(ProcessApplication):
             raise Conflict("办理期限只能延长一次 / the handling deadline has already been extended once")
         return {"approved_by": approver}
 
-    def _is_approver(self, username: str) -> bool:
-        if self.db is None:
-            return False
-        with self.db.read() as session:
-            user = session.execute(select(User.roles, User.active).where(User.username == username)).first()
+    def _is_approver(self, session, username: str) -> bool:
+        user = session.execute(select(User.roles, User.active).where(User.username == username)).first()
         return user is not None and user.active and self.rules.extension_approver_role in (user.roles or [])
+
+    # ------------------------------------------------------------------ flags by age
+    def derived_flags(self, case: Any, now) -> list[str]:
+        """A petition open longer than the backlog period is backlog (积案), marked or not."""
+        get = case.get if isinstance(case, Mapping) else lambda name: getattr(case, name)
+        flags, status, created = get("flags") or [], get("status"), get("created_at")
+        if "backlog" not in flags and status == "open" and created < now - timedelta(days=self.rules.backlog_days):
+            return ["backlog"]
+        return []
+
+    # ------------------------------------------------------------------ ownership (领导包案) and backlog (积案)
+    def set_owner(self, change: CaseChange, leader: Any, reason: Any, *, via: str = "owner") -> None:
+        """Assign or change the owner leader: an audited `owner_changed` event; the workflow starts the
+        new owner's report cycle."""
+        if not isinstance(leader, str) or not leader:
+            raise InvalidInput("请指明包案领导 / the leader is required", fields={"leader": "必填 / required"})
+        if reason is not None and (not isinstance(reason, str) or len(reason) > 2000):
+            raise InvalidInput("理由应为不超过 2000 字的文本 / the reason is text of at most 2,000 characters",
+                               fields={"reason": "不超过 2000 字 / at most 2,000 characters"})
+        user = change.session.execute(select(User.roles, User.active).where(User.username == leader)).first()
+        if user is None or not user.active or self.owner_role not in (user.roles or []):
+            raise InvalidInput(f"“{leader}”不是在职的领导用户 / {leader!r} is not an active user with the leader role",
+                               fields={"leader": "须为领导用户 / must be a user with the leader role"})
+        previous = change.case["owner"]
+        if previous == leader:
+            return
+        change.case["owner"] = leader
+        change.event("owner_changed", {"from": previous, "to": leader, "reason": reason or None, "via": via})
+        change.tell(self.owner_message, {"leader": leader, "previous": previous,
+                                         "since": change.now.astimezone(ZONE).isoformat()})
+
+    def mark_backlog(self, change: CaseChange, reason: Any, leader: Any = None) -> None:
+        """Mark the petition as backlog (积案); it must have an owner leader, named here if it has none."""
+        if not isinstance(reason, str) or not reason.strip():
+            raise InvalidInput("请写明理由 / the reason is required", fields={"reason": "必填 / required"})
+        if len(reason) > 2000:
+            raise InvalidInput("理由不超过 2000 字 / at most 2,000 characters",
+                               fields={"reason": "不超过 2000 字 / at most 2,000 characters"})
+        if leader is not None and not isinstance(leader, str):
+            raise InvalidInput("leader 应为用户名 / leader must be a username", fields={"leader": "应为文本 / must be text"})
+        if leader:
+            self.set_owner(change, leader, None, via="backlog")
+        if not change.case["owner"]:
+            raise InvalidInput("积案须有包案领导，请同时指定 / a backlog case needs an owner leader: name one",
+                               fields={"leader": "必填 / required"})
+        if "backlog" not in (change.case["flags"] or []):
+            change.case["flags"] = [*(change.case["flags"] or []), "backlog"]
+            change.event("backlog_marked", {"reason": reason.strip()})

@@ -11,16 +11,13 @@ from engine.config import Settings
 from engine.system import System
 
 from .mediation import MediationApplication
-from .petition import PetitionApplication
+from .petition import PetitionApplication, PetitionRules
 
 
 def build_system(settings: Settings | None = None) -> System:
     settings = settings or Settings.from_env()
     forms_dir = settings.bpmn_dir / "forms"
     mediation = MediationApplication(forms_dir)
-    petition = PetitionApplication(forms_dir)
-    system = System(settings, applications={"mediation": mediation, "petition": petition},
-                    default_application=lambda key: ProcessApplication(key, forms_dir=forms_dir))
-    mediation.bind(system.db)
-    petition.bind(system.db)
-    return system
+    petition = PetitionApplication(forms_dir, PetitionRules(backlog_days=settings.backlog_days))
+    return System(settings, applications={"mediation": mediation, "petition": petition},
+                  default_application=lambda key: ProcessApplication(key, forms_dir=forms_dir))

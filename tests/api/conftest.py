@@ -36,7 +36,9 @@ class ApiUser:
         """Register a `timed` case (answer within `days`); returns the case view."""
         response = self.post("/cases", {"type": "timed", "data": {"days": days, **data}})
         assert response.status_code == 201, response.get_json()
-        return response.get_json()
+        created = response.get_json()
+        assert created.pop("receipt")["number"] == created["number"]  # the registrant's receipt, beside the case
+        return created
 
     def case(self, case_id: int) -> dict:
         response = self.get(f"/cases/{case_id}")
@@ -103,7 +105,7 @@ def system(database_url):
 
 @pytest.fixture
 def app(system):
-    app = create_app(system=system)
+    app = create_app(services=system.services)
     app.testing = True
     return app
 

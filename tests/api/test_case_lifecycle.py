@@ -85,7 +85,7 @@ def test_a_justice_officer_may_not_answer_a_mediators_task(mediator, people):
 
     assert refused.status_code == 403 and claim.status_code == 403
     error = refused.get_json()["error"]
-    assert error["code"] == "forbidden" and error["message"].startswith("此任务需要")
+    assert error["code"] == "forbidden" and error["message"].startswith("此任务不属于您的角色或单位")
     assert justice.tasks() == []
     assert mediator.case(case["id"])["version"] == case["version"]
 

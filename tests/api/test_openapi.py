@@ -5,7 +5,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from tests.api.conftest import API
-from web.openapi import openapi_path
+from web.api.openapi import openapi_path
 
 DOC_URI = "urn:fengqiao:openapi"
 IGNORED_METHODS = {"HEAD", "OPTIONS"}

@@ -1,7 +1,7 @@
 """What every client can rely on: bearer tokens, one error shape, JSON even when things go wrong."""
 import pytest
 
-from engine import queries
+from usecases.people import People
 from tests.api.conftest import API
 
 
@@ -66,10 +66,10 @@ def test_unknown_routes_and_methods_answer_in_the_error_format(mediator, client)
 
 
 def test_an_unexpected_failure_is_logged_and_answered_as_json(mediator, monkeypatch, caplog):
-    def broken(session):
+    def broken(self, actor):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(queries, "org_units", broken)
+    monkeypatch.setattr(People, "org_units", broken)
     response = mediator.get("/org-units")
 
     error = assert_error(response, 500, "internal_error")
@@ -78,11 +78,11 @@ def test_an_unexpected_failure_is_logged_and_answered_as_json(mediator, monkeypa
     assert logged and "/api/v1/org-units" in logged[0].getMessage()
 
 
-def test_the_front_page_says_what_this_is_and_links_the_api_document(client):
-    response = client.get("/")
+def test_the_front_page_asks_a_stranger_to_sign_in_and_links_the_api_document(client):
+    response = client.get("/", follow_redirects=True)
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "text/html" in response.content_type
-    assert page.index("矛盾纠纷调解") < page.index("dispute-mediation")
+    assert response.request.path == "/login" and "登录" in page
     assert 'href="/api/v1/openapi.json"' in page
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from engine.accounts import actor_for_token, actor_of, check_password
 from engine.store import Case, CaseEvent, Definition, HolidayYear, HumanTask, OrgUnit, User
 from tests.conftest import FIXTURES
-from web import demo
+from usecases import demo
 
 REPO = Path(__file__).resolve().parents[2]
 ISO_SHANGHAI = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?\+08:00$")
@@ -256,6 +256,12 @@ def test_a_trainer_sets_advances_shows_and_resets_the_clock(fengqiao):
     assert_user_error(fengqiao("clock", "set", "next monday"), "时间", "time")
     assert fengqiao("clock", "show").out.strip() == "2026-10-04T21:30:00+08:00"
 
+    # Moving back (fired deadlines stay fired) must be asked for in so many words.
+    assert_user_error(fengqiao("clock", "set", "2026-09-01T09:00:00+08:00"), "--backwards", "--backwards")
+    assert fengqiao("clock", "show").out.strip() == "2026-10-04T21:30:00+08:00"
+    assert fengqiao("clock", "set", "2026-09-01T09:00:00+08:00", "--backwards").code == 0
+    assert fengqiao("clock", "show").out.strip() == "2026-09-01T09:00:00+08:00"
+
     assert fengqiao("clock", "reset").code == 0
     shown = fengqiao("clock", "show")
     assert ISO_SHANGHAI.match(shown.out.strip()), shown.out
@@ -320,7 +326,9 @@ def test_audit_verify_finds_an_edited_event(fengqiao, system):
     assert "篡改" in broken.out and "edited" in broken.out
     assert fengqiao("audit", "verify", str(first.id)).code == 1
     assert fengqiao("audit", "verify", str(second.case_id)).code == 0
-    assert_user_error(fengqiao("audit", "verify", "MED-2026-999999"), "不存在", "no such case")
+    missing = fengqiao("audit", "verify", "MED-2026-999999")  # not found is a usage error, not a broken chain
+    assert missing.code == 2 and "不存在" in missing.err and "no such case" in missing.err
+    assert fengqiao("audit", "verify", "9999").code == 2
 
 
 def first_actor(system):
@@ -399,7 +407,7 @@ def test_serve_initialises_and_hands_the_app_to_a_server(fengqiao, monkeypatch, 
     assert outcome.code == 0, outcome.err
     assert "http://127.0.0.1:5055/" in outcome.out
     assert (served["host"], served["port"], served["options"]["threaded"]) == ("127.0.0.1", 5055, True)
-    assert served["app"].test_client().get("/").status_code == 200
+    assert served["app"].test_client().get("/login").status_code == 200
     assert count(system, User) == len(demo.USERS)
 
 

@@ -47,6 +47,8 @@ def build(database_url: str, *, simulated: bool = True, **settings):
     system.upgrade()
     if simulated:
         system.clock.set(START)
+    from usecases import Services
+    system.services = Services(system)
     return system
 
 
@@ -142,7 +144,7 @@ def ready_task(system, case_id: int) -> HumanTask:
 
 def set_owner(system, case_id: int, leader: str) -> None:
     with system.db.write() as s:
-        s.execute(update(Case).where(Case.id == case_id).values(owner_leader=leader))
+        s.execute(update(Case).where(Case.id == case_id).values(owner=leader))
 
 
 def set_channels(system, username: str, channels: list[str], email: str | None = None, phone: str | None = None):

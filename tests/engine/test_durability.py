@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, select, text, update
 
-from engine import queries
 from engine.audit import verify_cases
 from engine.errors import Conflict
 from engine.store import Case, CaseEvent, HumanTask
@@ -58,7 +57,7 @@ def test_two_mediators_completing_the_same_task_at_once_exactly_one_wins(system)
     assert sorted(o[0] for o in outcomes) == ["conflict", "ok"]
     winner = next(o[1] for o in outcomes if o[0] == "ok")
     with system.db.read() as s:
-        history = queries.case_events(s, case_id, system.people["auditor"])
+        history = system.services.cases.history(system.people["auditor"], case_id)
         assert [e["actor"] for e in history if e["kind"] == "task_completed"] == [winner]
         assert verify_cases(s) == (1, None)
 

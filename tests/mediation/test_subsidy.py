@@ -89,6 +89,12 @@ def test_an_entry_is_reviewed_approved_paid_in_the_quarterly_batch_and_reversed_
     monkeypatch.setenv("FENGQIAO_SIMULATED_CLOCK", "1")
     monkeypatch.setenv("FENGQIAO_BPMN_DIR", str(BPMN))
     capsys.readouterr()
+    # A quarter is paid once it has ended: in September the batch of 2026Q3 is refused and nothing is paid.
+    assert fengqiao(["subsidy", "batch", "2026Q3"]) == 1 and "尚未结束" in capsys.readouterr().err
+    assert fengqiao(["subsidy", "batch", "2026Q4"]) == 1  # nor one that has not even begun
+    assert auditor.get("/subsidies", status="paid").get_json()["items"] == []
+    system.clock.set(datetime(2026, 10, 8, 9, 0, tzinfo=ZONE))
+    capsys.readouterr()
     assert fengqiao(["subsidy", "batch", "2026Q3"]) == 0
     printed = capsys.readouterr().out
     assert "2026Q3" in printed and "¥50.00" in printed and "vmed1" in printed and case["number"] in printed
@@ -109,13 +115,17 @@ def test_an_entry_is_reviewed_approved_paid_in_the_quarterly_batch_and_reversed_
     assert [(e["kind"], e["amount_fen"], e["status"]) for e in ledger] == [("subsidy", 5000, "paid"),
                                                                          ("reversal", -5000, "approved")]
 
+    system.clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=ZONE))  # Q4 has ended: its batch settles the reversal
+    capsys.readouterr()
     assert fengqiao(["subsidy", "batch", "2026Q4"]) == 0
     assert "-¥50.00" in capsys.readouterr().out
     mine = people["village"].get("/subsidies").get_json()["items"]
     assert [(e["amount_fen"], e["status"], e["batch"]) for e in mine] == [(5000, "paid", "2026Q3"),
                                                                          (-5000, "paid", "2026Q4")]
-    history = [e["kind"] for e in auditor.events(case["id"])]
+    events = auditor.events(case["id"])
+    history = [e["kind"] for e in events]
     assert history[-5:] == ["subsidy_reviewed", "subsidy_approved", "subsidy_paid", "subsidy_reversed", "subsidy_paid"]
+    assert all("early" not in e["data"] for e in events if e["kind"] == "subsidy_paid")
     assert auditor.get("/audit/verify").get_json()["ok"] is True
 
 
@@ -154,3 +164,19 @@ def test_a_redeployed_rate_table_prices_only_the_cases_closed_after_it(people, s
     assert [(e["amount_fen"], e["rate_version"]) for e in later["subsidy"]] == [(6000, 2)]
     assert [(e["amount_fen"], e["rate_version"]) for e in people["auditor"].case(before["id"])["subsidy"]] == \
         [(5000, 1)]
+
+
+def test_a_batch_made_early_on_purpose_says_so_in_each_paid_cases_history(people, system, monkeypatch, capsys,
+                                                                          database_url):
+    case = people["intake"].register()
+    (entry,) = settle(people, case["id"], difficulty="general")["subsidy"]
+    people["justice_town"].post(f"/subsidies/{entry['id']}/review")
+    people["justice_county"].post(f"/subsidies/{entry['id']}/approve")
+    monkeypatch.setenv("FENGQIAO_DATABASE_URL", database_url)
+    monkeypatch.setenv("FENGQIAO_SIMULATED_CLOCK", "1")
+    monkeypatch.setenv("FENGQIAO_BPMN_DIR", str(BPMN))
+
+    assert fengqiao(["subsidy", "batch", "2026Q3", "--early"]) == 0
+
+    (paid,) = people["auditor"].history(case["id"], "subsidy_paid")
+    assert paid["data"]["early"] is True and paid["data"]["batch"] == "2026Q3"

@@ -22,7 +22,7 @@ FAILED = {"message_id": 12, "failed_kind": "deadline_overdue", "failed_recipient
           "attempts": 8, "error": "SMTP 451 <try later>", "case_number": "MEDIATION-2026-000007", "case_id": 7,
           "link": "http://fq.example/api/v1/outbox?status=failed"}
 PAYLOADS = {"deadline_warning": DEADLINE, "deadline_overdue": DEADLINE, "deadline_overdue_supervisor": DEADLINE,
-            "leader_digest": DIGEST, "delivery_failed": FAILED}
+            "owner_digest": DIGEST, "delivery_failed": FAILED}
 
 
 def test_every_kind_has_a_text_and_an_html_template():
@@ -40,7 +40,7 @@ def test_a_notification_renders_in_both_languages_with_case_time_and_link(kind):
         assert "2026-09-11 23:59 (Asia/Shanghai)" in rendered.text
         assert "http://fq.example/tasks/31" in rendered.text and 'href="http://fq.example/tasks/31"' in rendered.html
         assert "调解 &lt;村级&gt;" in rendered.html and "<村级>" in rendered.text  # escaped in HTML only
-    if kind == "leader_digest":
+    if kind == "owner_digest":
         assert "PETITION-2026-000001" in rendered.text and "94 天" in rendered.text
         assert "2026年11月01日 23:59" in rendered.html
 

@@ -1,5 +1,5 @@
 """Registering a petition and deciding on it (登记、受理): accept, transfer, not accept, and what is refused."""
-from tests.petition.conftest import end_of
+from tests.petition.conftest import end_of, petition
 
 
 def test_a_petition_registered_at_the_county_bureau_waits_for_its_acceptance_decision_for_15_days(office):
@@ -17,14 +17,43 @@ def test_a_petition_registered_at_the_county_bureau_waits_for_its_acceptance_dec
     assert form["properties"]["decision"]["enum"] == ["accept", "transfer", "not_accept", "mediate"]
 
 
-def test_a_grid_worker_registers_at_the_village_and_the_town_petition_office_holds_it(people):
-    registered = people["intake"].register()
-    assert set(registered) == {"id", "version", "status"}  # the town's case: the village worker does not read it
+def test_a_grid_worker_registers_at_the_village_and_the_petitioners_town_office_holds_it(people):
+    registered = people["intake"].register(respondent_unit="dz-sq", summary="石桥村占用柳村集体道路")
 
     case = people["town_officer"].case(registered["id"])
     assert case["jurisdiction"] == "dz" and case["level"] == "town"
     assert [t["name"] for t in people["town_officer"].tasks(case=case["id"])] == ["decide_acceptance"]
     assert people["officer"].tasks(case=case["id"]) == []
+    # The grid worker keeps what they registered, masked, with a receipt to hand the petitioner.
+    assert registered["number"] == case["number"] and registered["data"]["petitioners"][0]["phone"] == "138****8000"
+    assert registered["receipt"]["jurisdiction_name"] == "东镇" and registered["receipt"]["due_at"] == end_of("2026-09-16")
+    assert people["intake"].case(case["id"])["number"] == case["number"]
+
+
+def test_a_petition_against_the_petitioners_own_town_goes_to_the_county_not_to_that_town(people):
+    registered = people["intake"].register()  # 王五 of 柳村 complains about 东镇 itself
+
+    case = people["officer"].case(registered["id"])
+    assert case["jurisdiction"] == "qh" and case["level"] == "county"
+    assert [t["name"] for t in people["officer"].tasks(case=case["id"])] == ["decide_acceptance"]
+    assert people["town_officer"].tasks(case=case["id"]) == []
+    # 东镇 reads the matter, never who petitioned (Art. 30).
+    seen = people["town_officer"].get(f"/cases/{case['id']}")
+    assert seen.status_code == 404 or "petitioners" not in seen.get_json()["data"]
+
+
+def test_a_petition_is_placed_by_the_petitioners_residence_not_by_who_registered_it(people):
+    case = people["officer"].register(residence_org="xz-hx", petitioners=[{"name": "孙七", "id_number":
+                                                                            "51010719900606789X"}],
+                                      respondent_unit="xz-hx", summary="河西村村委会灌溉用水分配不公")
+    assert case["jurisdiction"] == "xz" and case["level"] == "town"
+
+
+def test_a_unit_complained_about_must_be_one_of_the_countys(office):
+    refused = office.post("/cases", {"type": "petition", "data": petition(respondent_unit="mars")})
+    assert refused.status_code == 400
+    assert "respondent_unit" in refused.get_json()["error"]["fields"]
+    assert office.get("/petitions").get_json()["items"] == []
 
 
 def test_an_accepted_petition_goes_to_handling_due_60_days_after_acceptance(office, system):
@@ -42,17 +71,18 @@ def test_an_accepted_petition_goes_to_handling_due_60_days_after_acceptance(offi
 
 
 def test_a_transferred_petition_moves_to_the_responsible_town_which_handles_it(people):
-    office, town = people["officer"], people["town_officer"]
-    case = office.register(respondent_unit="dz-lc", summary="柳村村委会未按规定公开集体土地补偿款")
+    office = people["officer"]
+    case = office.register(respondent_unit="dz", summary="东镇未按规定公开集体土地补偿款")  # held by the county
 
-    moved = office.do(case["id"], "decide_acceptance", decision="transfer", transfer_to="dz",
-                      reason="属东镇职权范围，交办东镇办理")
+    moved = office.do(case["id"], "decide_acceptance", decision="transfer", transfer_to="xz",
+                      reason="属西镇职权范围，交办西镇办理")
 
-    assert moved["jurisdiction"] == "dz" and moved["level"] == "town"
+    assert moved["jurisdiction"] == "xz" and moved["level"] == "town"
     assert office.tasks(case=case["id"]) == []
-    assert town.task(case["id"], "handle")["org_unit"] == "dz"
+    town = people["xz_officer"]
+    assert town.task(case["id"], "handle")["org_unit"] == "xz"
     (event,) = office.history(case["id"], "transferred")
-    assert event["data"] == {"from": "qh", "to": "dz", "reason": "属东镇职权范围，交办东镇办理"}
+    assert event["data"] == {"from": "qh", "to": "xz", "reason": "属西镇职权范围，交办西镇办理"}
     assert event["actor"] == "officer1"
     done = town.do(case["id"], "handle", opinion="support", opinion_text="责成柳村公开补偿款明细")
     assert done["data"]["handling_opinion"]["opinion"] == "support"

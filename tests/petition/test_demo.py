@@ -2,11 +2,10 @@
 from sqlalchemy import select
 
 from engine.accounts import actor_of, find_user
-from engine import queries
 from engine.store import Case
 from tests.conftest import make_system
 from tests.petition.conftest import BPMN
-from web import demo
+from usecases import demo
 
 
 def test_the_demo_county_has_petitions_at_different_stages_with_owners_one_overdue_and_one_repeat(database_url):
@@ -28,8 +27,8 @@ def test_the_demo_county_has_petitions_at_different_stages_with_owners_one_overd
             office = actor_of(find_user(session, "petition_officer"))
             now = system.clock.now()
             ids = session.scalars(select(Case.id).where(Case.type == "petition").order_by(Case.id)).all()
-            views = [queries.case_view(session, i, office, now) for i in ids]
-            board = {row["leader"]: row for row in queries.owner_board(session, office, now)}
+        views = [system.services.cases.get(office, i) for i in ids]
+        board = {row["leader"]: row for row in system.services.petitions.board(office)["items"]}
         stages = {v["data"]["stage"] for v in views}
         assert stages == {"handling", "acceptance", "review_window", "closed"}
         assert {v["owner_leader"] for v in views} == {"leader", "leader2", None}

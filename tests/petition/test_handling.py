@@ -69,8 +69,8 @@ def test_a_late_opinion_opens_supervision_and_the_case_stays_red_until_the_opini
 
 def test_supervision_of_a_late_town_goes_to_the_county_bureau(people, clock):
     office, town = people["officer"], people["town_officer"]
-    case = office.register(respondent_unit="dz-lc")
-    office.do(case["id"], "decide_acceptance", decision="transfer", transfer_to="dz", reason="交办东镇")
+    case = office.register(respondent_unit="dz-lc")  # 柳村's town office holds it (the petitioner lives there)
+    town.do(case["id"], "decide_acceptance", decision="accept")
 
     clock.to("2026-11-03 09:00")
 
@@ -118,8 +118,8 @@ def test_handling_is_extended_once_by_up_to_30_days_with_the_heads_approval(offi
 def test_review_then_re_review_makes_the_matter_final_and_a_new_petition_on_it_is_declined(people, clock):
     office, town = people["officer"], people["town_officer"]
     case = office.register(respondent_unit="dz-lc", category="housing_homestead",
-                           summary="宅基地审批被柳村村委会拖延")
-    office.do(case["id"], "decide_acceptance", decision="transfer", transfer_to="dz", reason="交办东镇")
+                           summary="宅基地审批被柳村村委会拖延")  # 柳村's town office holds it
+    town.do(case["id"], "decide_acceptance", decision="accept")
     clock.to("2026-09-10 10:00")
     town.do(case["id"], "handle", opinion="not_support", opinion_text="不符合宅基地申请条件")
 
@@ -154,10 +154,10 @@ def test_review_then_re_review_makes_the_matter_final_and_a_new_petition_on_it_i
     assert again["flags"] == ["repeat", "final_matter"] and again["repeat_of"] == case["id"]
     assert again["data"]["earlier_petitions"] == [{"case_id": case["id"], "number": case["number"],
                                                    "status": "closed", "outcome": "final", "same_matter": True}]
-    refused = office.try_step(again["id"], "decide_acceptance", decision="accept")
+    refused = town.try_step(again["id"], "decide_acceptance", decision="accept")  # 柳村's town office holds it
     assert refused.status_code == 400 and "第三十六条" in refused.get_json()["error"]["message"]
     assert office.petitions(flag="final_matter") == [again["id"]]
-    declined = office.do(again["id"], "decide_acceptance", decision="not_accept",
+    declined = town.do(again["id"], "decide_acceptance", decision="not_accept",
                          reason="该事项已经复核终结，不再受理（第三十六条）")
     assert declined["outcome"] == "not_accepted"
 

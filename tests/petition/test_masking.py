@@ -1,7 +1,10 @@
-"""The masking rules of DOMAIN.md §6 on their own (engine/privacy.py), without a store."""
-from engine.application import Actor
-from engine.privacy import (for_viewer, mask_id_number, mask_phone, masked, person_key, personal_fields,
-                            without_identity)
+"""The masking rules of DOMAIN.md §6 on their own (engine/privacy.py and the petition's identity keys),
+without a store."""
+from engine.privacy import mask_id_number, mask_phone, masked, person_key, personal_fields, phone_key, without_identity
+from usecases.views import Privacy
+from workflows.petition import PetitionApplication
+
+PETITION = PetitionApplication(None)
 
 DATA = {"petitioners": [{"name": "王五", "id_number": "11010519491231002X", "phone": "13800138000",
                          "address": "柳村"}],
@@ -29,22 +32,25 @@ def test_masking_reaches_every_id_number_and_phone_and_leaves_the_rest():
 
 
 def test_the_unit_complained_about_gets_the_matter_without_the_person():
-    town = Actor("tofficer1", frozenset({"petition_officer"}), "dz")
-    county = Actor("officer1", frozenset({"petition_officer"}), "qh")
-
-    hidden = for_viewer(DATA, town, DATA, unmasked=True)
+    hidden = Privacy(PETITION, withheld=True, unmasked=True)(DATA)
 
     assert set(hidden) == {"respondent_unit", "summary", "mediation", "confidential"}
     assert "phone" not in hidden["mediation"]["respondents"][0]
-    assert for_viewer(DATA, county, DATA) == masked(DATA)
-    assert for_viewer(DATA, county, DATA, unmasked=True) == DATA
-    assert without_identity({"kind": "x"}) == {"kind": "x"}
+    assert Privacy(PETITION, withheld=False, unmasked=False)(DATA) == masked(DATA)
+    assert Privacy(PETITION, withheld=False, unmasked=True)(DATA) == DATA
+    keys, note = PETITION.identity_keys, PETITION.confidential_note
+    assert without_identity({"kind": "x"}, keys, note) == {"kind": "x"}
     # Nor which other petitions the same person made.
-    assert without_identity({"earlier_petitions": [{"case_id": 1}], "summary": "x"})["summary"] == "x"
-    assert "earlier_petitions" not in without_identity({"earlier_petitions": [{"case_id": 1}]})
+    assert without_identity({"earlier_petitions": [{"case_id": 1}], "summary": "x"}, keys, note)["summary"] == "x"
+    assert "earlier_petitions" not in without_identity({"earlier_petitions": [{"case_id": 1}]}, keys, note)
 
 
 def test_a_person_key_is_the_same_for_the_same_id_number_however_written():
     assert person_key("11010519491231002x ") == person_key("11010519491231002X")
     assert person_key("11010519491231002X") != person_key("320582198001011231")
     assert "1101051949" not in person_key("11010519491231002X")
+
+
+def test_a_phone_key_is_the_same_for_the_same_number_however_written():
+    assert phone_key("138 0013 8000") == phone_key("13800138000") == phone_key("+86 138-0013-8000")
+    assert phone_key("13800138000") != phone_key("13800138001")

@@ -18,7 +18,7 @@ def mediate(office, **petition) -> tuple[dict, dict]:
 
 
 def test_mediate_opens_a_linked_mediation_case_at_the_village_and_the_petition_waits_for_it(people):
-    office, village = people["officer"], people["village_mediator"]
+    office, village = people["town_officer"], people["village_mediator"]  # 柳村's town office holds it
     petition, mediation = mediate(office)
 
     assert petition["status"] == "open" and petition["data"]["stage"] == "mediation"
@@ -36,12 +36,12 @@ def test_mediate_opens_a_linked_mediation_case_at_the_village_and_the_petition_w
     assert mediation["links"][0]["direction"] == "opened_by" and mediation["links"][0]["case_id"] == petition["id"]
     assert [t["name"] for t in village.tasks(case=mediation["id"])] == ["mediate"]
     created = office.history(mediation["id"], "case_created")[0]
-    assert created["actor"] == "officer1" and created["data"]["linked_from"] == {"case_id": petition["id"],
+    assert created["actor"] == "tofficer1" and created["data"]["linked_from"] == {"case_id": petition["id"],
                                                                                   "kind": "mediation"}
 
 
 def test_an_agreement_in_the_mediation_closes_the_petition_with_the_mediation_outcome(people):
-    office, village = people["officer"], people["village_mediator"]
+    office, village = people["town_officer"], people["village_mediator"]  # 柳村's town office holds it
     petition, mediation = mediate(office)
 
     m = mediation["id"]
@@ -64,7 +64,7 @@ def test_an_agreement_in_the_mediation_closes_the_petition_with_the_mediation_ou
 
 
 def test_a_refused_mediation_sends_the_petition_back_to_the_office_for_a_new_decision(people, clock):
-    office, village = people["officer"], people["village_mediator"]
+    office, village = people["town_officer"], people["village_mediator"]  # 柳村's town office holds it
     petition, mediation = mediate(office)
     clock.to("2026-09-08 10:00")
 
@@ -80,16 +80,47 @@ def test_a_refused_mediation_sends_the_petition_back_to_the_office_for_a_new_dec
     assert [t["name"] for t in accepted["tasks"]] == ["handle"]
 
 
-def test_mediating_needs_the_other_party_and_an_invalid_one_changes_nothing(office):
+def test_an_invalid_other_party_is_refused_in_the_decisions_terms_and_changes_nothing(people):
+    office = people["town_officer"]
     case = office.register(category="neighbour", respondent_unit="dz-lc")
 
-    missing = office.try_step(case["id"], "decide_acceptance", decision="mediate")
     elsewhere = office.try_step(case["id"], "decide_acceptance", decision="mediate",
                                 mediation={"respondents": [{"name": "李四", "residence_org": "qh"}]})
 
-    assert missing.status_code == 400 and missing.get_json()["error"]["fields"] == {"mediation": "必填 / required"}
     # The mediation case refuses a party who lives in no village; the officer is told in the decision's terms.
     assert elsewhere.status_code == 400 and list(elsewhere.get_json()["error"]["fields"]) == ["mediation"]
     assert "parties.1.residence_org" in elsewhere.get_json()["error"]["fields"]["mediation"]
     assert office.get("/cases", type="mediation").get_json()["items"] == []
     assert office.case(case["id"])["version"] == case["version"]
+
+
+def test_deciding_to_mediate_in_the_contracts_shape_makes_the_unit_complained_about_the_other_party(people):
+    office = people["town_officer"]
+    case = office.register(category="neighbour", respondent_unit="dz-lc", summary="柳村村委会占用承包地修路")
+
+    decided = office.do(case["id"], "decide_acceptance", decision="mediate")  # DOMAIN.md §7: no more is needed
+
+    (link,) = decided["links"]
+    mediation = office.case(link["case_id"])
+    assert [(p["side"], p["name"], p["residence_org"]) for p in mediation["data"]["parties"]] == [
+        ("applicant", "王五", "dz-lc"), ("respondent", "柳村", "dz-lc")]
+
+
+def test_the_town_complained_about_never_sees_who_petitioned_even_through_the_linked_mediation_case(people):
+    office, town_mediator = people["officer"], people["town_mediator"]
+    case = office.register(category="land_forest", respondent_unit="dz")  # 王五 complains about 东镇 itself
+    decided = office.do(case["id"], "decide_acceptance", decision="mediate",
+                        mediation={"respondents": [{"name": "东镇政府", "residence_org": "dz-lc"}]})
+    (link,) = decided["links"]
+    village = people["village_mediator"]
+    village.do(link["case_id"], "mediate", result="no_agreement")  # up to the town: 东镇's own mediators
+
+    mediation = town_mediator.case(link["case_id"])
+    assert mediation["level"] == "town" and mediation["jurisdiction"] == "dz"
+    assert "parties" not in mediation["data"] and mediation["identity_withheld"] is True
+    assert "王五" not in str(mediation) and "11010519491231002X" not in str(mediation)
+    assert "王五" not in str(town_mediator.events(link["case_id"]))
+    assert town_mediator.get(f"/cases/{link['case_id']}/unmasked").status_code == 403
+    assert town_mediator.get("/cases", q="王五").get_json()["items"] == []
+    # 东镇's mediator still works the mediation: the matter, not the person.
+    assert [t["name"] for t in town_mediator.tasks(case=link["case_id"])] == ["mediate"]

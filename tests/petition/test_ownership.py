@@ -208,7 +208,7 @@ def test_the_owner_is_reminded_of_a_report_coming_due_and_the_office_is_told_whe
     clock.to("2026-09-14 10:00")  # two thirds of the period have passed
     got = inbox(wang)
     assert ("deadline_warning", case["id"]) in got  # and the morning digest of the cases the leader owns
-    assert ("leader_digest", None) in got
+    assert ("owner_digest", None) in got
     clock.to("2026-09-17 10:00")
     assert ("deadline_overdue", case["id"]) in inbox(wang)
     assert ("deadline_overdue_supervisor", case["id"]) in inbox(office)

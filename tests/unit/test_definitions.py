@@ -187,7 +187,7 @@ def test_round_trip_runs_to_the_end():
     before = json.dumps(d.spec_dict, sort_keys=True)
     spec, subprocess_specs = spec_from_dict(d.spec_dict)
     assert json.dumps(d.spec_dict, sort_keys=True) == before  # restoring must not touch the stored dict
-    assert content_hash(spec_to_dict(spec, subprocess_specs)) == d.content_hash
+    assert content_hash(spec_to_dict(spec, subprocess_specs)) == content_hash(d.spec_dict)
     assert task_properties(spec.task_specs['Task_review']) == {'step': 'review'}
 
     workflow, task = run_to_user_task(d, amount=20000)
@@ -223,3 +223,10 @@ def test_call_activity_brings_its_subprocess_and_files():
     task.run()
     workflow.do_engine_steps()
     assert workflow.is_completed()
+
+
+def test_a_new_layout_of_the_same_process_is_a_new_version_to_draw_its_cases_on():
+    first = parse_files(valid_bundle())['valid_process'].content_hash
+    moved = re.sub(rb'x="(\d+)"', lambda m: b'x="%d"' % (int(m.group(1)) + 10), VALID_BPMN, count=1)
+    assert moved != VALID_BPMN
+    assert parse_files(valid_bundle(moved))['valid_process'].content_hash != first

@@ -1,6 +1,6 @@
 """The OpenAPI document of `/api/v1`, built from the same route table that registers the views.
 
-`web.api` declares each route once (`Route`: method, Flask rule, summary, parameters, body and
+`web.api.http` declares each route once (`Route`: method, Flask rule, summary, parameters, body and
 response schema names); Flask gets the rule and this module gets the description, so the two
 cannot drift. The component schemas are the data contract of DOMAIN.md §7.
 """
@@ -52,7 +52,8 @@ class Route:
 
 
 _RULE_PARAM = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
-_CONVERTER_TYPES = {"int": "integer", "float": "number"}
+_CONVERTER_TYPES = {"int": "integer", "float": "number", "id": "integer"}
+ID_MAX = 2 ** 63 - 1  # ids are 64-bit integers in every store
 
 
 def openapi_path(rule: str) -> str:
@@ -66,6 +67,7 @@ def path_params(rule: str) -> list[dict[str, Any]]:
         schema: dict[str, Any] = {"type": _CONVERTER_TYPES.get(m.group("converter") or "", "string")}
         if schema["type"] == "integer":
             schema["minimum"] = 1
+            schema["maximum"] = ID_MAX
         params.append({"name": m.group("name"), "in": "path", "required": True, "schema": schema})
     return params
 
@@ -231,6 +233,136 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "properties": {"user": {"type": "string", "description": "用户名 / username"}},
     },
 }
+
+# The schemas of the petition office, the ledger and the notifications routes.
+_OUTBOX_STATUSES = ("pending", "sent", "failed")
+_OUTBOX_STATUS = {"type": "string", "enum": list(_OUTBOX_STATUSES)}
+_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+SCHEMAS.update({
+    "Extension": {
+        "type": "object", "required": ["days", "reason"],
+        "properties": {"days": {"type": "integer", "minimum": 1,
+                                "description": "延长天数（调解每级一次，最多 15 天）/ days to add (mediation: once per "
+                                               "level, at most 15)"},
+                       "reason": {"type": "string", "description": "理由 / reason"},
+                       "parties_consent": {"type": "boolean", "default": True,
+                                           "description": "双方当事人同意延期 / both parties consent"},
+                       "version": {"type": "integer", "description": "读取时的案件版本（可选）/ the case version you "
+                                                                     "read (optional)"}},
+    },
+    "LedgerAction": {
+        "type": "object",
+        "properties": {"reason": {"type": "string",
+                                  "description": "驳回、冲销时必填；审核、批准时为备注 / required to reject or "
+                                                 "reverse; a note when reviewing or approving"}},
+    },
+    "LedgerEntryList": {
+        "type": "object", "required": ["items", "next"],
+        "description": "补贴台账，按编号排序 / ledger entries by id",
+        "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/LedgerEntry"}},
+                       "next": {"type": ["string", "null"],
+                                "description": "下一页游标，作为 ?after= 传回 / pass back as ?after="}},
+    },
+})
+SCHEMAS.update({
+    "OwnerAssignment": {
+        "type": "object", "required": ["leader"],
+        "properties": {"leader": {"type": "string", "description": "包案领导用户名 / the owner leader's username"},
+                       "reason": {"type": "string", "description": "更换理由（可选）/ why (optional)"}},
+    },
+    "BacklogMark": {
+        "type": "object", "required": ["reason"],
+        "properties": {"reason": {"type": "string", "description": "列为积案的理由 / why it is backlog"},
+                       "leader": {"type": "string",
+                                  "description": "尚无包案领导时必填 / the owner leader, required when it has none"}},
+    },
+    "OwnerBoardRow": {
+        "type": "object", "required": ["leader", "open", "due_within_7_days", "overdue", "backlog"],
+        "properties": {"leader": {"type": ["string", "null"],
+                                  "description": "包案领导；null 为尚无包案领导的信访 / null: petitions nobody owns yet"},
+                       "display_name": {"type": ["string", "null"]},
+                       "open": {"type": "integer", "description": "在办信访 / open petitions"},
+                       "due_within_7_days": {"type": "integer",
+                                             "description": "有步骤 7 天内到期 / a step is due within 7 days"},
+                       "overdue": {"type": "integer", "description": "有步骤已超期 / a step is overdue"},
+                       "backlog": {"type": "integer", "description": "积案 / backlog (open > 90 days, or marked)"}},
+    },
+    "OwnerBoard": {
+        "type": "object", "required": ["items", "as_of"],
+        "description": "按包案领导统计的在办信访 / open petitions by owner leader",
+        "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/OwnerBoardRow"}},
+                       "as_of": {"type": "string", "format": "date-time"}},
+    },
+})
+SCHEMAS["Case"]["properties"].update({
+    "owner_since": {"type": ["string", "null"], "format": "date-time",
+                    "description": "包案领导自何时起包案 / since when the owner leader owns the case"},
+    "warning_level": {"type": "string", "enum": ["normal", "warning", "overdue"],
+                      "description": "案件颜色：未办步骤和期限中最严重的 / the worst level of its open steps and deadlines"},
+    "links": {"type": "array", "description": "关联案件（信访转调解）/ linked cases (a petition's mediation)",
+              "items": {"type": "object", "properties": {
+                  "kind": {"type": "string"}, "direction": {"type": "string", "enum": ["opened", "opened_by"]},
+                  "case_id": {"type": "integer"}, "number": {"type": "string"}, "type": {"type": "string"},
+                  "status": {"type": "string"}, "outcome": {"type": ["string", "null"]}}}},
+})
+SCHEMAS.update({
+    "InboxItem": {
+        "type": "object", "required": ["id", "kind", "title", "body", "created_at", "read"],
+        "properties": {"id": {"type": "integer"},
+                       "kind": {"type": "string", "examples": ["deadline_warning", "deadline_overdue",
+                                                               "deadline_overdue_supervisor", "leader_digest"]},
+                       "case_id": {"type": ["integer", "null"]}, "title": {"type": "string"},
+                       "body": {"type": "string"}, "link": {"type": ["string", "null"]},
+                       "created_at": {"type": "string", "format": "date-time"}, "read": {"type": "boolean"},
+                       "read_at": _NULLABLE_TIME},
+    },
+    "Inbox": {
+        "type": "object", "required": ["items", "unread", "next"],
+        "description": "站内通知，新的在前 / in-app notifications, newest first",
+        "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/InboxItem"}},
+                       "unread": {"type": "integer", "description": "未读数 / unread count"},
+                       "next": {"type": ["string", "null"]}},
+    },
+    "InboxReadAll": {
+        "type": "object", "required": ["marked", "unread"],
+        "properties": {"marked": {"type": "integer"}, "unread": {"type": "integer"}},
+    },
+    "NotificationSettings": {
+        "type": "object", "required": ["username", "channels", "email", "phone", "unit_head"],
+        "properties": {"username": {"type": "string"},
+                       "channels": {"type": "array", "items": {"type": "string", "enum": ["inapp", "email", "sms"]}},
+                       "email": {"type": ["string", "null"]}, "phone": {"type": ["string", "null"]},
+                       "unit_head": {"type": "boolean",
+                                     "description": "本单位负责人（由管理员设置）/ heads their unit (set by an admin)"}},
+    },
+    "NotificationSettingsChange": {
+        "type": "object", "description": "只改给出的字段；null 清除地址 / only the fields given change; null clears "
+                                         "an address",
+        "properties": {"channels": {"type": "array", "items": {"type": "string", "enum": ["inapp", "email", "sms"]},
+                                    "minItems": 1},
+                       "email": {"type": ["string", "null"]},
+                       "phone": {"type": ["string", "null"], "description": "11 位大陆手机号 / mainland mobile"}},
+    },
+    "OutboxMessage": {
+        "type": "object", "required": ["id", "kind", "channel", "recipient", "status", "attempts", "last_error"],
+        "properties": {"id": {"type": "integer"}, "kind": {"type": "string"},
+                       "channel": {"type": "string", "enum": ["inapp", "email", "sms"]},
+                       "recipient": {"type": "string"}, "case_id": {"type": ["integer", "null"]},
+                       "status": _OUTBOX_STATUS, "attempts": {"type": "integer"}, "last_error": {"type": "string"},
+                       "created_at": _NULLABLE_TIME, "next_attempt_at": _NULLABLE_TIME, "retry_at": _NULLABLE_TIME,
+                       "sent_at": _NULLABLE_TIME, "key": {"type": "string"},
+                       "attempt_log": {"type": "array", "items": {
+                           "type": "object", "properties": {"attempt": {"type": "integer"}, "at": _NULLABLE_TIME,
+                                                            "ok": {"type": "boolean"}, "error": {"type": "string"},
+                                                            "duration_ms": {"type": "integer"}}}}},
+    },
+    "OutboxPage": {
+        "type": "object", "required": ["items", "next"],
+        "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/OutboxMessage"}},
+                       "next": {"type": ["string", "null"]}},
+    },
+})
+
 
 _ERROR_RESPONSES = {
     400: ("BadRequest", "输入有误，未做任何更改 / bad input, nothing changed"),

@@ -15,6 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.accounts import add_org_unit, add_user
+
+from .authorization import ROLES
 from engine.errors import InvalidInput
 from engine.store import Case, OrgUnit, User
 
@@ -117,7 +119,7 @@ def seed_demo(session: Session, now: datetime) -> list[DemoAccount] | None:
     accounts = []
     for user in USERS:
         password = new_password()
-        add_user(session, user.username, list(user.roles), user.org, password, now=now,
+        add_user(session, user.username, list(user.roles), user.org, password, now=now, known_roles=ROLES,
                  civil_servant=user.civil_servant, display_name=user.display_name)
         accounts.append(DemoAccount(user.username, password, user.display_name, user.roles, user.org,
                                     names[user.org]))
@@ -262,7 +264,8 @@ def seed_petition_cases(system) -> list[str]:
         on(40)
         land = register(zhang, "shangzhuang")
         step(land, "decide_acceptance", "petition_officer", decision="accept")
-        engine.set_owner(land, "leader", actors["petition_officer"])
+        petitions = engine.application("petition")
+        engine.change_case(land, actors["petition_officer"], lambda change: petitions.set_owner(change, "leader", None))
         seeded.append((land, "办理中，吴副县长包案 / being handled, owned by 吴副县长"))
 
         on(20)

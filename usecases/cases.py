@@ -1,0 +1,282 @@
+"""Use cases on cases: register, read, search, history, unmask, messages, ownership and backlog."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any, Mapping
+
+from sqlalchemy import String, and_, cast, exists, not_, or_, select
+
+from engine import privacy
+from engine.application import Actor
+from engine.calendar import iso
+from engine.command import CommandResult
+from engine.errors import InvalidInput, NotFound
+from engine.store import Case, CaseParty, Deadline, Definition, HumanTask
+
+from . import authorization as authz
+from . import views
+from .base import UseCases, check_id
+from .relations import OrgTree, readable_cases_sql
+
+LEVELS = ("village", "town", "county")
+STATUSES = ("open", "closed")
+FLAGS = ("repeat", "group", "final_matter", "backlog")
+MAX_QUERY = 100
+_PHONE = re.compile(r"^\+?[\d\s-]{7,20}$")
+_ID_NUMBER = re.compile(r"^\d{17}[\dXx]$")
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str | None:
+    if value in (None, ""):
+        return None
+    if value not in allowed:
+        raise InvalidInput(f"{name} 应为 {'、'.join(allowed)} 之一 / {name} must be one of {', '.join(allowed)}",
+                           fields={name: f"应为 {' | '.join(allowed)} / must be one of {' | '.join(allowed)}"})
+    return value
+
+
+class Cases(UseCases):
+    # ------------------------------------------------------------------ registering
+    def register(self, actor: Actor, case_type: Any, data: Any) -> dict[str, Any]:
+        """Register a case; the registrant keeps (masked) read access and gets a receipt."""
+        if not isinstance(case_type, str) or not case_type:
+            raise InvalidInput("请指明案件类型 / the case type is required", fields={"type": "必填 / required"})
+        if not isinstance(data, dict):
+            raise InvalidInput("数据（data）必须是 JSON 对象 / data must be a JSON object",
+                               fields={"data": "应为对象 / must be an object"})
+        self._require_deployed(case_type)
+        authz.require("case.register", actor, case_type=case_type)
+        result = self.engine.start_case(case_type, data, actor)
+        view = self.view_after(actor, result)
+        view["receipt"] = self._receipt(view)
+        return view
+
+    def _require_deployed(self, case_type: str) -> None:
+        with self.db.read() as session:
+            if session.scalar(select(Definition.id).where(Definition.process_key == case_type).limit(1)) is None:
+                raise InvalidInput(f"未知的案件类型“{case_type}” / unknown case type {case_type!r}",
+                                   fields={"type": "未知的案件类型 / unknown case type"})
+
+    def _receipt(self, view: Mapping[str, Any]) -> dict[str, Any]:
+        """What the clerk prints for the party: number, level, unit and the first due date."""
+        due = min((d["due_at"] for d in view.get("deadlines") or [] if d.get("due_at")), default=None)
+        with self.db.read() as session:
+            unit_name = OrgTree.load(session).name(view.get("jurisdiction"))
+        return {"number": view.get("number"), "level": view.get("level"), "jurisdiction": view.get("jurisdiction"),
+                "jurisdiction_name": unit_name, "due_at": due, "registered_at": view.get("created_at")}
+
+    # ------------------------------------------------------------------ reading
+    def get(self, actor: Actor, case_id: int) -> dict[str, Any]:
+        with self.db.read() as session:
+            case, relations, _ = self.visible_case(session, actor, case_id)
+            return self._view(session, actor, case, relations, unmasked=False)
+
+    def _view(self, session, actor: Actor, case: Case, relations: set[str], *, unmasked: bool) -> dict[str, Any]:
+        app = self.app(case.type)
+        shown = views.Privacy(app, withheld=not authz.allowed("case.identity", actor, relations, case_type=case.type),
+                              unmasked=unmasked)
+        view = views.case_view(session, case, app, self.now(), shown)
+        view["may"] = self._abilities(actor, case, relations)
+        return view
+
+    @staticmethod
+    def _abilities(actor: Actor, case: Case, relations: set[str]) -> dict[str, bool]:
+        """What the reader may do with the case, for the pages (the API ignores it)."""
+        may = {"unmask": authz.allowed("case.unmask", actor, relations, case_type=case.type)}
+        for use_case in ("case.set_owner", "case.mark_backlog"):
+            may[use_case.split(".")[1]] = (authz.applies(use_case, case.type)
+                                           and authz.allowed(use_case, actor, relations, case_type=case.type))
+        messages = [key[len("message."):] for key, rows in authz.TABLE.items()
+                    if key.startswith("message.") and key != "message.*" and case.type in rows]
+        may["messages"] = [m for m in messages if authz.allowed(f"message.{m}", actor, relations, case_type=case.type)]
+        return may
+
+    def view_after(self, actor: Actor, result: CommandResult) -> dict[str, Any]:
+        """The fresh case view after a command; only what the command returned if the actor may not read it."""
+        try:
+            return self.get(actor, result.case_id)
+        except NotFound:
+            return {"id": result.case_id, "version": result.version, "status": result.status}
+
+    def unmasked(self, actor: Actor, case_id: int) -> dict[str, Any]:
+        """The case with unmasked ID numbers and phones, for its handlers; the look is recorded first."""
+        with self.db.read() as session:
+            case, relations, _ = self.visible_case(session, actor, case_id)
+            authz.require("case.unmask", actor, relations, case_type=case.type)
+            fields = privacy.personal_fields(case.data or {})
+        self.engine.record_event(case_id, "pii_viewed", {"fields": fields}, actor)
+        with self.db.read() as session:
+            case, relations, _ = self.visible_case(session, actor, case_id)
+            return self._view(session, actor, case, relations, unmasked=True)
+
+    def history(self, actor: Actor, case_id: int) -> list[dict[str, Any]]:
+        with self.db.read() as session:
+            case, relations, _ = self.visible_case(session, actor, case_id)
+            app = self.app(case.type)
+            shown = views.Privacy(app, withheld=not authz.allowed("case.identity", actor, relations,
+                                                                  case_type=case.type), unmasked=False)
+            return views.events(session, case.id, shown)
+
+    def search(self, actor: Actor, *, type: Any = None, status: Any = None, level: Any = None, owner: Any = None,
+               overdue: bool = False, q: Any = None, after: int | None = None, limit: int = 50,
+               flag: Any = None, due_within_days: int | None = None) -> tuple[list[dict[str, Any]], int | None]:
+        """A page of the cases the actor may read, newest first, by the filters; `next` is the cursor.
+
+        `q` finds a case by its number, a party's or petitioner's name, a word of its summary, or a
+        whole phone or ID number; never by who the parties are for a unit their identity is withheld from."""
+        status = _choice("status", status, STATUSES)
+        level = _choice("level", level, LEVELS)
+        flag = _choice("flag", flag, FLAGS)
+        if after is not None:
+            check_id(after, "after")
+        if q is not None and (not isinstance(q, str) or len(q) > MAX_QUERY):
+            raise InvalidInput(f"搜索词不超过 {MAX_QUERY} 个字 / the search is at most {MAX_QUERY} characters",
+                               fields={"q": f"不超过 {MAX_QUERY} 字 / at most {MAX_QUERY} characters"})
+        now = self.now()
+        with self.db.read() as session:
+            if type not in (None, ""):
+                if not isinstance(type, str) or (type not in self.engine.applications and session.scalar(
+                        select(Definition.id).where(Definition.process_key == type).limit(1)) is None):
+                    raise InvalidInput(f"未知的案件类型“{type}” / unknown case type {type!r}",
+                                       fields={"type": "未知的案件类型 / unknown case type"})
+            tree = OrgTree.load(session)
+            query = select(Case).order_by(Case.id.desc()).limit(limit + 1)
+            visible = readable_cases_sql(session, tree, actor)
+            if visible is not None:
+                query = query.where(visible)
+            for column, value in ((Case.type, type), (Case.status, status), (Case.level, level), (Case.owner, owner)):
+                if value:
+                    query = query.where(column == value)
+            if overdue:
+                query = query.where(or_(exists().where(Deadline.case_id == Case.id, Deadline.status == "pending",
+                                                       Deadline.due_at <= now),
+                                        _task_due(now=now)))
+            if flag:
+                query = query.where(self._has_flag(flag, now))
+            if due_within_days:
+                query = query.where(_task_due(after=now, now=now + timedelta(days=due_within_days)))
+            if q and q.strip():
+                query = query.where(self._matches(actor, q.strip()))
+            if after:
+                query = query.where(Case.id < after)
+            rows = session.scalars(query).all()
+            more = len(rows) > limit
+            rows = rows[:limit]
+            items = [views.case_summary(self.app(c.type), c, now) for c in rows]
+        return items, (items[-1]["id"] if more and items else None)
+
+    @staticmethod
+    def _matches(actor: Actor, q: str):
+        like = f"%{q.replace('%', '').replace('_', '')}%"
+        by_number = Case.number.like(like)
+        # Who the parties are is searched only where the searcher may know it (Art. 30).
+        knows_parties = or_(Case.withheld_from.is_(None),
+                            not_(cast(Case.withheld_from, String).like(f'%"{actor.org_unit}"%')))
+        person = [Case.search_text.like(like)]
+        if _PHONE.match(q) and sum(ch.isdigit() for ch in q) >= 7:
+            person.append(exists().where(CaseParty.case_id == Case.id, CaseParty.phone_key == privacy.phone_key(q)))
+        if _ID_NUMBER.match(q):
+            person.append(exists().where(CaseParty.case_id == Case.id, CaseParty.person_key == privacy.person_key(q)))
+        return or_(by_number, and_(knows_parties, or_(*person)))
+
+    def _has_flag(self, flag: str, now):
+        # Flags are a JSON list of lowercase codes: its text holds "code" exactly when the list does.
+        stored = cast(Case.flags, String).like(f'%"{flag}"%')
+        if flag != "backlog":
+            return stored
+        derived = [and_(Case.type == key, Case.status == "open",
+                        Case.created_at < now - timedelta(days=app.rules.backlog_days))
+                   for key, app in self.engine.applications.items() if hasattr(getattr(app, "rules", None),
+                                                                              "backlog_days")]
+        return or_(stored, *derived)
+
+    def diagram(self, actor: Actor, case_id: int) -> dict[str, Any]:
+        """What the case page draws: the BPMN file of the case's own definition version, and the ids
+        of the steps passed and open now."""
+        with self.db.read() as session:
+            case, _, _ = self.visible_case(session, actor, case_id)
+            definition = session.get(Definition, case.definition_id)
+            files = definition.files or {}
+            marker = f'id="{definition.process_key}"'
+            name = next((n for n, text in files.items() if n.lower().endswith(".bpmn") and marker in text),
+                        next((n for n in files if n.lower().endswith(".bpmn")), None))
+            done, current = self.engine.progress(session, case.id)
+            return {"process_key": definition.process_key, "version": definition.version,
+                    "bpmn": files.get(name) if name else None, "done": done,
+                    "current": current if case.status == "open" else set()}
+
+    def same_parties(self, actor: Actor, data: Any) -> dict[str, Any]:
+        """Open cases of the same people (by ID number) as a form being registered: those the actor may
+        read by number, and how many others there are (never which, nor where)."""
+        numbers = sorted(set(_id_numbers(data)))
+        if not numbers:
+            return {"cases": [], "others": 0}
+        keys = [privacy.person_key(n) for n in numbers]
+        with self.db.read() as session:
+            tree = OrgTree.load(session)
+            query = (select(Case).where(Case.status == "open", exists().where(
+                CaseParty.case_id == Case.id, CaseParty.person_key.in_(keys))).order_by(Case.id.desc()).limit(50))
+            found = session.scalars(query).all()
+            visible = readable_cases_sql(session, tree, actor)
+            readable = set(session.scalars(select(Case.id).where(Case.id.in_([c.id for c in found]), visible))) \
+                if visible is not None and found else {c.id for c in found}
+            cases = [{"id": c.id, "number": c.number, "type": c.type, "jurisdiction": c.jurisdiction,
+                      "jurisdiction_name": tree.name(c.jurisdiction)} for c in found if c.id in readable]
+            return {"cases": cases, "others": len(found) - len(cases)}
+
+    # ------------------------------------------------------------------ commands on a case
+    def send_message(self, actor: Actor, case_id: int, name: Any, data: Any) -> dict[str, Any]:
+        """Deliver a message (a court's answer, a withdrawal, a review request) to a case that waits for it."""
+        if not isinstance(data, dict):
+            raise InvalidInput("消息数据必须是 JSON 对象 / message data must be a JSON object",
+                               fields={"data": "应为对象 / must be an object"})
+        with self.db.read() as session:
+            case, relations, _ = self.visible_case(session, actor, case_id)
+            use_case = authz.message_use_case(case.type, name) if isinstance(name, str) else None
+            if use_case is None:
+                raise NotFound(f"此类案件没有“{name}”消息 / cases of this kind take no message {name!r}")
+            authz.require(use_case, actor, relations, case_type=case.type)
+        return self.view_after(actor, self.engine.send_message(case_id, name, data, actor))
+
+    def set_owner(self, actor: Actor, case_id: int, leader: Any, reason: Any = None) -> dict[str, Any]:
+        """Assign or change the case's owner (包案领导), with the reason; an audited event."""
+        app = self._authorized(actor, case_id, "case.set_owner")
+        result = self.engine.change_case(case_id, actor, lambda change: app.set_owner(change, leader, reason))
+        return self.view_after(actor, result)
+
+    def mark_backlog(self, actor: Actor, case_id: int, reason: Any, leader: Any = None) -> dict[str, Any]:
+        """Mark the case as backlog (信访积案), naming its owner if it has none yet."""
+        app = self._authorized(actor, case_id, "case.mark_backlog")
+        result = self.engine.change_case(case_id, actor, lambda change: app.mark_backlog(change, reason, leader or None))
+        return self.view_after(actor, result)
+
+    def _authorized(self, actor: Actor, case_id: int, use_case: str):
+        with self.db.read() as session:
+            case, relations, _ = self.visible_case(session, actor, case_id)
+            authz.require(use_case, actor, relations, case_type=case.type)
+            return self.app(case.type)
+
+
+def _id_numbers(value: Any):
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if key == "id_number" and isinstance(item, str) and item.strip():
+                yield item.strip().upper()
+            else:
+                yield from _id_numbers(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _id_numbers(item)
+
+
+def _task_due(*, now, after=None):
+    """An open step of the case due by `now` (and after `after`): a step whose deadline fired stays due."""
+    condition = [HumanTask.case_id == Case.id, HumanTask.status == "ready", HumanTask.due_at.is_not(None),
+                 HumanTask.due_at <= now]
+    if after is not None:
+        condition.append(HumanTask.due_at > after)
+    return exists().where(*condition)
+
+
+__all__ = ["Cases", "iso"]

@@ -1,0 +1,27 @@
+"""Use cases any signed-in user has: the county's org units and people (no secrets)."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from engine.application import Actor
+from engine.store import OrgUnit, User
+
+from . import authorization as authz
+from .base import UseCases
+
+
+class People(UseCases):
+    def org_units(self, actor: Actor) -> list[dict[str, Any]]:
+        authz.require("people.read", actor)
+        with self.db.read() as session:
+            units = session.scalars(select(OrgUnit).order_by(OrgUnit.code)).all()
+            return [{"code": u.code, "name": u.name, "level": u.level, "parent": u.parent} for u in units]
+
+    def users(self, actor: Actor) -> list[dict[str, Any]]:
+        authz.require("people.read", actor)
+        with self.db.read() as session:
+            rows = session.scalars(select(User).where(User.active.is_(True)).order_by(User.username)).all()
+            return [{"username": u.username, "display_name": u.display_name, "org_unit": u.org_unit,
+                     "roles": list(u.roles or []), "civil_servant": u.civil_servant} for u in rows]

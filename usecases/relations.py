@@ -1,0 +1,201 @@
+"""How a user stands to a case, a task or a ledger entry: the relations the authorization table
+grants by, computed for one object in Python and, for lists, as SQL conditions."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy.orm import Session
+
+from engine.application import Actor
+from engine.store import Case, HumanTask, LedgerEntry, OrgUnit
+
+from . import authorization as authz
+
+
+@dataclass(frozen=True)
+class Unit:
+    code: str
+    name: str
+    level: str
+    parent: str | None
+
+
+class OrgTree:
+    """The county's org units, read once per use case (units are few and rarely change)."""
+
+    def __init__(self, units: Mapping[str, Unit]):
+        self.units = dict(units)
+        self._children: dict[str | None, list[str]] = {}
+        for unit in self.units.values():
+            self._children.setdefault(unit.parent, []).append(unit.code)
+
+    @classmethod
+    def load(cls, session: Session) -> "OrgTree":
+        return cls({u.code: Unit(u.code, u.name, u.level, u.parent)
+                    for u in session.execute(select(OrgUnit.code, OrgUnit.name, OrgUnit.level, OrgUnit.parent))})
+
+    def below(self, code: str | None) -> set[str]:
+        """The units under `code` (not itself)."""
+        found, stack = set(), list(self._children.get(code, [])) if code else []
+        while stack:
+            current = stack.pop()
+            if current not in found:
+                found.add(current)
+                stack.extend(self._children.get(current, []))
+        return found
+
+    def level(self, code: str | None) -> str | None:
+        unit = self.units.get(code or "")
+        return unit.level if unit else None
+
+    def name(self, code: str | None) -> str | None:
+        unit = self.units.get(code or "")
+        return unit.name if unit else None
+
+
+# ------------------------------------------------------------------------------ tasks
+def task_relations(actor: Actor, task: Mapping[str, Any]) -> set[str]:
+    """`worker`, `colleague`, `assignee` of a task row (with role, org_unit, assignee, status)."""
+    found = set()
+    mine = task.get("assignee") == actor.username
+    has_role = task.get("role") in actor.roles
+    in_unit = task.get("org_unit") is not None and task.get("org_unit") == actor.org_unit
+    if mine:
+        found.add(authz.ASSIGNEE)
+    if has_role and in_unit:
+        found.add(authz.COLLEAGUE)
+    if task.get("status", "ready") == "ready" and has_role and (mine or (in_unit and not task.get("assignee"))):
+        found.add(authz.WORKER)
+    return found
+
+
+def may_work(actor: Actor, task: Mapping[str, Any], case_type: str) -> bool:
+    return authz.allowed("task.complete", actor, task_relations(actor, task), case_type=case_type,
+                         step=task.get("name"))
+
+
+def workable_tasks_sql(actor: Actor):
+    """The ready tasks `actor` may work (`worker` of each): their own, or unclaimed ones of their roles in
+    their unit. One branch per way, each on its own index."""
+    roles = list(actor.roles)
+    return and_(HumanTask.status == "ready", HumanTask.role.in_(roles),
+                or_(HumanTask.assignee == actor.username,
+                    and_(HumanTask.assignee.is_(None), HumanTask.org_unit == actor.org_unit)))
+
+
+# ------------------------------------------------------------------------------ cases
+def case_relations(session: Session, tree: OrgTree, actor: Actor, case: Mapping[str, Any],
+                   tasks: Iterable[Mapping[str, Any]] | None = None) -> set[str]:
+    """How `actor` stands to the case (a row or view with id, type, jurisdiction, owner, registered_by,
+    withheld_from). `tasks`: its task rows, when the caller has them."""
+    found = set()
+    unit, jurisdiction = actor.org_unit, case.get("jurisdiction")
+    if unit and jurisdiction == unit:
+        found.add(authz.IN_UNIT)
+    elif unit and jurisdiction in tree.below(unit):
+        found.add(authz.UNIT_ABOVE)
+    if case.get("owner") and case["owner"] == actor.username:
+        found.add(authz.OWNER)
+    if case.get("registered_by") and case["registered_by"] == actor.username:
+        found.add(authz.REGISTRANT)
+    if unit and unit in (case.get("withheld_from") or []):
+        found.add(authz.COMPLAINED_ABOUT)
+    if _is_handler(session, actor, case, tasks):
+        found.add(authz.HANDLER)
+    return found
+
+
+def _is_handler(session: Session, actor: Actor, case: Mapping[str, Any], tasks) -> bool:
+    """Whoever worked one of the case's tasks, or may work one of its open tasks now (by the table)."""
+    if tasks is None:
+        tasks = [dict(r._mapping) for r in session.execute(
+            select(HumanTask.name, HumanTask.role, HumanTask.org_unit, HumanTask.assignee, HumanTask.status,
+                   HumanTask.completed_by)
+            .where(HumanTask.case_id == case["id"],
+                   or_(HumanTask.assignee == actor.username, HumanTask.completed_by == actor.username,
+                       and_(HumanTask.status == "ready", HumanTask.role.in_(list(actor.roles))))))]
+    for task in tasks:
+        if task.get("completed_by") == actor.username:
+            return True
+        if task.get("status") == "ready" and may_work(actor, task, case["type"]):
+            return True
+        if task.get("status") != "ready" and task.get("assignee") == actor.username:
+            return True
+    return False
+
+
+def readable_cases_sql(session: Session, tree: OrgTree, actor: Actor):
+    """A SQL condition on Case for the cases `actor` may read (None: every case), from the table's
+    `case.read` row: one branch per relation that grants it to one of the actor's roles."""
+    if "system" in actor.roles:
+        return None
+    row = authz.grants("case.read", "*") or {}
+    granted: set[str] = set()
+    for role in actor.roles:
+        relations = row.get(role)
+        if relations is None:
+            continue
+        if "anywhere" in relations:
+            return None
+        granted |= relations
+    branches = []
+    if authz.IN_UNIT in granted and actor.org_unit:
+        branches.append(Case.jurisdiction == actor.org_unit)
+    if authz.UNIT_ABOVE in granted and actor.org_unit:
+        below = tree.below(actor.org_unit)
+        if below:
+            branches.append(Case.jurisdiction.in_(sorted(below)))
+    if authz.OWNER in granted:
+        branches.append(Case.owner == actor.username)
+    if authz.REGISTRANT in granted:
+        branches.append(Case.registered_by == actor.username)
+    if authz.HANDLER in granted:
+        branches.append(exists().where(HumanTask.case_id == Case.id, HumanTask.completed_by == actor.username))
+        branches.append(exists().where(HumanTask.case_id == Case.id, HumanTask.assignee == actor.username))
+        branches.append(exists().where(HumanTask.case_id == Case.id, workable_tasks_sql(actor)))
+    return or_(*branches) if branches else false()
+
+
+# ------------------------------------------------------------------------------ ledger entries
+def entry_relations(tree: OrgTree, actor: Actor, entry: Any) -> set[str]:
+    found = set()
+    unit = actor.org_unit
+    if unit and entry.review_unit == unit:
+        found.add(authz.ENTRY_OFFICE)
+    if unit and (entry.review_unit in tree.below(unit) or tree.level(unit) == "county") and entry.review_unit != unit:
+        found.add(authz.OFFICE_ABOVE)
+    if entry.mediator and entry.mediator == actor.username:
+        found.add(authz.PAYEE)
+    return found
+
+
+def readable_entries_sql(tree: OrgTree, actor: Actor):
+    """A SQL condition on LedgerEntry for the entries `actor` may read (None: all), from `subsidy.read`."""
+    if "system" in actor.roles:
+        return None
+    row = authz.grants("subsidy.read", "*") or {}
+    granted: set[str] = set()
+    for role in actor.roles:
+        relations = row.get(role)
+        if relations is None:
+            continue
+        if "anywhere" in relations:
+            return None
+        granted |= relations
+    branches = []
+    unit = actor.org_unit
+    if authz.OFFICE_ABOVE in granted and unit and tree.level(unit) == "county":
+        return None
+    if authz.ENTRY_OFFICE in granted and unit:
+        branches.append(LedgerEntry.review_unit == unit)
+    if authz.OFFICE_ABOVE in granted and unit and tree.below(unit):
+        branches.append(LedgerEntry.review_unit.in_(sorted(tree.below(unit))))
+    if authz.PAYEE in granted:
+        branches.append(LedgerEntry.mediator == actor.username)
+    return or_(*branches) if branches else false()
+
+
+def at_county(tree: OrgTree, actor: Actor) -> set[str]:
+    return {authz.AT_COUNTY} if tree.level(actor.org_unit) == "county" else set()

@@ -1,0 +1,84 @@
+"""Use cases on the subsidy ledger (以案定补, DOMAIN.md §4): list, review, approve, reject, reverse, batch."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from engine import ledger
+from engine.application import Actor
+from engine.errors import InvalidInput
+from engine.store import LedgerEntry
+from workflows import subsidy_ledger
+
+from . import authorization as authz
+from .base import UseCases, check_id
+from .relations import OrgTree, at_county, entry_relations, readable_entries_sql
+
+
+class Subsidies(UseCases):
+    def list(self, actor: Actor, *, mediator: Any = None, status: Any = None, quarter: Any = None,
+             case_id: int | None = None, after: int | None = None, limit: int = 100):
+        """A page of the entries the actor may read, oldest first: auditors and the county justice bureau
+        read all, a town justice office its own town's, a mediator their own."""
+        if not authz.allowed("subsidy.read", actor, {authz.ENTRY_OFFICE, authz.OFFICE_ABOVE, authz.PAYEE}):
+            raise authz.Forbidden(authz.REFUSALS["subsidy.read"])
+        if status is not None and status not in subsidy_ledger.STATUSES:
+            raise InvalidInput(f"状态必须是 {', '.join(subsidy_ledger.STATUSES)} 之一 / status must be one of "
+                               f"{', '.join(subsidy_ledger.STATUSES)}", fields={"status": "未知状态 / unknown status"})
+        for name, value in (("case", case_id), ("after", after)):
+            if value is not None:
+                check_id(value, name)
+        with self.db.read() as session:
+            condition = readable_entries_sql(OrgTree.load(session), actor)
+            return ledger.list_entries(session, condition=condition, mediator=mediator, status=status,
+                                       quarter=quarter, case_id=case_id, after=after, limit=limit)
+
+    def _act(self, actor: Actor, entry_id: int, use_case: str, action: Callable) -> dict[str, Any]:
+        now = self.now()
+        with self.db.write() as session:
+            tree = OrgTree.load(session)
+            entry, _ = ledger.load(session, check_id(entry_id))
+            relations = entry_relations(tree, actor, entry)
+            if not authz.allowed("subsidy.read", actor, relations):
+                raise authz.not_found("补贴记录 / ledger entry", entry_id)
+            authz.require(use_case, actor, relations)
+            return action(session, relations, now)
+
+    def review(self, actor: Actor, entry_id: int, note: Any = "") -> dict[str, Any]:
+        return self._act(actor, entry_id, "subsidy.review",
+                         lambda s, rel, now: subsidy_ledger.review(s, entry_id, actor, now, note))
+
+    def approve(self, actor: Actor, entry_id: int, note: Any = "") -> dict[str, Any]:
+        return self._act(actor, entry_id, "subsidy.approve",
+                         lambda s, rel, now: subsidy_ledger.approve(s, entry_id, actor, now, note))
+
+    def reject(self, actor: Actor, entry_id: int, reason: Any) -> dict[str, Any]:
+        def act(s, relations, now):
+            office = "county" if authz.OFFICE_ABOVE in relations else "town"
+            return subsidy_ledger.reject(s, entry_id, actor, now, reason, office=office)
+        return self._act(actor, entry_id, "subsidy.reject", act)
+
+    def reverse(self, actor: Actor, entry_id: int, reason: Any) -> dict[str, Any]:
+        return self._act(actor, entry_id, "subsidy.reverse",
+                         lambda s, rel, now: subsidy_ledger.reverse(s, entry_id, actor, now, reason))
+
+    def batch(self, actor: Actor, quarter: Any, *, early: bool = False) -> ledger.Batch:
+        """The quarter's payment batch: made once, and only once the quarter has ended unless `early`."""
+        if not isinstance(quarter, str):
+            raise InvalidInput("请指明季度，如 2026Q4 / the quarter is required, e.g. 2026Q4",
+                               fields={"quarter": "必填 / required"})
+        now = self.now()
+        with self.db.write() as session:
+            authz.require("subsidy.batch", actor, at_county(OrgTree.load(session), actor))
+            return subsidy_ledger.batch(session, quarter, actor, now, early=early)
+
+    def entry_case_numbers(self, case_ids) -> dict[int, str]:
+        from engine.store import Case
+        from sqlalchemy import select
+        ids = sorted(set(case_ids))
+        if not ids:
+            return {}
+        with self.db.read() as session:
+            return dict(session.execute(select(Case.id, Case.number).where(Case.id.in_(ids))).all())
+
+
+__all__ = ["Subsidies", "LedgerEntry"]

@@ -1,0 +1,178 @@
+"""Use cases on tasks: the worklist, a task with its form, claiming, assigning, completing, extending."""
+from __future__ import annotations
+
+from typing import Any
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, or_, select
+
+from engine.application import Actor
+from engine.errors import Conflict, InvalidInput
+from engine.store import Case, Deadline, HumanTask
+
+from . import authorization as authz
+from . import views
+from .base import UseCases, check_id, task_row
+from .relations import task_relations, workable_tasks_sql
+
+MAX_TEXT = 2000
+WARNINGS = ("normal", "warning", "overdue")
+PAGE = 50
+
+
+@dataclass(frozen=True)
+class WorklistPage:
+    items: list[dict[str, Any]]
+    total: int       # all the tasks the filters match, on every page
+    page: int
+    pages: int
+    steps: list[tuple[str, str]]  # (step key, title) of the steps in the whole list, for the filter
+
+
+class Tasks(UseCases):
+    def __init__(self, system, cases):
+        super().__init__(system)
+        self.cases = cases  # the case view after each command
+
+    # ------------------------------------------------------------------ reading
+    def worklist(self, actor: Actor, case_id: int | None = None, *, after: int | None = None,
+                 limit: int | None = None) -> list[dict[str, Any]]:
+        """The tasks the actor may work (their own, or unclaimed ones of their roles in their unit),
+        soonest due first."""
+        if case_id is not None:
+            check_id(case_id, "case")
+        now = self.now()
+        with self.db.read() as session:
+            query = (select(HumanTask, Case.number, Case.type).join(Case, Case.id == HumanTask.case_id)
+                     .where(workable_tasks_sql(actor))
+                     .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id))
+            if case_id is not None:
+                query = query.where(HumanTask.case_id == case_id)
+            if limit is not None:
+                query = query.limit(limit)
+            rows = [(t, number, case_type) for t, number, case_type in session.execute(query)
+                    if authz.allowed("task.complete", actor, task_relations(actor, task_row(t)),
+                                     case_type=case_type, step=t.name)]
+            deadlines = views.pending_deadlines(session, {t.case_id for t, _, _ in rows})
+            return [views.task_view(t, now, deadlines.get((t.case_id, t.name)), case_number=number)
+                    for t, number, _ in rows]
+
+    def worklist_page(self, actor: Actor, *, step: str | None = None, level: str | None = None,
+                      warning: str | None = None, page: int = 1, per_page: int = PAGE) -> WorklistPage:
+        """A page of the actor's worklist, soonest due first, filtered by step, level and warning, each
+        task with its case's number and parties' names (as the actor may see them)."""
+        if warning not in (None, *WARNINGS):
+            raise InvalidInput("warning 应为 normal、warning 或 overdue / warning must be normal, warning or overdue",
+                               fields={"warning": "未知的期限状态 / unknown warning level"})
+        if level not in (None, "village", "town", "county"):
+            raise InvalidInput("level 应为 village、town 或 county / level must be village, town or county",
+                               fields={"level": "未知的层级 / unknown level"})
+        if isinstance(page, bool) or not isinstance(page, int) or not 1 <= page <= 100000:
+            raise InvalidInput("页码应为正整数 / the page must be a positive whole number",
+                               fields={"page": "应为正整数 / must be a positive whole number"})
+        now = self.now()
+        deadline = Deadline.__table__.alias("d")
+        with self.db.read() as session:
+            base = (select(HumanTask, Case.number, Case.type, Case.data, Case.withheld_from, deadline.c.warning_at)
+                    .join(Case, Case.id == HumanTask.case_id)
+                    .outerjoin(deadline, and_(deadline.c.case_id == HumanTask.case_id, deadline.c.kind == HumanTask.name,
+                                              deadline.c.status == "pending"))
+                    .where(workable_tasks_sql(actor)))
+            steps = session.execute(select(HumanTask.name, func.min(HumanTask.title)).where(workable_tasks_sql(actor))
+                                    .group_by(HumanTask.name).order_by(HumanTask.name)).all()
+            if step:
+                base = base.where(HumanTask.name == step)
+            if level:
+                base = base.where(HumanTask.level == level)
+            if warning == "overdue":
+                base = base.where(HumanTask.due_at <= now)
+            elif warning == "warning":
+                base = base.where(HumanTask.due_at > now, deadline.c.warning_at <= now)
+            elif warning == "normal":
+                base = base.where(or_(HumanTask.due_at.is_(None),
+                                      and_(HumanTask.due_at > now,
+                                           or_(deadline.c.warning_at.is_(None), deadline.c.warning_at > now))))
+            total = session.scalar(select(func.count()).select_from(base.subquery()))
+            rows = session.execute(base.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
+                                   .offset((page - 1) * per_page).limit(per_page)).all()
+            items = []
+            for t, number, case_type, data, withheld, warn_at in rows:
+                app = self.app(case_type)
+                view = views.task_view(t, now, None, case_number=number)
+                view["warning_level"] = views.warning_level(now, t.due_at, warn_at)
+                view["title_zh"], view["title_en"] = views.split_title(t.title, app.form_schema(t.name))
+                view["case_type"] = case_type
+                hidden = bool(actor.org_unit and actor.org_unit in (withheld or []))
+                view["parties"] = None if hidden else app.party_names(data or {})
+                items.append(view)
+        pages = max(1, -(-total // per_page))
+        return WorklistPage(items, total, page, pages, [(name, title) for name, title in steps])
+
+    def count(self, actor: Actor) -> int:
+        """How many tasks the actor may work now (the number in the navigation)."""
+        with self.db.read() as session:
+            return session.scalar(select(func.count()).select_from(HumanTask).where(workable_tasks_sql(actor))) or 0
+
+    def get(self, actor: Actor, task_id: int) -> dict[str, Any]:
+        """A task with its form (JSON Schema), if the actor may read its case."""
+        now = self.now()
+        with self.db.read() as session:
+            task, case, relations, _ = self.visible_task(session, actor, task_id)
+            form = self.app(case.type).form_schema(task.name) or {}
+            deadline = views.pending_deadlines(session, [task.case_id]).get((task.case_id, task.name))
+            view = views.task_view(task, now, deadline, form=form, case_number=case.number)
+            mine = task_relations(actor, task_row(task))
+            view["may"] = {use_case.split(".")[1]: authz.allowed(use_case, actor, mine, case_type=case.type,
+                                                                 step=task.name)
+                           for use_case in ("task.claim", "task.unclaim", "task.assign", "task.complete",
+                                            "task.extend")} if task.status == "ready" else {}
+            return view
+
+    # ------------------------------------------------------------------ commands
+    def _authorize(self, actor: Actor, task_id: int, use_case: str) -> None:
+        """The task must be visible (else not found) and ready (else a conflict), and the table must allow it."""
+        with self.db.read() as session:
+            task, case, _, _ = self.visible_task(session, actor, task_id)
+            if task.status != "ready":
+                raise Conflict("该任务已办结或已取消 / the task is no longer ready")
+            relations = task_relations(actor, task_row(task))
+            if (use_case == "task.claim" and task.assignee and task.assignee != actor.username
+                    and authz.COLLEAGUE in relations):  # they could have claimed it: someone was quicker
+                raise Conflict(f"该任务已由 {task.assignee} 认领 / already claimed by {task.assignee}")
+            authz.require(use_case, actor, relations, case_type=case.type, step=task.name)
+
+    def claim(self, actor: Actor, task_id: int) -> dict[str, Any]:
+        self._authorize(actor, task_id, "task.claim")
+        return self.cases.view_after(actor, self.engine.claim_task(task_id, actor))
+
+    def unclaim(self, actor: Actor, task_id: int) -> dict[str, Any]:
+        self._authorize(actor, task_id, "task.unclaim")
+        return self.cases.view_after(actor, self.engine.unclaim_task(task_id, actor))
+
+    def assign(self, actor: Actor, task_id: int, username: Any) -> dict[str, Any]:
+        if not isinstance(username, str) or not username or len(username) > 64:
+            raise InvalidInput("请指明用户 / the user is required", fields={"user": "必填 / required"})
+        self._authorize(actor, task_id, "task.assign")
+        return self.cases.view_after(actor, self.engine.assign_task(task_id, username, actor))
+
+    def complete(self, actor: Actor, task_id: int, data: Any, version: Any) -> dict[str, Any]:
+        """Complete a task with its form's data, at the case version the user read."""
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise InvalidInput("请提供读取时的案件版本号 version / the case version you read is required",
+                               fields={"version": "必填，整数 / required, a whole number"})
+        if not isinstance(data, dict):
+            raise InvalidInput("数据（data）必须是 JSON 对象 / data must be a JSON object",
+                               fields={"data": "应为对象 / must be an object"})
+        self._authorize(actor, task_id, "task.complete")
+        return self.cases.view_after(actor, self.engine.complete_task(task_id, data, actor, expected_version=version))
+
+    def extend(self, actor: Actor, task_id: int, request: dict[str, Any]) -> dict[str, Any]:
+        """Extend a task's deadline where the case type allows it (days, reason, and what else it asks)."""
+        version = request.get("version")
+        if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+            raise InvalidInput("version 应为整数 / version must be a whole number", fields={"version": "应为整数"})
+        self._authorize(actor, task_id, "task.extend")
+        result = self.engine.extend_deadline(task_id, request.get("days"), request.get("reason"), actor,
+                                             expected_version=version, request=request)
+        return self.cases.view_after(actor, result)

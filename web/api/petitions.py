@@ -1,0 +1,50 @@
+"""REST routes of the petition office: owner leaders, backlog, its list and the owner board."""
+from __future__ import annotations
+
+from .http import (DEFAULT_PAGE, MAX_PAGE, actor, json_body, page, query_flag, query_int, query_text, route,
+                   services)
+from .openapi import Param
+
+
+@route("POST", "/cases/<id:case_id>/owner", summary="指定或更换包案领导 / Assign or change the owner leader",
+       body="OwnerAssignment", response="Case", errors=(403, 409), tag="petitions")
+def set_owner(case_id: int):
+    body = json_body()
+    return services().cases.set_owner(actor(), case_id, body.get("leader"), body.get("reason"))
+
+
+@route("POST", "/cases/<id:case_id>/backlog", summary="列为信访积案 / Mark a petition as backlog",
+       body="BacklogMark", response="Case", errors=(403, 409), tag="petitions")
+def mark_backlog(case_id: int):
+    body = json_body()
+    return services().cases.mark_backlog(actor(), case_id, body.get("reason"), body.get("leader"))
+
+
+PETITION_FILTERS = (
+    Param("owner", "包案领导用户名 / owner leader's username"),
+    Param("flag", "标记 / flag", enum=("repeat", "group", "final_matter", "backlog")),
+    Param("status", "状态 / status", enum=("open", "closed")),
+    Param("overdue", "1：只看有步骤超期的 / 1: only petitions with an overdue step or deadline", enum=("0", "1")),
+    Param("due_within", "只看有步骤在 N 天内到期的 / only petitions with a step due within N days",
+          type="integer", minimum=1, maximum=365),
+    Param("after", "上一页返回的 next / the `next` of the previous page", type="integer", minimum=1),
+    Param("limit", f"每页条数 / page size (default {DEFAULT_PAGE})", type="integer", minimum=1, maximum=MAX_PAGE),
+)
+
+
+@route("GET", "/petitions", summary="信访部门的信访列表 / Petitions for the petition office", response="CaseList",
+       query=PETITION_FILTERS, tag="petitions")
+def list_petitions():
+    items, next_id = services().petitions.list(
+        actor(), status=query_text("status"), owner=query_text("owner"), overdue=query_flag("overdue"),
+        flag=query_text("flag"), due_within_days=query_int("due_within", maximum=365), after=query_int("after"),
+        limit=query_int("limit", default=DEFAULT_PAGE, maximum=MAX_PAGE))
+    return page(items, next_id)
+
+
+@route("GET", "/petitions/owners",
+       summary="按包案领导统计：在办、7 天内到期、超期、积案 / Open petitions by owner leader: open, due within 7 "
+               "days, overdue, backlog",
+       response="OwnerBoard", errors=(403,), tag="petitions")
+def petition_owners():
+    return services().petitions.board(actor())
