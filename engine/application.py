@@ -155,6 +155,11 @@ class ProcessApplication:
         role = properties.get("role") or lane or "admin"
         return Placement(role=role, org_unit=case.jurisdiction, level=properties.get("level") or case.level)
 
+    def english_title(self, step: str, title: str) -> str | None:
+        """The English of a step named in Chinese only in the BPMN file. Default: none (its form's
+        `x-title-en` is used)."""
+        return None
+
     def party_names(self, data: Mapping[str, Any]) -> list[str]:
         """The names of a case's parties, as a task list shows them. Default: none known."""
         return []

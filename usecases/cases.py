@@ -67,6 +67,13 @@ class Cases(UseCases):
                 "jurisdiction_name": unit_name, "due_at": due, "registered_at": view.get("created_at")}
 
     # ------------------------------------------------------------------ reading
+    def form(self, actor: Actor, case_type: str, step: str) -> dict[str, Any] | None:
+        """The JSON Schema of a step's form (`register`, a step key, or `message_<name>`), for the pages."""
+        authz.require("people.read", actor)
+        if not isinstance(case_type, str) or not isinstance(step, str):
+            return None
+        return self.engine.application(case_type, remember=False).form_schema(step)
+
     def get(self, actor: Actor, case_id: int) -> dict[str, Any]:
         with self.db.read() as session:
             case, relations, _ = self.visible_case(session, actor, case_id)

@@ -55,8 +55,9 @@ class Tasks(UseCases):
                     if authz.allowed("task.complete", actor, task_relations(actor, task_row(t)),
                                      case_type=case_type, step=t.name)]
             deadlines = views.pending_deadlines(session, {t.case_id for t, _, _ in rows})
-            return [views.task_view(t, now, deadlines.get((t.case_id, t.name)), case_number=number)
-                    for t, number, _ in rows]
+            return [views.task_view(t, now, deadlines.get((t.case_id, t.name)), case_number=number,
+                                    titles=self.app(case_type).form_schema(t.name), app=self.app(case_type))
+                    for t, number, case_type in rows]
 
     def worklist_page(self, actor: Actor, *, step: str | None = None, level: str | None = None,
                       warning: str | None = None, page: int = 1, per_page: int = PAGE) -> WorklistPage:
@@ -99,9 +100,8 @@ class Tasks(UseCases):
             items = []
             for t, number, case_type, data, withheld, warn_at in rows:
                 app = self.app(case_type)
-                view = views.task_view(t, now, None, case_number=number)
+                view = views.task_view(t, now, None, case_number=number, titles=app.form_schema(t.name), app=app)
                 view["warning_level"] = views.warning_level(now, t.due_at, warn_at)
-                view["title_zh"], view["title_en"] = views.split_title(t.title, app.form_schema(t.name))
                 view["case_type"] = case_type
                 hidden = bool(actor.org_unit and actor.org_unit in (withheld or []))
                 view["parties"] = None if hidden else app.party_names(data or {})
@@ -121,7 +121,7 @@ class Tasks(UseCases):
             task, case, relations, _ = self.visible_task(session, actor, task_id)
             form = self.app(case.type).form_schema(task.name) or {}
             deadline = views.pending_deadlines(session, [task.case_id]).get((task.case_id, task.name))
-            view = views.task_view(task, now, deadline, form=form, case_number=case.number)
+            view = views.task_view(task, now, deadline, form=form, case_number=case.number, app=self.app(case.type))
             mine = task_relations(actor, task_row(task))
             view["may"] = {use_case.split(".")[1]: authz.allowed(use_case, actor, mine, case_type=case.type,
                                                                  step=task.name)

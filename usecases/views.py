@@ -34,19 +34,26 @@ def worst_warning(levels: Iterable[str]) -> str:
     return max(levels, key=WARNING_ORDER.index, default="normal")
 
 
-def split_title(title: str, form: Mapping[str, Any] | None = None) -> tuple[str, str]:
-    """(Chinese, English) of a step title written "中文 / English" in the BPMN file, or of its form's."""
+def split_title(title: str, form: Mapping[str, Any] | None = None, english: str | None = None) -> tuple[str, str]:
+    """(Chinese, English) of a step title written "中文 / English" in the BPMN file, else with the
+    case type's English for it, else its form's."""
     zh, sep, en = (title or "").partition(" / ")
-    if not sep and form:
-        en = form.get("x-title-en") or ""
+    if not sep:
+        en = english or (form or {}).get("x-title-en") or ""
     return zh.strip(), (en.strip() or zh.strip())
 
 
 def task_view(task: HumanTask, now: datetime, deadline: Deadline | None = None,
-              form: dict | None = None, case_number: str | None = None) -> dict[str, Any]:
-    title_zh, title_en = split_title(task.title, form)
+              form: dict | None = None, case_number: str | None = None, titles: dict | None = None,
+              app: ProcessApplication | None = None) -> dict[str, Any]:
+    """A task in the contract's shape; its title "中文 / English" (the English from the case type or
+    the form when the BPMN file names the step in Chinese only). `titles`: the step's form, when
+    `form` is not shown."""
+    english = app.english_title(task.name, task.title) if app is not None else None
+    title_zh, title_en = split_title(task.title, form or titles, english)
+    title = task.title if " / " in (task.title or "") or title_en == title_zh else f"{title_zh} / {title_en}"
     view = {"id": task.id, "case_id": task.case_id, "case_number": case_number, "name": task.name,
-            "title": task.title, "title_zh": title_zh, "title_en": title_en, "level": task.level,
+            "title": title, "title_zh": title_zh, "title_en": title_en, "level": task.level,
             "role": task.role, "org_unit": task.org_unit, "assignee": task.assignee, "status": task.status,
             "due_at": iso(task.due_at),
             "warning_level": warning_level(now, task.due_at, deadline.warning_at if deadline else None),
@@ -87,9 +94,8 @@ def case_view(session: Session, case: Case, app: ProcessApplication, now: dateti
     by_kind = {d.kind: d for d in deadlines}
     tasks = session.scalars(select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.status == "ready")
                             .order_by(HumanTask.id)).all()
-    task_views = [task_view(t, now, by_kind.get(t.name), form=None, case_number=case.number) for t in tasks]
-    for view, t in zip(task_views, tasks):
-        view["title_zh"], view["title_en"] = split_title(t.title, app.form_schema(t.name))
+    task_views = [task_view(t, now, by_kind.get(t.name), case_number=case.number, titles=app.form_schema(t.name),
+                            app=app) for t in tasks]
     deadline_views = [deadline_view(d, now) for d in deadlines]
     version = session.scalar(select(Definition.version).where(Definition.id == case.definition_id))
     return {"id": case.id, "number": case.number, "type": case.type, "status": case.status,

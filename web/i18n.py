@@ -2,8 +2,8 @@
 
 Page text is written in Chinese and marked: `_("用户名")` in templates and page modules (a marked
 string may have `{name}` fields: `_("您好，{name}", name=...)`), `N_("我的待办")` for text kept in a
-table and translated when shown. `web/translations/en.json` maps each marked Chinese string to its
-English; tests/pages/test_translations.py fails on a marked string without an entry. A plain JSON
+table and translated when shown. `web/translations/en.json` (and `en/<area>.json`, one per page area)
+maps each marked Chinese string to its English; tests/pages/test_translations.py fails on a marked string without an entry. A plain JSON
 catalogue needs no compile step and no built files, and for two languages without plural forms that
 matter on these pages it is all gettext would give us.
 
@@ -22,11 +22,15 @@ DEFAULT_LANGUAGE = "zh"
 LANGUAGES = ("zh", "en")
 HTML_LANG = {"zh": "zh-CN", "en": "en"}
 CATALOGUE = Path(__file__).parent / "translations" / "en.json"
+AREA_CATALOGUES = Path(__file__).parent / "translations" / "en"  # one file per page area: en/<area>.json
 
 
 @lru_cache(maxsize=None)
 def english() -> dict[str, str]:
-    return json.loads(CATALOGUE.read_text(encoding="utf-8"))
+    found = json.loads(CATALOGUE.read_text(encoding="utf-8"))
+    for path in sorted(AREA_CATALOGUES.glob("*.json")):
+        found.update(json.loads(path.read_text(encoding="utf-8")))
+    return found
 
 
 def current_language() -> str:

@@ -51,6 +51,14 @@ DEFAULT_PERIODS = {
     "rereview": 30,                 # from the re-review request
     "progress_report": 15,          # the owner leader's report, every 15 days from the assignment
 }
+# The English of the steps the diagram names in Chinese only (its boxes have no room for both).
+ENGLISH_TITLES = {
+    "受理决定": "Decide on acceptance", "指定包案领导": "Assign the owner leader",
+    "办理并出具处理意见": "Handle: the written opinion", "复查": "Review", "复核": "Re-review",
+    "督办：受理超期": "Supervise: acceptance late", "督办：办理超期": "Supervise: handling late",
+    "督办：复查超期": "Supervise: review late", "督办：复核超期": "Supervise: re-review late",
+    "报告化解进展": "Report progress", "督办：进展报告超期": "Supervise: progress report late",
+}
 MEDIATION_RESOLVED = ("resolved_village", "resolved_town", "resolved_county", "court")
 
 
@@ -164,6 +172,9 @@ class PetitionApplication(ProcessApplication):
 
     def party_names(self, data: Mapping[str, Any]) -> list[str]:
         return [p.get("name") or "" for p in data.get("petitioners") or []]
+
+    def english_title(self, step: str, title: str) -> str | None:
+        return ENGLISH_TITLES.get(title)
 
     # ------------------------------------------------------------------ where work happens
     def placement(self, case: CaseSnapshot, step: str, lane: str | None, properties: Mapping[str, str],

@@ -433,3 +433,15 @@ def test_the_program_runs_outside_pytest(cli_env, tmp_path):
     refused = subprocess.run([sys.executable, "-m", "web.cli", "clock", "show"], cwd=REPO,
                              env={**env, "FENGQIAO_SIMULATED_CLOCK": "0"}, capture_output=True, text=True, timeout=120)
     assert refused.returncode == 2 and "FENGQIAO_SIMULATED_CLOCK=1" in refused.stderr
+
+
+def test_the_servers_log_keeps_spiffworkflows_chatter_out(monkeypatch):
+    """SpiffWorkflow logs every task's change of state at INFO: a quarter of a busy server's log."""
+    import logging
+
+    from web.cli.common import log_to_stderr
+    monkeypatch.setattr(logging.root, "handlers", [])
+    log_to_stderr()
+    assert logging.getLogger("spiff.task").getEffectiveLevel() >= logging.WARNING
+    assert logging.getLogger("spiff.workflow").getEffectiveLevel() >= logging.WARNING
+    assert logging.getLogger("engine.sweep").getEffectiveLevel() == logging.INFO

@@ -22,14 +22,21 @@ def marked_strings() -> dict[str, str]:
 
 
 def catalogue() -> dict[str, str]:
-    return json.loads((WEB / "translations" / "en.json").read_text(encoding="utf-8"))
+    """en.json and the page areas' en/<area>.json, as the pages read them."""
+    from web.i18n import english
+    english.cache_clear()
+    found = json.loads((WEB / "translations" / "en.json").read_text(encoding="utf-8"))
+    for path in sorted((WEB / "translations" / "en").glob("*.json")):
+        found.update(json.loads(path.read_text(encoding="utf-8")))
+    assert found == english()
+    return found
 
 
 def test_every_marked_text_has_an_english_translation():
     english = catalogue()
     missing = {text: where for text, where in marked_strings().items() if not english.get(text, "").strip()}
     assert not missing, "add these to web/translations/en.json:\n" + "\n".join(
-        f"  {text!r}  ({where})" for text, where in missing.items())
+        f"  {text!r}  ({where})" for text, where in missing.items()) + "\n(or to web/translations/en/<area>.json)"
 
 
 def test_a_translation_fills_in_the_same_fields_and_is_english():

@@ -48,7 +48,7 @@ def test_a_late_opinion_opens_supervision_and_the_case_stays_red_until_the_opini
     assert late["status"] == "open" and late["warning_level"] == "overdue"
     assert {t["name"]: t["warning_level"] for t in late["tasks"]} == {"handle": "overdue", "supervise": "normal"}
     supervise = office.task(case["id"], "supervise")
-    assert supervise["title"] == "督办：办理超期" and supervise["org_unit"] == "qh"
+    assert supervise["title_zh"] == "督办：办理超期" and supervise["org_unit"] == "qh"
     breached = office.history(case["id"], "deadline_breached")
     assert [(e["data"]["kind"], e["actor"]) for e in breached] == [("handle", "system")]
     assert office.petitions(overdue=1) == [case["id"]]
@@ -183,13 +183,13 @@ def test_late_review_and_re_review_are_supervised_too(office, clock):
     assert office.task(case["id"], "review")["due_at"] == end_of("2026-10-08")
 
     assert clock.to("2026-10-09 09:00") == 1
-    assert office.task(case["id"], "supervise")["title"] == "督办：复查超期"
+    assert office.task(case["id"], "supervise")["title_zh"] == "督办：复查超期"
     office.do(case["id"], "review", opinion="explain", opinion_text="复查维持")
     office.send(case["id"], "rereview_request")
     assert office.task(case["id"], "rereview")["due_at"] == end_of("2026-11-09")  # Sun 8 Nov → Monday
 
     assert clock.to("2026-11-10 09:00") == 1
-    titles = sorted(t["title"] for t in office.case(case["id"])["tasks"] if t["name"] == "supervise")
+    titles = sorted(t["title_zh"] for t in office.case(case["id"])["tasks"] if t["name"] == "supervise")
     assert titles == ["督办：复查超期", "督办：复核超期"]
 
 
@@ -220,7 +220,7 @@ def test_an_acceptance_decision_left_over_national_day_is_supervised_on_the_firs
 
     late = office.case(case["id"])
     assert late["warning_level"] == "overdue"
-    assert office.task(case["id"], "supervise")["title"] == "督办：受理超期"
+    assert office.task(case["id"], "supervise")["title_zh"] == "督办：受理超期"
     decided = office.do(case["id"], "decide_acceptance", decision="accept")
     # Handling is counted from the (late) acceptance: 9 Oct + 60 = Tue 8 Dec.
     assert office.task(case["id"], "handle")["due_at"] == end_of("2026-12-08")

@@ -32,7 +32,7 @@ def test_a_group_petition_gets_an_owner_leader_whose_progress_reports_fall_due_e
     assert event["actor"] == "officer1" and event["at"] == "2026-09-01T09:00:00+08:00"
     assert event["data"] == {"from": None, "to": "leader_wang", "reason": None, "via": "assign_leader"}
     report = wang.task(case["id"], "progress_report")
-    assert report["title"] == "报告化解进展" and report["role"] == "leader"
+    assert report["title"] == "报告化解进展 / Report progress" and report["role"] == "leader"
     assert li.tasks() == [] and office.tasks(case=case["id"])[0]["name"] == "handle"
     assert li.complete(report["id"], owned["version"], notes="越权").status_code == 403
     assert [c["id"] for c in wang.get("/cases", owner="leader_wang").get_json()["items"]] == [case["id"]]
@@ -47,7 +47,7 @@ def test_a_group_petition_gets_an_owner_leader_whose_progress_reports_fall_due_e
     assert clock.to("2026-10-09 09:00") == 1
     assert wang.task(case["id"], "progress_report")["warning_level"] == "overdue"
     supervise = office.task(case["id"], "supervise")
-    assert supervise["title"] == "督办：进展报告超期" and supervise["org_unit"] == "qh"
+    assert supervise["title_zh"] == "督办：进展报告超期" and supervise["org_unit"] == "qh"
     assert [e["data"]["kind"] for e in office.history(case["id"], "deadline_breached")] == ["progress_report"]
     clock.to("2026-10-09 10:00")
     wang.do(case["id"], "progress_report", notes="补偿款差额已核实，正在报批")
@@ -213,5 +213,5 @@ def test_the_owner_is_reminded_of_a_report_coming_due_and_the_office_is_told_whe
     assert ("deadline_overdue", case["id"]) in inbox(wang)
     assert ("deadline_overdue_supervisor", case["id"]) in inbox(office)
     # The undecided petition was due the same day: two supervision tasks.
-    assert sorted(t["title"] for t in office.tasks(case=case["id"]) if t["name"] == "supervise") == [
+    assert sorted(t["title_zh"] for t in office.tasks(case=case["id"]) if t["name"] == "supervise") == [
         "督办：受理超期", "督办：进展报告超期"]
