@@ -92,7 +92,23 @@ def seed_people(system):
         return {k: actor_of(u) for k, u in people.items()}
 
 
+BPMN_DIR = Path(__file__).resolve().parents[1] / "bpmn"
+
+
+def definition_files(path: Path = BPMN_DIR, names: tuple[str, ...] | None = None) -> dict[str, bytes]:
+    """The .bpmn and .dmn files of a folder (or just `names`), as `fengqiao deploy` reads them."""
+    return {p.name: p.read_bytes() for p in sorted(path.iterdir())
+            if p.suffix in (".bpmn", ".dmn") and (names is None or p.name in names)}
+
+
+def deploy_files(system, files: dict[str, bytes]):
+    """Deploy as `fengqiao deploy` does, through the application layer's use case."""
+    from usecases import CLI
+    return system.services.admin.deploy(CLI, files)
+
+
 def deploy_dir(system, path: Path):
+    """Deploy a folder of test processes straight into the engine's store (the engine's own tests)."""
     with system.db.write() as s:
         return deploy(s, load_directory(path), now=system.clock.now(), actor="admin")
 

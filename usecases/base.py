@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.application import Actor
@@ -70,12 +69,9 @@ class UseCases:
 
 
 def _row(case: Case) -> dict[str, Any]:
+    """What the relations of a user to a case are computed from."""
     return {"id": case.id, "type": case.type, "jurisdiction": case.jurisdiction, "owner": case.owner,
             "registered_by": case.registered_by, "withheld_from": case.withheld_from}
-
-
-def case_row(case: Case) -> dict[str, Any]:
-    return _row(case)
 
 
 def task_row(task: HumanTask) -> dict[str, Any]:
@@ -83,8 +79,3 @@ def task_row(task: HumanTask) -> dict[str, Any]:
             "status": task.status, "completed_by": task.completed_by}
 
 
-def scalar(session: Session, stmt):
-    return session.execute(stmt).scalar()
-
-
-__all__ = ["UseCases", "check_id", "case_row", "task_row", "select"]

@@ -1,12 +1,14 @@
 """Use cases on the subsidy ledger (以案定补, DOMAIN.md §4): list, review, approve, reject, reverse, batch."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
+
+from sqlalchemy import select
 
 from engine import ledger
 from engine.application import Actor
-from engine.errors import InvalidInput
-from engine.store import LedgerEntry
+from engine.errors import Forbidden, InvalidInput
+from engine.store import Case
 from workflows import subsidy_ledger
 
 from . import authorization as authz
@@ -20,7 +22,7 @@ class Subsidies(UseCases):
         """A page of the entries the actor may read, oldest first: auditors and the county justice bureau
         read all, a town justice office its own town's, a mediator their own."""
         if not authz.allowed("subsidy.read", actor, {authz.ENTRY_OFFICE, authz.OFFICE_ABOVE, authz.PAYEE}):
-            raise authz.Forbidden(authz.REFUSALS["subsidy.read"])
+            raise Forbidden(authz.REFUSALS["subsidy.read"])
         if status is not None and status not in subsidy_ledger.STATUSES:
             raise InvalidInput(f"状态必须是 {', '.join(subsidy_ledger.STATUSES)} 之一 / status must be one of "
                                f"{', '.join(subsidy_ledger.STATUSES)}", fields={"status": "未知状态 / unknown status"})
@@ -71,14 +73,11 @@ class Subsidies(UseCases):
             authz.require("subsidy.batch", actor, at_county(OrgTree.load(session), actor))
             return subsidy_ledger.batch(session, quarter, actor, now, early=early)
 
-    def entry_case_numbers(self, case_ids) -> dict[int, str]:
-        from engine.store import Case
-        from sqlalchemy import select
+    def entry_case_numbers(self, case_ids: Iterable[int]) -> dict[int, str]:
+        """The numbers of the entries' cases, for printing a batch."""
         ids = sorted(set(case_ids))
         if not ids:
             return {}
         with self.db.read() as session:
             return dict(session.execute(select(Case.id, Case.number).where(Case.id.in_(ids))).all())
 
-
-__all__ = ["Subsidies", "LedgerEntry"]

@@ -12,10 +12,8 @@ from pathlib import Path
 import pytest
 
 from engine.accounts import add_org_unit, add_user, create_token
-from engine.definitions import parse_decisions, parse_files
-from engine.definitions_repo import deploy, deploy_decisions
 from tests.api.conftest import ApiUser
-from tests.conftest import make_system
+from tests.conftest import deploy_files, make_system
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 
@@ -48,11 +46,7 @@ def bundle_files(folder: Path = BPMN) -> dict[str, bytes]:
 
 def deploy_bundle(system, files: dict[str, bytes]):
     """Deploy as `fengqiao deploy` does: the processes, and every decision on its own."""
-    with system.db.write() as session:
-        now = system.clock.now()
-        has_bpmn = any(n.endswith(".bpmn") for n in files)
-        return (deploy(session, parse_files(files) if has_bpmn else {}, now=now, actor="admin1")
-                + deploy_decisions(session, parse_decisions(files), now=now, actor="admin1"))
+    return deploy_files(system, files)
 
 
 def seed_county(system) -> dict:

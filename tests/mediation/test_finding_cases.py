@@ -1,6 +1,5 @@
 """Finding a case the way a clerk does: by its number, a party's name, a word of its summary, or the
 whole phone or ID number someone reads out, and only among the cases the clerk may read."""
-from tests.mediation.conftest import dispute
 
 
 def ids(person, q: str) -> list[int]:

@@ -19,10 +19,8 @@ import pytest
 
 from engine.accounts import add_org_unit, add_user, create_token
 from engine.calendar import ZONE
-from engine.definitions import parse_decisions, parse_files
-from engine.definitions_repo import deploy, deploy_decisions
 from tests.api.conftest import ApiUser
-from tests.conftest import make_system
+from tests.conftest import definition_files, deploy_files, make_system
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 
@@ -73,10 +71,8 @@ def petition(**overrides) -> dict:
 @pytest.fixture
 def system(database_url):
     system = make_system(database_url, BPMN)
-    files = {p.name: p.read_bytes() for p in sorted(BPMN.iterdir()) if p.suffix in (".bpmn", ".dmn")}
+    deploy_files(system, definition_files(BPMN))
     with system.db.write() as session:
-        deploy(session, parse_files(files), now=system.clock.now(), actor="admin1")
-        deploy_decisions(session, parse_decisions(files), now=system.clock.now(), actor="admin1")
         for code, name, level, parent in UNITS:
             add_org_unit(session, code, name, level, parent)
         for username, roles, unit in PEOPLE.values():

@@ -3,21 +3,16 @@ from sqlalchemy import select
 
 from engine.accounts import actor_of, find_user
 from engine.store import Case
-from tests.conftest import make_system
+from tests.conftest import definition_files, deploy_files, make_system
 from tests.petition.conftest import BPMN
 from usecases import demo
 
 
 def test_the_demo_county_has_petitions_at_different_stages_with_owners_one_overdue_and_one_repeat(database_url):
-    from engine.definitions import parse_decisions, parse_files
-    from engine.definitions_repo import deploy, deploy_decisions
-
     system = make_system(database_url, BPMN)
     try:
-        files = {p.name: p.read_bytes() for p in sorted(BPMN.iterdir()) if p.suffix in (".bpmn", ".dmn")}
+        deploy_files(system, definition_files(BPMN))
         with system.db.write() as session:
-            deploy(session, parse_files(files), now=system.clock.now(), actor="admin")
-            deploy_decisions(session, parse_decisions(files), now=system.clock.now(), actor="admin")
             demo.seed_demo(session, system.clock.now())
 
         lines = demo.seed_demo_cases(system)
@@ -25,7 +20,6 @@ def test_the_demo_county_has_petitions_at_different_stages_with_owners_one_overd
         assert sum(line.startswith("XF-") for line in lines) == 6
         with system.db.read() as session:
             office = actor_of(find_user(session, "petition_officer"))
-            now = system.clock.now()
             ids = session.scalars(select(Case.id).where(Case.type == "petition").order_by(Case.id)).all()
         views = [system.services.cases.get(office, i) for i in ids]
         board = {row["leader"]: row for row in system.services.petitions.board(office)["items"]}
