@@ -173,6 +173,8 @@ class ProcessApplication:
         return dict(self._functions)
 
     # --- deadline extensions ----------------------------------------------------------------
+    extendable_steps: frozenset[str] = frozenset()  # the steps whose deadline `check_extension` may allow
+
     def check_extension(self, session: Any, case: CaseSnapshot, task: Mapping[str, Any], days: Any, reason: Any,
                         earlier: list[Mapping[str, Any]], request: Mapping[str, Any]) -> dict[str, Any]:
         """Decide whether a ready task's deadline may be extended by `days`; raise an EngineError if not.

@@ -105,6 +105,7 @@ class Tasks(UseCases):
                 view["case_type"] = case_type
                 hidden = bool(actor.org_unit and actor.org_unit in (withheld or []))
                 view["parties"] = None if hidden else app.party_names(data or {})
+                view["may"] = self._may(actor, t, case_type)
                 items.append(view)
         pages = max(1, -(-total // per_page))
         return WorklistPage(items, total, page, pages, [(name, title) for name, title in steps])
@@ -123,11 +124,18 @@ class Tasks(UseCases):
             deadline = views.pending_deadlines(session, [task.case_id]).get((task.case_id, task.name))
             view = views.task_view(task, now, deadline, form=form, case_number=case.number, app=self.app(case.type))
             mine = task_relations(actor, task_row(task))
-            view["may"] = {use_case.split(".")[1]: authz.allowed(use_case, actor, mine, case_type=case.type,
-                                                                 step=task.name)
-                           for use_case in ("task.claim", "task.unclaim", "task.assign", "task.complete",
-                                            "task.extend")} if task.status == "ready" else {}
+            view["may"] = self._may(actor, task, case.type) if task.status == "ready" else {}
             return view
+
+    def _may(self, actor: Actor, task: HumanTask, case_type: str) -> dict[str, bool]:
+        """What the actor may do with a ready task, for the pages."""
+        mine = task_relations(actor, task_row(task))
+        may = {use_case.split(".")[1]: authz.allowed(use_case, actor, mine, case_type=case_type, step=task.name)
+               for use_case in ("task.claim", "task.unclaim", "task.assign", "task.complete", "task.extend")}
+        may["claim"] = may["claim"] and task.assignee != actor.username
+        may["unclaim"] = may["unclaim"] and task.assignee is not None
+        may["extend"] = may["extend"] and task.name in self.app(case_type).extendable_steps
+        return may
 
     # ------------------------------------------------------------------ commands
     def _authorize(self, actor: Actor, task_id: int, use_case: str) -> None:

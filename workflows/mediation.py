@@ -77,6 +77,7 @@ def route_of(units: Mapping[str, tuple[str, str | None]], village: str) -> dict[
 
 
 class MediationApplication(ProcessApplication):
+    extendable_steps = frozenset({"mediate"})
     # Who the parties are: withheld, when the case came from a petition, from the unit it complains about.
     identity_keys = frozenset({"parties"})
     confidential_note = ("当事人身份对被反映单位保密（本案由信访转入，《信访工作条例》第三十条）/ the parties' identity is "

@@ -86,6 +86,7 @@ def load_units(session) -> dict[str, Unit]:
 
 
 class PetitionApplication(ProcessApplication):
+    extendable_steps = frozenset({"handle"})
     owner_role = "leader"
     owner_message = "owner_assigned"
     # Who the petitioner is, where they live, what they handed in, and their other petitions.
