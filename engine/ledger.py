@@ -122,7 +122,11 @@ def with_status(query):
 
 
 def case_entries(session: Session, case_id: int) -> list[dict[str, Any]]:
-    rows = session.execute(with_status(select(LedgerEntry, LedgerEvent))
+    # Each entry's newest status row by its own index (entry_id, id): a case view never groups the
+    # whole ledger_event table.
+    newest = (select(func.max(LedgerEvent.id)).where(LedgerEvent.entry_id == LedgerEntry.id)
+              .correlate(LedgerEntry).scalar_subquery())
+    rows = session.execute(select(LedgerEntry, LedgerEvent).join(LedgerEvent, LedgerEvent.id == newest)
                            .where(LedgerEntry.case_id == case_id).order_by(LedgerEntry.id)).all()
     reversed_by = {e.reverses: e.id for e, _ in rows if e.reverses is not None}
     views = []

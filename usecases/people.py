@@ -22,6 +22,8 @@ class People(UseCases):
     def users(self, actor: Actor) -> list[dict[str, Any]]:
         authz.require("people.read", actor)
         with self.db.read() as session:
-            rows = session.scalars(select(User).where(User.active.is_(True)).order_by(User.username)).all()
+            rows = session.execute(select(User.username, User.display_name, User.org_unit, User.roles,
+                                          User.civil_servant).where(User.active.is_(True))
+                                   .order_by(User.username)).all()
             return [{"username": u.username, "display_name": u.display_name, "org_unit": u.org_unit,
                      "roles": list(u.roles or []), "civil_servant": u.civil_servant} for u in rows]

@@ -34,6 +34,7 @@ from usecases.authorization import ROLE_TITLES
 from web.i18n import N_, _, current_language, localized
 
 from .diagram import parse_diagram, render_diagram
+from . import lookups
 from .forms import field_error_summary, read_form, render_fields
 
 bp = Blueprint("cases", __name__)
@@ -185,9 +186,8 @@ class Names:
 
     @classmethod
     def load(cls, actor) -> Names:
-        people = services().people
-        return cls({u["code"]: u for u in people.org_units(actor)},
-                   {u["username"]: u.get("display_name") or u["username"] for u in people.users(actor)})
+        return cls({u["code"]: u for u in lookups.org_units()},
+                   {u["username"]: u.get("display_name") or u["username"] for u in lookups.users()})
 
     def unit(self, code: Any) -> str:
         if not code:

@@ -30,6 +30,7 @@ from usecases.authorization import ROLE_TITLES
 from web.i18n import N_, _, current_language, localized, url_with
 from web.security import safe_next
 
+from . import lookups
 from .forms import field_error_summary, read_form, render_fields
 
 bp = Blueprint("tasks", __name__)
@@ -296,7 +297,7 @@ def _options(schema: Mapping[str, Any], task: Mapping[str, Any], case: Mapping[s
              ) -> dict[str, list[tuple[str, str]]]:
     """Select options for the fields that take an org unit or a username (by their names in the
     forms), keyed by dotted path without list indices as render_fields wants them."""
-    people, units = services().people.users(g.actor), services().people.org_units(g.actor)
+    people, units = lookups.users(), lookups.org_units()
     unit_names = {u["code"]: u["name"] for u in units}
 
     def person(u):
@@ -371,13 +372,13 @@ def _render(task_id: int, *, task: Mapping[str, Any] | None = None, values: Mapp
 # --- the case beside the form ------------------------------------------------------------------------
 def _people_by_name() -> dict[str, str]:
     if "task_people" not in g:
-        g.task_people = {u["username"]: u["display_name"] or u["username"] for u in services().people.users(g.actor)}
+        g.task_people = {u["username"]: u["display_name"] or u["username"] for u in lookups.users()}
     return g.task_people
 
 
 def _units_by_code() -> dict[str, str]:
     if "task_units" not in g:
-        g.task_units = {u["code"]: u["name"] for u in services().people.org_units(g.actor)}
+        g.task_units = {u["code"]: u["name"] for u in lookups.org_units()}
     return g.task_units
 
 
