@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 import shutil
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import FIXTURES, make_system, seed_people
+from tests.conftest import BPMN_DIR, FIXTURES, definition_files, deploy_files, make_system, seed_people
 from tests.pages.app import page_app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -50,17 +51,32 @@ class Site:
         self.system = system
 
 
-@pytest.fixture
-def site(tmp_path):
-    system = make_system(f"sqlite:///{tmp_path / 'browser.db'}", FIXTURES / "bpmn")
+@contextmanager
+def served(tmp_path, bpmn_dir: Path = FIXTURES / "bpmn", *, bundled: bool = False, more=None):
+    """The app served on 127.0.0.1 in a thread, on a fresh SQLite store with the small county of
+    tests/conftest.py; `bundled`: the bundled processes deployed as `fengqiao deploy` does; `more`:
+    a function given the system to add people or units of its own."""
+    system = make_system(f"sqlite:///{tmp_path / 'browser.db'}", BPMN_DIR if bundled else bpmn_dir)
+    if bundled:
+        deploy_files(system, definition_files(BPMN_DIR))
     system.people = seed_people(system)
+    if more is not None:
+        more(system)
     server = make_server("127.0.0.1", 0, page_app(system), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield Site(f"http://127.0.0.1:{server.server_port}", system)
-    server.shutdown()
-    thread.join(timeout=10)
-    system.close()
+    try:
+        yield Site(f"http://127.0.0.1:{server.server_port}", system)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        system.close()
+
+
+@pytest.fixture
+def site(tmp_path):
+    with served(tmp_path) as found:
+        yield found
 
 
 def _new_page(browser, site: Site, viewport: dict):

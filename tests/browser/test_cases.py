@@ -5,21 +5,16 @@ never sideways), axe on each page, and no script running from what a clerk typed
 from __future__ import annotations
 
 import re
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
 from tests.browser.conftest import (
     BrowserUser,
-    Site,
+    served,
     assert_accessible,
     has_horizontal_scroll,
     screenshot,
 )
-from tests.conftest import BPMN_DIR as BPMN
-from tests.conftest import definition_files, deploy_files, make_system, seed_people
-from tests.pages.app import page_app
 
 pytestmark = pytest.mark.browser
 
@@ -29,16 +24,8 @@ XSS = "<script>alert(1)</script>"
 @pytest.fixture
 def site(tmp_path):
     """The served app on the bundled processes (this module's own; conftest's serves test fixtures)."""
-    system = make_system(f"sqlite:///{tmp_path / 'browser.db'}", BPMN)
-    deploy_files(system, definition_files(BPMN))
-    system.people = seed_people(system)
-    server = make_server("127.0.0.1", 0, page_app(system), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield Site(f"http://127.0.0.1:{server.server_port}", system)
-    server.shutdown()
-    thread.join(timeout=10)
-    system.close()
+    with served(tmp_path, bundled=True) as found:
+        yield found
 
 
 def no_dialogs(page) -> list[str]:

@@ -6,35 +6,28 @@ The same task list is used on a 360 × 740 phone. Screenshots of every step are 
 from __future__ import annotations
 
 import re
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
 from engine.accounts import add_user
-from tests.browser.conftest import BrowserUser, Site, _new_page, PHONE, assert_accessible, has_horizontal_scroll, screenshot
+from tests.browser.conftest import (PHONE, BrowserUser, _new_page, assert_accessible, has_horizontal_scroll,
+                                    screenshot, served)
 from tests.browser.test_cases import fill_party, no_dialogs
-from tests.conftest import BPMN_DIR, START, definition_files, deploy_files, make_system, seed_people
-from tests.pages.app import page_app
+from tests.conftest import START
 
 pytestmark = pytest.mark.browser
+
+
+def _town_mediator(system):
+    with system.db.write() as s:
+        add_user(s, "tmed1", ["mediator"], "qh-dz", "password1", now=START, display_name="镇调解员")
 
 
 @pytest.fixture
 def site(tmp_path):
     """The bundled processes, the small county of tests/conftest.py and a mediator of its town."""
-    system = make_system(f"sqlite:///{tmp_path / 'journey.db'}", BPMN_DIR)
-    deploy_files(system, definition_files(BPMN_DIR))
-    system.people = seed_people(system)
-    with system.db.write() as s:
-        add_user(s, "tmed1", ["mediator"], "qh-dz", "password1", now=START, display_name="镇调解员")
-    server = make_server("127.0.0.1", 0, page_app(system), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield Site(f"http://127.0.0.1:{server.server_port}", system)
-    server.shutdown()
-    thread.join(timeout=10)
-    system.close()
+    with served(tmp_path, bundled=True, more=_town_mediator) as found:
+        yield found
 
 
 def open_first_task(page, ui, number: str, name: str):

@@ -6,51 +6,38 @@ serves the bundled `bpmn/` processes (the harness's server, otherwise unchanged)
 """
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from engine.accounts import add_org_unit, add_user
-from engine.definitions import parse_decisions, parse_files
-from engine.definitions_repo import deploy, deploy_decisions
 from tests.browser.conftest import (
     PHONE,
     BrowserUser,
-    Site,
+    served,
     assert_accessible,
     has_horizontal_scroll,
     screenshot,
 )
-from tests.conftest import START, make_system, seed_people
+from tests.conftest import START
 from tests.mediation.conftest import dispute
-from tests.pages.app import page_app
 
 pytestmark = pytest.mark.browser
 
-BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 LIUCUN = "qh-dz-lc"
+
+
+def _town_and_village(system):
+    with system.db.write() as session:
+        add_org_unit(session, "qh-dz-sq", "石桥村", "village", "qh-dz")
+        add_user(session, "tmed1", ["mediator"], "qh-dz", "password1", now=START)
 
 
 @pytest.fixture
 def site(tmp_path):
-    system = make_system(f"sqlite:///{tmp_path / 'browser.db'}", BPMN)
-    files = {p.name: p.read_bytes() for p in sorted(BPMN.iterdir()) if p.suffix in (".bpmn", ".dmn")}
-    with system.db.write() as session:
-        deploy(session, parse_files(files), now=system.clock.now(), actor="admin")
-        deploy_decisions(session, parse_decisions(files), now=system.clock.now(), actor="admin")
-    system.people = seed_people(system)
-    with system.db.write() as session:
-        add_org_unit(session, "qh-dz-sq", "石桥村", "village", "qh-dz")
-        add_user(session, "tmed1", ["mediator"], "qh-dz", "password1", now=START)
-    server = make_server("127.0.0.1", 0, page_app(system), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield Site(f"http://127.0.0.1:{server.server_port}", system)
-    server.shutdown()
-    thread.join(timeout=10)
-    system.close()
+    """The bundled processes, with a second village and a town mediator."""
+    with served(tmp_path, bundled=True, more=_town_and_village) as found:
+        yield found
 
 
 def register(site, village: str = LIUCUN, **overrides) -> dict:
