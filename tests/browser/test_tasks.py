@@ -6,7 +6,6 @@ serves the bundled `bpmn/` processes (the harness's server, otherwise unchanged)
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
