@@ -2,24 +2,16 @@
 grants by, computed for one object in Python and, for lists, as SQL conditions."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from sqlalchemy import and_, exists, false, or_, select
 from sqlalchemy.orm import Session
 
 from engine.application import Actor
-from engine.store import Case, HumanTask, LedgerEntry, OrgUnit
+from engine.store import Case, HumanTask, LedgerEntry
+from workflows.units import Unit, load_units
 
 from . import authorization as authz
-
-
-@dataclass(frozen=True)
-class Unit:
-    code: str
-    name: str
-    level: str
-    parent: str | None
 
 
 class OrgTree:
@@ -33,8 +25,7 @@ class OrgTree:
 
     @classmethod
     def load(cls, session: Session) -> "OrgTree":
-        return cls({u.code: Unit(u.code, u.name, u.level, u.parent)
-                    for u in session.execute(select(OrgUnit.code, OrgUnit.name, OrgUnit.level, OrgUnit.parent))})
+        return cls(load_units(session))
 
     def below(self, code: str | None) -> set[str]:
         """The units under `code` (not itself)."""
@@ -126,20 +117,27 @@ def _is_handler(session: Session, actor: Actor, case: Mapping[str, Any], tasks) 
     return False
 
 
-def readable_cases_sql(session: Session, tree: OrgTree, actor: Actor):
-    """A SQL condition on Case for the cases `actor` may read (None: every case), from the table's
-    `case.read` row: one branch per relation that grants it to one of the actor's roles."""
+def _granted(use_case: str, actor: Actor) -> set[str] | None:
+    """The relations under which one of the actor's roles may run `use_case` (on any case type's row),
+    or None when one may wherever."""
     if "system" in actor.roles:
         return None
-    row = authz.grants("case.read", "*") or {}
+    row = authz.grants(use_case, "*") or {}
     granted: set[str] = set()
     for role in actor.roles:
         relations = row.get(role)
-        if relations is None:
-            continue
-        if "anywhere" in relations:
+        if relations is not None and "anywhere" in relations:
             return None
-        granted |= relations
+        granted |= relations or set()
+    return granted
+
+
+def readable_cases_sql(session: Session, tree: OrgTree, actor: Actor):
+    """A SQL condition on Case for the cases `actor` may read (None: every case), from the table's
+    `case.read` row: one branch per relation that grants it to one of the actor's roles."""
+    granted = _granted("case.read", actor)
+    if granted is None:
+        return None
     branches = []
     if authz.IN_UNIT in granted and actor.org_unit:
         branches.append(Case.jurisdiction == actor.org_unit)
@@ -173,17 +171,9 @@ def entry_relations(tree: OrgTree, actor: Actor, entry: Any) -> set[str]:
 
 def readable_entries_sql(tree: OrgTree, actor: Actor):
     """A SQL condition on LedgerEntry for the entries `actor` may read (None: all), from `subsidy.read`."""
-    if "system" in actor.roles:
+    granted = _granted("subsidy.read", actor)
+    if granted is None:
         return None
-    row = authz.grants("subsidy.read", "*") or {}
-    granted: set[str] = set()
-    for role in actor.roles:
-        relations = row.get(role)
-        if relations is None:
-            continue
-        if "anywhere" in relations:
-            return None
-        granted |= relations
     branches = []
     unit = actor.org_unit
     if authz.OFFICE_ABOVE in granted and unit and tree.level(unit) == "county":

@@ -123,7 +123,6 @@ class Tasks(UseCases):
             form = self.app(case.type).form_schema(task.name) or {}
             deadline = views.pending_deadlines(session, [task.case_id]).get((task.case_id, task.name))
             view = views.task_view(task, now, deadline, form=form, case_number=case.number, app=self.app(case.type))
-            mine = task_relations(actor, task_row(task))
             view["may"] = self._may(actor, task, case.type) if task.status == "ready" else {}
             return view
 

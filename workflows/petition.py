@@ -37,9 +37,10 @@ from engine.calendar import ZONE
 from engine.clock import current_time
 from engine.errors import Conflict, InvalidInput
 from engine.privacy import person_key, phone_key
-from engine.store import Case, CaseParty, OrgUnit, User
+from engine.store import Case, CaseParty, User
 
 from . import petition_mediation
+from .units import Unit, load_units
 
 # DOMAIN.md §5, in days counted by the business calendar.
 DEFAULT_PERIODS = {
@@ -70,19 +71,6 @@ class PetitionRules:
     group_size: int = 5              # a petition of this many people or more is a group petition
     extension_approver_role: str = "leader"
     backlog_days: int = 90           # a petition open longer than this is backlog (积案)
-
-
-@dataclass(frozen=True)
-class Unit:
-    code: str
-    name: str
-    level: str
-    parent: str | None
-
-
-def load_units(session) -> dict[str, Unit]:
-    return {u.code: Unit(u.code, u.name, u.level, u.parent)
-            for u in session.execute(select(OrgUnit.code, OrgUnit.name, OrgUnit.level, OrgUnit.parent))}
 
 
 class PetitionApplication(ProcessApplication):
