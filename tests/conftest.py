@@ -31,6 +31,14 @@ def _cheap_password_hashing():
     accounts.hash_password = real
 
 
+def pytest_terminal_summary(terminalreporter):
+    """What the authorization matrices checked, whichever worker ran them."""
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []):
+        for name, value in getattr(report, "user_properties", []):
+            if name == "matrix" and report.when == "call":
+                terminalreporter.write_line(f"{value} [{report.nodeid.rsplit('[', 1)[-1].rstrip(']')}]")
+
+
 def pytest_report_header(config):
     return f"fengqiao databases: SQLite{' and PostgreSQL' if PG_URL else ' (PostgreSQL skipped: FENGQIAO_TEST_DATABASE_URL not set)'}"
 
