@@ -342,12 +342,32 @@ class Reminders:
         return sent
 
     def _queue_digests(self, conn: Connection, now: datetime, day: date) -> int:
-        owned = conn.execute(select(case_t.c.id, case_t.c.number, case_t.c.type, case_t.c.owner,
-                                    case_t.c.created_at)
-                             .where(case_t.c.status == "open", case_t.c.owner.is_not(None))
-                             .order_by(case_t.c.id)).mappings().all()
+        owners = self.digest_lists(conn, now)
+        people, sent = self.people(conn), 0
+        for owner, lists in owners.items():
+            if not any(lists.values()):
+                continue
+            payload = {"owner": owner, "date": day.isoformat(), "link": f"{self.base_url}/cases?owner={owner}",
+                       "due_days": self.digest_due.days, "backlog_days": self.backlog.days,
+                       **{f"{name}_count": len(items) for name, items in lists.items()},
+                       **{name: items[:_DIGEST_LIST_MAX] for name, items in lists.items()}}
+            self.notify(conn, now, "owner_digest", f"digest:{day.isoformat()}:{owner}", payload, [owner],
+                        urgent=True, people=people)
+            sent += 1
+        return sent
+
+    def digest_lists(self, conn: Connection, now: datetime, owner: str | None = None
+                     ) -> dict[str, dict[str, list[dict[str, Any]]]]:
+        """What the owners' digest says, per owner (or of one owner): their open cases with a step or
+        window due within the digest's days (`due_soon`), overdue (`overdue`), and open longer than the
+        backlog age (`backlog`), each whole and in case order; the digest sends the first of each."""
+        query = (select(case_t.c.id, case_t.c.number, case_t.c.type, case_t.c.owner, case_t.c.created_at)
+                 .where(case_t.c.status == "open", case_t.c.owner.is_not(None)).order_by(case_t.c.id))
+        if owner is not None:
+            query = query.where(case_t.c.owner == owner)
+        owned = conn.execute(query).mappings().all()
         if not owned:
-            return 0
+            return {}
         by_id = {c["id"]: c for c in owned}
         due_soon: dict[int, list] = {}
         overdue: dict[int, list] = {}
@@ -365,7 +385,6 @@ class Reminders:
                                   .where(task_t.c.case_id.in_(chunk), task_t.c.status == "ready",
                                          task_t.c.due_at <= now)).mappings():
                 overdue.setdefault(t["case_id"], []).append((t["name"], t["due_at"]))
-        people, sent = self.people(conn), 0
         owners: dict[str, dict[str, list]] = {}
         for case in owned:
             lists = owners.setdefault(case["owner"], {"due_soon": [], "overdue": [], "backlog": []})
@@ -380,14 +399,4 @@ class Reminders:
             if case["created_at"] <= now - self.backlog:
                 lists["backlog"].append({**item, "opened_at": iso_local(case["created_at"]),
                                          "days_open": (now - case["created_at"]).days})
-        for owner, lists in owners.items():
-            if not any(lists.values()):
-                continue
-            payload = {"owner": owner, "date": day.isoformat(), "link": f"{self.base_url}/cases?owner={owner}",
-                       "due_days": self.digest_due.days, "backlog_days": self.backlog.days,
-                       **{f"{name}_count": len(items) for name, items in lists.items()},
-                       **{name: items[:_DIGEST_LIST_MAX] for name, items in lists.items()}}
-            self.notify(conn, now, "owner_digest", f"digest:{day.isoformat()}:{owner}", payload, [owner],
-                        urgent=True, people=people)
-            sent += 1
-        return sent
+        return owners

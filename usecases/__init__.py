@@ -10,6 +10,7 @@ from engine.system import System
 from .admin import Admin
 from .audit import Audit
 from .cases import Cases
+from .leader import Leader
 from .notifications import Notifications
 from .people import People
 from .petitions import Petitions
@@ -29,6 +30,7 @@ class Services:
         self.cases = Cases(system)
         self.tasks = Tasks(system, self.cases)
         self.petitions = Petitions(system, self.cases)
+        self.leader = Leader(system)
         self.subsidies = Subsidies(system)
         self.audit = Audit(system)
         self.people = People(system)

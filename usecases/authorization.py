@@ -149,6 +149,14 @@ TABLE: dict[str, dict[str, dict[str, frozenset[str]]]] = {
     "admin.tokens": {"*": _ADMIN},
     "admin.calendar": {"*": _ADMIN},
     "admin.clock": {"*": _ADMIN},
+    # ---- the petition office's board and the owner leader's page (h-board) ------------------------
+    # The supervision (督办) tasks beside the board: whoever sees the board; each task only on the
+    # petitions they may read.
+    "petitions.supervision": {"*": {"petition_officer": ANYWHERE, "leader": ANYWHERE, "auditor": ANYWHERE,
+                                    "admin": ANYWHERE}},
+    # An owner leader's own cases and their morning digest: their own only, by construction.
+    "leader.cases": {"*": {"leader": ANYWHERE}},
+    "leader.digest": {"*": {"leader": ANYWHERE}},
 }
 
 # Relations that take a use case away whatever grants it (Art. 30: the unit complained about never
@@ -184,6 +192,11 @@ REFUSALS: dict[str, str] = {
     "audit.sign_ins": "只有审计人员和管理员可以查看登录记录 / only auditors and admins read the sign-in log",
     "outbox.read": "只有管理员可以查看和重发通知 / only admins see and retry the outbox",
     "outbox.retry": "只有管理员可以查看和重发通知 / only admins see and retry the outbox",
+    # h-board
+    "petitions.supervision": "只有信访部门、包案领导和审计人员查看督办事项 / only the petition office, leaders and "
+                             "auditors see the supervision tasks",
+    "leader.cases": "只有包案领导有包案事项 / only owner leaders own cases",
+    "leader.digest": "只有包案领导有每日包案提醒 / only owner leaders get the morning digest",
 }
 _DEFAULT_REFUSAL = "您无权进行此操作 / you may not do this"
 _NOT_APPLICABLE = {

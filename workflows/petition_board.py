@@ -1,42 +1,106 @@
 """The petition office's board (DOMAIN.md §3, 领导包案): open petitions per owner leader, with how
-many have a step due within a week, overdue, or are backlog (积案)."""
+many have a step due within a week, overdue, or are backlog (积案), and those nobody owns yet that
+need an owner (repeat, group or backlog petitions, Art. 18).
+
+The board is one aggregate query (`GROUP BY owner`) over the petitions the reader may see; the list
+behind each of its figures (`measure_condition`) is the same condition, so a figure's link shows
+exactly the cases it counts.
+"""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, cast, exists, select
+from sqlalchemy import Integer, String, and_, case, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.store import Case, HumanTask, User
 
 NO_OWNER = "（无包案领导）/ no owner yet"
+MEASURES = ("open", "due_within_7_days", "overdue", "backlog", "needs_owner")
+FLAGS = ("repeat", "group", "final_matter")
+
+
+def _stored_flag(flag: str):
+    # Flags are a JSON list of lowercase codes: its text holds "code" exactly when the list does.
+    return cast(Case.flags, String).like(f'%"{flag}"%')
+
+
+def overdue_sql(now: datetime):
+    """An open step of the case is past its due time (a step whose deadline fired stays overdue)."""
+    return exists().where(HumanTask.case_id == Case.id, HumanTask.status == "ready", HumanTask.due_at.is_not(None),
+                          HumanTask.due_at <= now)
+
+
+def due_soon_sql(now: datetime, days: int = 7):
+    """An open step of the case falls due after now and within `days` days."""
+    return exists().where(HumanTask.case_id == Case.id, HumanTask.status == "ready", HumanTask.due_at.is_not(None),
+                          HumanTask.due_at > now, HumanTask.due_at <= now + timedelta(days=days))
+
+
+def backlog_sql(now: datetime, backlog_days: int):
+    """Marked backlog by the office, or open longer than the backlog period."""
+    return or_(_stored_flag("backlog"), Case.created_at < now - timedelta(days=backlog_days))
+
+
+def needs_owner_sql(now: datetime, backlog_days: int):
+    """Nobody owns it yet and it must have an owner: a repeat, group or backlog petition (Art. 18)."""
+    return and_(Case.owner.is_(None), or_(_stored_flag("repeat"), _stored_flag("group"),
+                                          backlog_sql(now, backlog_days)))
+
+
+def open_petitions(visible, *, flags: tuple[str, ...] = (), units: list[str] | None = None):
+    """The conditions on Case of the open petitions on the board: those `visible` (the reader's SQL
+    condition, None: all), with every flag of `flags`, held by one of `units` (None: any)."""
+    conditions = [Case.type == "petition", Case.status == "open"]
+    if visible is not None:
+        conditions.append(visible)
+    conditions += [_stored_flag(f) for f in flags if f in FLAGS]
+    if units is not None:
+        conditions.append(Case.jurisdiction.in_(sorted(units)))
+    return conditions
+
+
+def measure_condition(measure: str, now: datetime, *, due_days: int = 7, backlog_days: int = 90):
+    """The condition on Case of one of the board's figures (`MEASURES`); None for `open` (every row)."""
+    return {"open": None, "due_within_7_days": due_soon_sql(now, due_days), "overdue": overdue_sql(now),
+            "backlog": backlog_sql(now, backlog_days), "needs_owner": needs_owner_sql(now, backlog_days)}[measure]
 
 
 def owner_board(session: Session, visible, now: datetime, *, owner_role: str, due_days: int = 7,
-                backlog_days: int = 90) -> list[dict[str, Any]]:
-    """One row per user with the owner role (those without cases too) and a last row, leader None, for
-    the petitions nobody owns yet; `visible` is the reader's SQL condition on Case (None: all). A case
-    may count as both due soon and overdue."""
-    soon = now + timedelta(days=due_days)
-    open_step = (HumanTask.case_id == Case.id, HumanTask.status == "ready", HumanTask.due_at.is_not(None))
-    overdue = exists().where(*open_step, HumanTask.due_at <= now)
-    due_soon = exists().where(*open_step, HumanTask.due_at > now, HumanTask.due_at <= soon)
-    backlog = cast(Case.flags, String).like('%"backlog"%') | (Case.created_at < now - timedelta(days=backlog_days))
-    query = select(Case.owner, overdue.label("overdue"), due_soon.label("due_soon"), backlog.label("backlog")) \
-        .where(Case.type == "petition", Case.status == "open")
-    if visible is not None:
-        query = query.where(visible)
+                backlog_days: int = 90, flags: tuple[str, ...] = (), units: list[str] | None = None
+                ) -> list[dict[str, Any]]:
+    """One row per active user with the owner role (those without cases too), then any other owner of
+    a visible case, and a last row, leader None, for the petitions nobody owns yet (`needs_owner`: of
+    those, the ones that must have an owner). `visible` is the reader's SQL condition on Case (None:
+    all); `flags` and `units` narrow the petitions counted. A case may count as both due soon and
+    overdue. One aggregate query, whatever the number of cases."""
+    def total(condition):
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).cast(Integer)
+
+    query = (select(Case.owner, func.count().label("open"),
+                    total(due_soon_sql(now, due_days)).label("due_soon"),
+                    total(overdue_sql(now)).label("overdue"),
+                    total(backlog_sql(now, backlog_days)).label("backlog"),
+                    total(needs_owner_sql(now, backlog_days)).label("needs_owner"))
+             .where(*open_petitions(visible, flags=flags, units=units)).group_by(Case.owner))
     users = session.execute(select(User.username, User.display_name, User.roles).where(User.active.is_(True))
                             .order_by(User.username)).all()
-    board = {u.username: _row(u.username, u.display_name) for u in users if owner_role in (u.roles or [])}
+    names = {u.username: u.display_name for u in users}
+    board = {u.username: _row(u.username, u.display_name) for u in users
+             if owner_role in (u.roles or [])}
     unowned = _row(None, NO_OWNER)
-    for owner, is_overdue, is_due_soon, is_backlog in session.execute(query):
-        row = board.setdefault(owner, _row(owner, owner)) if owner else unowned
-        row["open"] += 1
-        row["overdue"] += bool(is_overdue)
-        row["due_within_7_days"] += bool(is_due_soon)
-        row["backlog"] += bool(is_backlog)
+    unowned["needs_owner"] = 0
+    for owner, opened, due_soon, overdue, backlog, needs in session.execute(query):
+        if owner:
+            row = board.setdefault(owner, _row(owner, names.get(owner) or owner))
+        else:
+            row = unowned
+            row["needs_owner"] = int(needs)
+        row["open"] += int(opened)
+        row["due_within_7_days"] += int(due_soon)
+        row["overdue"] += int(overdue)
+        row["backlog"] += int(backlog)
     return [*board.values(), unowned]
 
 

@@ -285,13 +285,18 @@ SCHEMAS.update({
                        "due_within_7_days": {"type": "integer",
                                              "description": "有步骤 7 天内到期 / a step is due within 7 days"},
                        "overdue": {"type": "integer", "description": "有步骤已超期 / a step is overdue"},
-                       "backlog": {"type": "integer", "description": "积案 / backlog (open > 90 days, or marked)"}},
+                       "backlog": {"type": "integer", "description": "积案 / backlog (open > 90 days, or marked)"},
+                       "needs_owner": {"type": "integer", "description": "仅无包案领导一行：其中须指定包案领导的"
+                                       "（重复、群体、积案）/ the no-owner row only: those that need an owner "
+                                       "(repeat, group, backlog)"}},
     },
     "OwnerBoard": {
         "type": "object", "required": ["items", "as_of"],
         "description": "按包案领导统计的在办信访 / open petitions by owner leader",
         "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/OwnerBoardRow"}},
-                       "as_of": {"type": "string", "format": "date-time"}},
+                       "as_of": {"type": "string", "format": "date-time"},
+                       "flags": {"type": "array", "items": {"type": "string"}, "description": "所筛选的标记 / the flags filtered by"},
+                       "unit": {"type": ["string", "null"], "description": "所筛选的单位 / the unit filtered by"}},
     },
 })
 SCHEMAS["Case"]["properties"].update({

@@ -45,6 +45,10 @@ def list_petitions():
 @route("GET", "/petitions/owners",
        summary="按包案领导统计：在办、7 天内到期、超期、积案 / Open petitions by owner leader: open, due within 7 "
                "days, overdue, backlog",
-       response="OwnerBoard", errors=(403,), tag="petitions")
+       response="OwnerBoard", errors=(400, 403), tag="petitions", query=(
+           Param("flag", "只统计带此标记的 / count only petitions with this flag",
+                 enum=("repeat", "group", "final_matter")),
+           Param("unit", "只统计此单位及其下级单位的 / count only petitions held by this unit or one under it")))
 def petition_owners():
-    return services().petitions.board(actor())
+    flag = query_text("flag")
+    return services().petitions.board(actor(), flags=[flag] if flag else None, unit=query_text("unit"))
