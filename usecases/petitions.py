@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 
 from engine.application import Actor
 from engine.calendar import iso
@@ -137,16 +138,18 @@ class Petitions(UseCases):
             tree = OrgTree.load(session)
             units = units_at(tree, unit)
             visible = readable_cases_sql(session, tree, actor)
-            base = (select(HumanTask, Case.number).join(Case, Case.id == HumanTask.case_id)
-                    .where(HumanTask.name == "supervise", Case.type == "petition"))
+            # The task as an alias: the reader's condition has EXISTS over the cases' own tasks.
+            task = aliased(HumanTask)
+            base = (select(task, Case.number).join(Case, Case.id == task.case_id)
+                    .where(task.name == "supervise", Case.type == "petition"))
             if visible is not None:
                 base = base.where(visible)
             if units is not None:
                 base = base.where(Case.jurisdiction.in_(sorted(units)))
-            open_rows = session.execute(base.where(HumanTask.status == "ready")
-                                        .order_by(HumanTask.due_at, HumanTask.id).limit(limit)).all()
-            done_rows = session.execute(base.where(HumanTask.status == "completed")
-                                        .order_by(HumanTask.completed_at.desc(), HumanTask.id.desc())
+            open_rows = session.execute(base.where(task.status == "ready")
+                                        .order_by(task.due_at, task.id).limit(limit)).all()
+            done_rows = session.execute(base.where(task.status == "completed")
+                                        .order_by(task.completed_at.desc(), task.id.desc())
                                         .limit(limit)).all()
             done_data = _completed_data(session, [t for t, _n in done_rows])
             app = self.app("petition")

@@ -1,0 +1,220 @@
+"""信访工作台 (`/petitions/board`) and the petitions behind its figures (`/petitions`): every figure equals
+the count made again in tests/pages/board_world.py from the stored rows, and its link lists exactly
+those petitions; the office names an owner with the reason; the supervision tasks show the action
+taken; the unit complained about never sees who petitioned; the pages refuse whom the table refuses."""
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from tests.pages.board_world import NOW, QIAN, expected_board, readable_by, seed
+from tests.pages.conftest import PageUser
+from tests.petition.conftest import WANG_WU, ZHAO_LIU, at, clock, people, system  # noqa: F401  (fixtures)
+
+FIGURES = ("open", "due_within_7_days", "overdue", "backlog")
+_ROW = re.compile(r'<tr[^>]*data-leader="([^"]*)"[^>]*>(.*?)</tr>', re.S)
+_CELL = re.compile(r'<a href="([^"]+)" data-measure="(\d)"[^>]*>(\d+)<')
+_NEEDS = re.compile(r'<a class="needs-owner[^"]*" href="([^"]+)" data-measure="needs_owner">.*?<strong>(\d+)</strong>',
+                    re.S)
+_NUMBER = re.compile(r'<td data-label="案件编号" class="case-number"><a href="/cases/\d+">([^<]+)</a>')
+
+
+@pytest.fixture
+def world(people, clock):
+    return seed(people, clock)
+
+
+@pytest.fixture
+def browser_of(app):
+    def signed_in(username: str) -> PageUser:
+        person = PageUser(app)
+        assert person.login(username).status_code in (302, 303)
+        return person
+    return signed_in
+
+
+def board_of(page: str) -> dict:
+    """{leader or None: {figure: (count, link)}} as the board page draws it."""
+    found = {}
+    for leader, cells in _ROW.findall(page):
+        figures = {FIGURES[int(m)]: (int(n), html.unescape(href)) for href, m, n in _CELL.findall(cells)}
+        needs = _NEEDS.search(cells)
+        if needs:
+            figures["needs_owner"] = (int(needs.group(2)), html.unescape(needs.group(1)))
+        found[leader or None] = figures
+    return found
+
+
+def listed(person: PageUser, link: str) -> set[str]:
+    """The case numbers on every page of a list link."""
+    numbers, path = set(), link
+    while path:
+        page = person.page(path)
+        numbers |= set(_NUMBER.findall(page))
+        more = re.search(r'<a class="pager-link" href="([^"]+)" rel="next">', page)
+        path = html.unescape(more.group(1)) if more else None
+    return numbers
+
+
+def check_board(person: PageUser, system, path: str, **expect):
+    page = person.page(path)
+    drawn = board_of(page)
+    want = expected_board(system, at(NOW), **expect)
+    assert set(drawn) == set(want), (set(drawn), set(want))
+    for leader, figures in want.items():
+        for figure, numbers in figures.items():
+            count, link = drawn[leader][figure]
+            assert count == len(numbers), (path, leader, figure, count, sorted(numbers))
+            assert listed(person, link) == numbers, (path, leader, figure, link)
+    return drawn, want
+
+
+def test_every_figure_on_the_board_is_the_count_of_the_stored_petitions_and_links_to_exactly_them(
+        world, system, browser_of):
+    office = browser_of("officer1")
+    drawn, want = check_board(office, system, "/petitions/board")
+    # The scenario as written in board_world.py, so the independent count is not trivially empty.
+    numbers = {key: system.services.cases.get(_admin(system), case_id)["number"]
+               for key, case_id in world.items()}
+    assert want["leader_wang"]["open"] == {numbers["A"]} and want["leader_wang"]["overdue"] == {numbers["A"]}
+    assert want["leader_zhao"]["backlog"] == {numbers["C"]}
+    assert want[None]["open"] == {numbers[k] for k in "BDF"}
+    assert want[None]["needs_owner"] == {numbers["B"], numbers["F"]}
+    assert numbers["G"] not in set().union(*(f["open"] for f in want.values()))
+    assert drawn["leader_li"]["open"][0] == 1
+
+    # Filtered: repeat, group, final-flagged petitions, and by unit (with the units under it).
+    check_board(office, system, "/petitions/board?repeat=1", flags=("repeat",))
+    check_board(office, system, "/petitions/board?group=1", flags=("group",))
+    check_board(office, system, "/petitions/board?final=1", flags=("final_matter",))
+    check_board(office, system, "/petitions/board?unit=dz", units={"dz", "dz-lc", "dz-sq"})
+    check_board(office, system, "/petitions/board?unit=xz&repeat=1", flags=("repeat",), units={"xz", "xz-hx"})
+
+    # A town's petition office counts only what it may read: its own town's petitions and those it works.
+    town = browser_of("tofficer1")
+    check_board(town, system, "/petitions/board",
+                readable=lambda c: readable_by(c, _tasks(system), "tofficer1", "dz", {"dz-lc", "dz-sq"}))
+
+
+def _admin(system):
+    from engine.accounts import actor_of, find_user
+    with system.db.read() as s:
+        return actor_of(find_user(s, "admin1"))
+
+
+def _tasks(system):
+    from tests.pages.board_world import rows
+    return rows(system)[1]
+
+
+def test_the_office_names_an_owner_for_a_repeat_petition_with_the_reason_and_the_board_changes(
+        world, system, browser_of):
+    office = browser_of("officer1")
+    before = board_of(office.page("/petitions/board"))
+    page = office.page("/petitions/board")
+    number_f = system.services.cases.get(_admin(system), world["F"])["number"]
+    assert number_f in page and 'name="reason"' in page  # F needs an owner: the form is on the board
+
+    # No reason: refused, nothing changed, the leader chosen is still chosen.
+    refused = office.submit(f"/petitions/{world['F']}/owner", {"leader": "leader_li", "reason": "",
+                                                                "next": "/petitions/board"},
+                            form_page="/petitions/board")
+    assert refused.status_code == 400
+    text = refused.get_data(as_text=True)
+    assert "请写明指定或更换包案领导的理由" in text and '<option value="leader_li" selected>' in text
+    assert system.services.cases.get(_admin(system), world["F"])["owner_leader"] is None
+
+    done = office.submit(f"/petitions/{world['F']}/owner", {"leader": "leader_li", "reason": "重复信访，须领导包案",
+                                                             "next": "/petitions/board"}, form_page="/petitions/board")
+    assert done.status_code == 303 and done.headers["Location"].endswith("/petitions/board")
+    after_page = office.page("/petitions/board")
+    assert "已指定包案领导" in after_page
+    after = board_of(after_page)
+    assert after["leader_li"]["open"][0] == before["leader_li"]["open"][0] + 1
+    assert after[None]["open"][0] == before[None]["open"][0] - 1
+    assert after[None]["needs_owner"][0] == before[None]["needs_owner"][0] - 1
+    check_board(office, system, "/petitions/board")
+    events = [e for e in system.services.cases.history(_admin(system), world["F"]) if e["kind"] == "owner_changed"]
+    assert events[-1]["actor"] == "officer1"
+    assert events[-1]["data"] == {"from": None, "to": "leader_li", "reason": "重复信访，须领导包案", "via": "owner"}
+
+    # Changing the owner: the form page names the present one and asks again for the reason.
+    form = office.page(f"/petitions/{world['F']}/owner")
+    assert "更换包案领导" in form and "<label for=\"owner-reason\">理由</label>" in form
+    changed = office.submit(f"/petitions/{world['F']}/owner", {"leader": "leader_zhao", "reason": "工作调整"})
+    assert changed.status_code == 303
+    last = [e for e in system.services.cases.history(_admin(system), world["F"]) if e["kind"] == "owner_changed"][-1]
+    assert last["data"]["from"] == "leader_li" and last["data"]["reason"] == "工作调整"
+    # Naming someone who is no leader: the engine's refusal beside the field, the reason kept.
+    wrong = office.submit(f"/petitions/{world['F']}/owner", {"leader": "officer2", "reason": "试一下"})
+    assert wrong.status_code == 400 and "试一下" in wrong.get_data(as_text=True)
+
+
+def test_the_supervision_tasks_show_what_is_open_and_the_action_taken(world, system, browser_of):
+    office = browser_of("officer1")
+    page = office.page("/petitions/board")
+    supervision = page.split('id="supervision"', 1)[1]
+    done = supervision.split("已督办", 1)[1]
+    number_d = system.services.cases.get(_admin(system), world["D"])["number"]
+    assert number_d in done and "<strong>通报</strong>" in done and "已通报东镇" in done
+    # Still open: the late progress report of A (owned since 1 September, due 16 September).
+    open_part = supervision.split("已督办", 1)[0]
+    number_a = system.services.cases.get(_admin(system), world["A"])["number"]
+    assert number_a in open_part and number_a not in done
+
+
+def test_the_unit_complained_about_never_sees_who_petitioned(world, system, browser_of):
+    # E complains about the county (qh): nobody of qh sees 钱十一, on the board or behind any figure.
+    for username in ("officer1", "leader_li", "auditor1"):
+        person = browser_of(username)
+        board = person.page("/petitions/board")
+        pages = [board] + [person.page(link) for figures in board_of(board).values() for _n, link in figures.values()]
+        for page in pages:
+            assert QIAN["name"] not in page and QIAN["id_number"] not in page and QIAN["phone"] not in page, username
+    # The town that holds it sees the name, masked numbers never in full.
+    town = browser_of("tofficer1")
+    listing = town.page("/petitions?owner=leader_li")
+    assert QIAN["name"] in listing and QIAN["id_number"] not in listing
+    # Nobody sees an ID number or phone in full on these pages.
+    office = browser_of("officer1")
+    page = office.page("/petitions?owner=none")
+    for secret in (WANG_WU["id_number"], WANG_WU["phone"], ZHAO_LIU["id_number"], ZHAO_LIU["phone"]):
+        assert secret not in page
+
+
+def test_the_pages_refuse_whom_the_table_refuses(world, system, browser_of):
+    mediator = browser_of("vmed1")
+    for path in ("/petitions/board", "/petitions?owner=none"):
+        assert mediator.get(path).status_code == 403
+    # A leader reads the board but names no owner; a case one may not read is the 404 page.
+    leader = browser_of("leader_wang")
+    assert leader.get("/petitions/board").status_code == 200
+    assert leader.get(f"/petitions/{world['A']}/owner").status_code == 403
+    refused = leader.submit(f"/petitions/{world['B']}/owner", {"leader": "leader_wang", "reason": "自己来"},
+                            form_page="/petitions/board")
+    assert refused.status_code == 403
+    assert system.services.cases.get(_admin(system), world["B"])["owner_leader"] is None
+    town = browser_of("xofficer1")
+    hidden, missing = town.get(f"/petitions/{world['A']}/owner"), town.get("/petitions/987654321/owner")
+    assert hidden.status_code == missing.status_code == 404
+    assert re.sub(r"\d+", "N", hidden.get_data(as_text=True)) == re.sub(r"\d+", "N", missing.get_data(as_text=True))
+    # An unknown unit in the filter is a plain 400 page; an unknown parameter changes nothing.
+    office = browser_of("officer1")
+    assert office.get("/petitions/board?unit=nowhere").status_code == 400
+    assert board_of(office.page("/petitions/board?colour=red")) == board_of(office.page("/petitions/board"))
+
+
+def test_the_board_and_the_list_in_english(world, system, browser_of):
+    office = browser_of("officer1")
+    page = office.page("/petitions/board?lang=en")
+    for words in ("Petition office board", "Owner leader", "Due within 7 days", "Overdue", "Backlog", "Supervision",
+                  "Needs an owner leader"):
+        assert words in page, words
+    link = board_of(page)[None]["needs_owner"][1]
+    listing = office.page(link)
+    assert "Needs an owner leader" in listing and "Next step" in listing and "Petitioners" in listing
+    parsed = parse_qs(urlparse(link).query)
+    assert parsed == {"owner": ["none"], "needs_owner": ["1"]}
