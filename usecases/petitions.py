@@ -2,7 +2,8 @@
 behind each of the board's figures, the supervision (督办) tasks, and the leaders one may name."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import aliased

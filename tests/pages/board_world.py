@@ -24,8 +24,19 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from engine.accounts import add_org_unit, add_user, create_token
 from engine.store import Case, HumanTask, User
-from tests.petition.conftest import SUN_QI, WANG_WU, ZHAO_LIU, ZHOU_BA
+from tests.conftest import definition_files, deploy_files, make_system
+from tests.petition.conftest import (
+    BPMN,
+    PEOPLE,
+    SUN_QI,
+    UNITS,
+    ZHAO_LIU,
+    ZHOU_BA,
+    Person,
+    at,
+)
 
 NOW = "2026-09-18 09:00"
 
@@ -38,6 +49,39 @@ def id_number(body17: str) -> str:
 
 QIAN = {"name": "钱十一", "id_number": id_number("32058219750505123"), "phone": "13512345678",
         "address": "东镇石桥村6组"}
+
+
+def build_county(database_url: str):
+    """tests/petition/conftest.py's county with the bundled processes (the leaders with their names)."""
+    system = make_system(database_url, BPMN)
+    deploy_files(system, definition_files(BPMN))
+    names = {"leader_wang": "王副县长", "leader_li": "李副县长", "leader_zhao": "赵副县长"}
+    with system.db.write() as session:
+        for code, name, level, parent in UNITS:
+            add_org_unit(session, code, name, level, parent)
+        for username, roles, unit in PEOPLE.values():
+            add_user(session, username, roles, unit, "password1", now=system.clock.now(),
+                     display_name=names.get(username, ""))
+    return system
+
+
+def api_people(system, client) -> dict[str, Person]:
+    """Everyone of the county at the REST API (to seed the world as people would)."""
+    with system.db.write() as session:
+        tokens = {key: (username, create_token(session, username, system.clock.now()))
+                  for key, (username, *_rest) in PEOPLE.items()}
+    return {key: Person(client, username, token) for key, (username, token) in tokens.items()}
+
+
+class Clock:
+    """The simulated clock moved as the scheduler would see it: set, then swept."""
+
+    def __init__(self, system):
+        self.system = system
+
+    def to(self, when: str) -> int:
+        self.system.clock.set(at(when))
+        return self.system.sweep()
 
 
 def seed(people, clock) -> dict[str, int]:

@@ -10,21 +10,38 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.pages.board_world import NOW, QIAN, expected_board, readable_by, seed
+from tests.pages.board_world import (
+    NOW,
+    QIAN,
+    Clock,
+    api_people,
+    build_county,
+    expected_board,
+    readable_by,
+    rows,
+    seed,
+)
 from tests.pages.conftest import PageUser
-from tests.petition.conftest import WANG_WU, ZHAO_LIU, at, clock, people, system  # noqa: F401  (fixtures)
+from tests.petition.conftest import WANG_WU, ZHAO_LIU, at
 
 FIGURES = ("open", "due_within_7_days", "overdue", "backlog")
-_ROW = re.compile(r'<tr[^>]*data-leader="([^"]*)"[^>]*>(.*?)</tr>', re.S)
+_ROW = re.compile(r'<tr[^>]*data-leader="([^"]*)"[^>]*>(.*?)</tr>', re.DOTALL)
 _CELL = re.compile(r'<a href="([^"]+)" data-measure="(\d)"[^>]*>(\d+)<')
 _NEEDS = re.compile(r'<a class="needs-owner[^"]*" href="([^"]+)" data-measure="needs_owner">.*?<strong>(\d+)</strong>',
-                    re.S)
+                    re.DOTALL)
 _NUMBER = re.compile(r'<td data-label="案件编号" class="case-number"><a href="/cases/\d+">([^<]+)</a>')
 
 
 @pytest.fixture
-def world(people, clock):
-    return seed(people, clock)
+def system(database_url):
+    system = build_county(database_url)
+    yield system
+    system.close()
+
+
+@pytest.fixture
+def world(system, client):
+    return seed(api_people(system, client), Clock(system))
 
 
 @pytest.fixture
@@ -106,7 +123,6 @@ def _admin(system):
 
 
 def _tasks(system):
-    from tests.pages.board_world import rows
     return rows(system)[1]
 
 

@@ -12,7 +12,16 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from engine.errors import Conflict, InvalidInput
 from usecases.authorization import REFUSALS
@@ -118,7 +127,7 @@ def board():
                  for param, measure, title in MEASURES]
         needs = None
         if leader is None:
-            param, measure, title = NEEDS_OWNER
+            param, _measure, title = NEEDS_OWNER
             needs = {"count": item.get("needs_owner", 0), "title": _(title), "href": list_link(None, param, filters)}
         rows.append({"leader": leader, "name": name, "username": leader or "", "cells": cells, "needs": needs})
     needing, _next = petitions.board_cases(g.actor, unowned=True, measure="needs_owner", flags=filters["flags"],
