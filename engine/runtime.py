@@ -387,7 +387,11 @@ def compact(workflow: BpmnWorkflow) -> int:
     children of the running activity, not a loop through the graph); they go with their iteration
     once the activity has finished inside a loop. (4) The diagram's "done" marks of removed tasks are
     kept as their BPMN ids (`fengqiao_passed` in the state, one entry per element, not per
-    iteration), which `progress` adds back.
+    iteration), which `progress` adds back. (5) A side branch that reached a plain end event leaves
+    SpiffWorkflow's end join waiting (for every other token) until the next end event supersedes it or
+    the case ends, so its iteration stays that long: one iteration more, not one per cycle; an open
+    督办 task keeps its iteration the same way. (6) A non-interrupting *cycle* timer waits on after
+    firing, so its iteration stays while it runs (the bundled processes have none).
     """
     passed = workflow.__dict__.setdefault(_PASSED_ATTR, set())
     removed = _compact_tree(workflow, workflow, passed)
