@@ -2,7 +2,9 @@
 
 Everything fengqiao needs from a running BpmnWorkflow goes through here: engine steps that
 do not stall on deep (looping) task trees, the human tasks that are ready, the timers that
-wait and when they fire, messages, and a serializer that leaves the spec out.
+wait and when they fire, messages, a serializer that leaves the spec out, and `compact`, which
+takes the finished iterations of a loop out of the task tree so that a case's state does not
+grow with its age.
 """
 from __future__ import annotations
 
@@ -62,13 +64,23 @@ def make_script_engine(functions: Mapping[str, Callable[..., Any]]) -> PythonScr
     return PythonScriptEngine(environment=TaskDataEnvironment(env_globals))
 
 
+PASSED_KEY = "fengqiao_passed"  # in the stored state: the BPMN ids of steps passed in compacted iterations
+_PASSED_ATTR = "_fq_passed"  # the same, on the live workflow
+
+
 class _StateOnlyConverter(BpmnWorkflowConverter):
-    """Serialize a workflow without its spec; restore it onto a spec the caller already has."""
+    """Serialize a workflow without its spec; restore it onto a spec the caller already has.
+
+    Besides SpiffWorkflow's own keys the state holds `fengqiao_passed`: the BPMN ids of the steps
+    completed in loop iterations that `compact` took out of the tree (for the diagram's marks)."""
 
     def to_dict(self, workflow):
         dct = WorkflowConverter.to_dict(self, workflow)
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        passed = workflow.__dict__.get(_PASSED_ATTR)
+        if passed:
+            dct[PASSED_KEY] = sorted(passed)
         return dct
 
     def from_dict(self, dct, spec=None, subprocess_specs=None):
@@ -78,6 +90,7 @@ class _StateOnlyConverter(BpmnWorkflowConverter):
         self.set_default_attributes(workflow, dct)
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        workflow.__dict__[_PASSED_ATTR] = set(dct.pop(PASSED_KEY, ()))
         return workflow
 
 
@@ -90,8 +103,8 @@ class _FinishedTaskMemo(TaskConverter):
     def to_dict(self, task):
         if not task.has_state(TaskState.FINISHED_MASK):
             return super().to_dict(task)
-        parent = task.parent
-        key = (task.state, task.last_state_change, tuple(task._children), id(task.data),
+        parent = task.parent  # `compact` may hang a task under another parent: its delta changes then
+        key = (task.state, task.last_state_change, tuple(task._children), id(task.data), task._parent,
                id(parent.data) if parent is not None else None)
         memo = task.__dict__.get("_fq_memo")
         if memo is None or memo[0] != key:
@@ -313,15 +326,17 @@ def workflow_data(workflow: BpmnWorkflow) -> dict[str, Any]:
 SIDE_BRANCH = ("branch", "side")  # the property that marks the first node of a side branch
 
 
+def _starts_side_branch(spec) -> bool:
+    return (isinstance(spec, BoundaryEvent) and not spec.cancel_activity) or \
+        task_properties(spec).get(SIDE_BRANCH[0]) == SIDE_BRANCH[1]
+
+
 def on_side_branch(task) -> bool:
     """True for a task after a non-interrupting boundary event, or after a node whose property
     `branch` is `side` (a parallel track that lives beside the main path, e.g. reminders)."""
     node = task
     while node is not None:
-        spec = node.task_spec
-        if isinstance(spec, BoundaryEvent) and not spec.cancel_activity:
-            return True
-        if task_properties(spec).get(SIDE_BRANCH[0]) == SIDE_BRANCH[1]:
+        if _starts_side_branch(node.task_spec):
             return True
         node = node.parent
     return False
@@ -333,6 +348,148 @@ def _last_main_task(workflow: BpmnWorkflow):
         if not on_side_branch(task):
             return task
     return None
+
+
+# ------------------------------------------------------------------ state that does not grow with age
+def compact(workflow: BpmnWorkflow) -> int:
+    """Take the finished iterations of loops out of the task tree; returns how many tasks went.
+
+    SpiffWorkflow 3.2 keeps every task it ever created: a loop in the diagram (a progress report
+    every 15 days, a dispute sent back to mediation) makes new tasks below the previous iteration's,
+    so the tree, the stored state and every walk over them grow with the case's age, and past a
+    depth of 1000 the library's own iterators (a terminate end event's cancelling, joins, end joins)
+    stop seeing the newest tasks. What an auditor needs of a finished iteration is in the case's
+    events; the tree needs only what is still running. SpiffWorkflow 3.2 offers no pruning of its
+    own: `reset_from_task_id` / `Task.reset_branch` drop a task's *descendants* (to run a branch
+    again), and the serializer always writes every task, so the engine splices the tree itself.
+
+    On the path from the root to each unfinished task, when a task spec occurs twice, the tasks from
+    the earlier occurrence down to (not including) the later one are one finished loop iteration;
+    the later task is hung where the earlier one was and the iteration is removed, with the finished
+    branches hanging off it. An iteration stays until all of this holds:
+    - every task in it, and in every branch hanging off it, is finished (COMPLETED or CANCELLED): a
+      waiting timer, an open 督办 task, a join still waiting keep it;
+    - it holds neither the workflow's `last_task` nor, when that is on a side branch, the main path's
+      last completed task (`workflow_data` reads the case's data from them);
+    - a side-branch marker in it (a non-interrupting boundary event, a `branch=side` node) is still
+      marked above or at the later occurrence, so `on_side_branch` answers the same for what stays;
+    - a call activity or sub-process in it has finished (its sub-workflow is removed with it).
+    Everything a running task reads of the tree stays: its parent's data was copied into it when it
+    became ready, boundary-event joins find their split as the nearest ancestor (kept), parallel and
+    inclusive joins look at their own arrivals (not finished ones of earlier iterations, which
+    SpiffWorkflow's own checks skip or would miscount), timers and messages wait on unfinished tasks.
+
+    Limits: (1) at a process's normal (non-terminate) end SpiffWorkflow's end join merges into the
+    final data the data of every side branch that ended earlier; those of removed iterations no longer
+    take part (the bundled processes set no data on side branches, and the main path's values win that
+    merge anyway). (2) `reset_from_task_id` can only go back to tasks still in the tree. (3) a BPMN
+    standard-loop or multi-instance activity keeps its finished instances while it runs (they are
+    children of the running activity, not a loop through the graph); they go with their iteration
+    once the activity has finished inside a loop. (4) The diagram's "done" marks of removed tasks are
+    kept as their BPMN ids (`fengqiao_passed` in the state, one entry per element, not per
+    iteration), which `progress` adds back. (5) A side branch that reached a plain end event leaves
+    SpiffWorkflow's end join waiting (for every other token) until the next end event supersedes it or
+    the case ends, so its iteration stays that long: one iteration more, not one per cycle; an open
+    督办 task keeps its iteration the same way. (6) A non-interrupting *cycle* timer waits on after
+    firing, so its iteration stays while it runs (the bundled processes have none).
+    """
+    passed = workflow.__dict__.setdefault(_PASSED_ATTR, set())
+    removed = _compact_tree(workflow, workflow, passed)
+    for parent_id, sub in list(workflow.subprocesses.items()):
+        if workflow.subprocesses.get(parent_id) is sub:  # not removed with an iteration meanwhile
+            removed += _compact_tree(workflow, sub, passed)
+    return removed
+
+
+def _compact_tree(top: BpmnWorkflow, wf, passed: set[str]) -> int:
+    protected = set()
+    if wf.last_task is not None:
+        protected.add(wf.last_task.id)
+        if wf is top and on_side_branch(wf.last_task):
+            main = _last_main_task(wf)
+            if main is not None:
+                protected.add(main.id)
+    finished = TaskState.FINISHED_MASK
+    frontier = [t for t in wf.tasks.values()
+                if not t.has_state(finished) and (t.parent is None or t.parent.has_state(finished))]
+    removed = 0
+    for live in frontier:
+        path, node = [], live
+        while node is not None:
+            path.append(node)
+            node = node.parent
+        path.reverse()  # the root first, `live` last
+        kept: list[Task] = []
+        seen: dict[str, list[int]] = {}
+        for node in path:
+            for k in seen.get(node.task_spec.name, ()):
+                if k > 0 and _removable(top, kept, k, node, protected):
+                    removed += _splice(top, wf, kept, k, node, passed)
+                    kept = kept[:k]
+                    seen = {}
+                    for i, task in enumerate(kept):
+                        seen.setdefault(task.task_spec.name, []).append(i)
+                    break
+            seen.setdefault(node.task_spec.name, []).append(len(kept))
+            kept.append(node)
+    return removed
+
+
+def _iteration(span: list, after) -> Iterable:
+    """The tasks of an iteration: the span on the path and every branch hanging off it, not `after`."""
+    for i, task in enumerate(span):
+        on_path = span[i + 1] if i + 1 < len(span) else after
+        yield task
+        stack = [c for c in task.children if c is not on_path]
+        while stack:
+            branch = stack.pop()
+            yield branch
+            stack.extend(branch.children)
+
+
+def _removable(top: BpmnWorkflow, kept: list, k: int, after, protected: set) -> bool:
+    span = kept[k:]
+    for task in _iteration(span, after):
+        if not task.has_state(TaskState.FINISHED_MASK) or task.id in protected:
+            return False
+        if task.id in top.subprocesses and not _subprocess_finished(top, task.id):
+            return False
+    if any(_starts_side_branch(t.task_spec) for t in span):
+        return _starts_side_branch(after.task_spec) or any(_starts_side_branch(t.task_spec) for t in kept[:k])
+    return True
+
+
+def _subprocess_finished(top: BpmnWorkflow, task_id) -> bool:
+    sub = top.subprocesses[task_id]
+    return all(t.has_state(TaskState.FINISHED_MASK) and (t.id not in top.subprocesses
+                                                         or _subprocess_finished(top, t.id))
+               for t in sub.tasks.values())
+
+
+def _splice(top: BpmnWorkflow, wf, kept: list, k: int, after, passed: set[str]) -> int:
+    """Hang `after` where kept[k] was and remove kept[k:] with their branches; how many tasks went."""
+    anchor, first, last = kept[k - 1], kept[k], kept[-1]
+    gone = list(_iteration(kept[k:], after))
+    last._children.remove(after.id)
+    anchor._children[anchor._children.index(first.id)] = after.id
+    after._parent = anchor.id
+    removed = 0
+    for task in gone:
+        removed += _forget(top, wf, task, passed)
+    return removed
+
+
+def _forget(top: BpmnWorkflow, wf, task, passed: set[str]) -> int:
+    if task.state == TaskState.COMPLETED:
+        passed.add(task.task_spec.name)
+    top.event_manager.remove_task(task)
+    removed = 1
+    sub = top.subprocesses.pop(task.id, None)
+    if sub is not None:
+        for inner in list(sub.tasks.values()):
+            removed += _forget(top, sub, inner, passed)
+    wf.tasks.pop(task.id, None)
+    return removed
 
 
 def progress(state: str) -> tuple[set[str], set[str]]:
@@ -355,4 +512,5 @@ def progress(state: str) -> tuple[set[str], set[str]]:
     walk(dct.get("tasks") or {})
     for sub in (dct.get("subprocesses") or {}).values():
         walk(sub.get("tasks") or {})
+    done.update(dct.get(PASSED_KEY) or ())  # passed in loop iterations `compact` took out of the tree
     return done, current

@@ -85,9 +85,13 @@ class CaseEngine:
             floor = current_time()
             if after:
                 floor = max(floor, datetime.fromisoformat(after))
-            start, n = datetime.fromisoformat(anchor), 1
+            start, step = datetime.fromisoformat(anchor), int(days)
+            # Period n ends n*step calendar days after the anchor's day, rolled past rest days (never
+            # weeks of them): the periods ending more than 60 days before the floor are skipped
+            # unseen, so a case in its third year of reports costs what a new one does.
+            n = max(1, ((floor - start).days - 60) // step) if step > 0 else 1
             while True:
-                due = calendar.due_after(start, n * int(days)).at
+                due = calendar.due_after(start, n * step).at
                 if due > floor or n >= 100000:
                     return due.isoformat()
                 n += 1
@@ -328,6 +332,7 @@ class CaseEngine:
 
     def _persist(self, ctx: Ctx) -> None:
         case, workflow, now = ctx.case, ctx.workflow, ctx.now
+        rt.compact(workflow)  # finished loop iterations leave the tree: the state stays the size of a new case's
         before = ctx.snapshot
         process_data = rt.workflow_data(workflow)
         case.update(ctx.app.case_updates(before, process_data))

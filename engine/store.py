@@ -175,7 +175,9 @@ class Deadline(Base):
 class CaseEvent(Base):
     """Append-only, hash-chained per case: hash = sha256(prev_hash + canonical JSON of the event)."""
     __tablename__ = "case_event"
-    __table_args__ = (UniqueConstraint("case_id", "seq"),)
+    # A case's newest event of a kind (its owner's assignment, its last agreement) is found without
+    # reading the rest of a long history.
+    __table_args__ = (UniqueConstraint("case_id", "seq"), Index("ix_case_event_kind", "case_id", "kind", "seq"))
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"))
     seq: Mapped[int] = mapped_column(Integer)

@@ -128,8 +128,9 @@ def test_a_case_that_loops_600_times_does_not_stall(engine_system):
         workflow, _ = system.engine._workflow_for(s, s.execute(select(Case.__table__).where(Case.id == case_id))
                                                   .mappings().one(), system.engine.application("loop"))
     assert runtime.is_completed(workflow)
-    depth = max(t.depth for t in workflow.tasks.values())
-    assert depth > 1000  # deeper than SpiffWorkflow's iterator would have reached
+    # 600 iterations would have made a tree deeper than SpiffWorkflow's iterators reach (1000);
+    # finished iterations leave it (runtime.compact), so it stays as shallow as after the first.
+    assert max(t.depth for t in workflow.tasks.values()) < 20
 
 
 def test_a_timer_fires_on_the_sweep_after_the_clock_passes_its_due_time(system):
