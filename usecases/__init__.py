@@ -10,6 +10,7 @@ from engine.system import System
 from .admin import Admin
 from .audit import Audit
 from .cases import Cases
+from .dashboard import Dashboard
 from .notifications import Notifications
 from .people import People
 from .petitions import Petitions
@@ -30,6 +31,7 @@ class Services:
         self.tasks = Tasks(system, self.cases)
         self.petitions = Petitions(system, self.cases)
         self.subsidies = Subsidies(system)
+        self.dashboard = Dashboard(system)
         self.audit = Audit(system)
         self.people = People(system)
         self.notifications = Notifications(system)

@@ -1,0 +1,3 @@
+"""placeholder"""
+from flask import Blueprint
+bp = Blueprint("subsidies", __name__)
