@@ -97,7 +97,8 @@ class Case(Base):
     __tablename__ = "case_record"
     __table_args__ = (UniqueConstraint("number"), Index("ix_case_type_status", "type", "status"),
                       # Counting closed cases by outcome over a time range without reading the rows.
-                      Index("ix_case_closed", "type", "status", "closed_at", "outcome", "jurisdiction"))
+                      Index("ix_case_closed", "type", "status", "closed_at", "outcome", "jurisdiction"),
+                      Index("ix_case_created", "created_at", "jurisdiction"))
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     number: Mapped[str] = mapped_column(String(32))
     type: Mapped[str] = mapped_column(String(64))

@@ -10,10 +10,11 @@ Every function answers rows of plain numbers; none loads a case.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import case, exists, func, literal, select
 from sqlalchemy.orm import Session
 
 from engine.store import Case, CaseParty, HumanTask, LedgerEntry, LedgerEvent
@@ -116,15 +117,31 @@ def by_category_and_month(session: Session, visible, month_starts: Sequence[date
     the first instants of the months (Asia/Shanghai) and of the month after the last.
 
     Both case types name their matter's category at registration (DOMAIN.md §7, `data.category`) and
-    copy it to each person's `case_party` row, which carries the registration time: counted from there
-    (ix_case_party_created), each case once, the case rows themselves never read."""
+    copy it to the `case_party` row of each person they can find again (one with an ID number or a
+    phone), which carries the registration time: those cases are counted from there, each once
+    (ix_case_party_created), without reading the large case rows; the few cases with no such row are
+    counted from their own data."""
     if len(month_starts) < 2:
         return []
-    month = case(*[(CaseParty.created_at < bound, i) for i, bound in enumerate(month_starts[1:])], else_=None)
+    counts: dict[tuple[str, int], int] = {}
+
+    def month_of(column):
+        return case(*[(column < bound, i) for i, bound in enumerate(month_starts[1:])], else_=None)
+
     category = func.coalesce(CaseParty.category, literal(UNCATEGORIZED))
-    query = (select(category, month, func.count(func.distinct(CaseParty.case_id)))
-             .where(and_(CaseParty.created_at >= month_starts[0], CaseParty.created_at < month_starts[-1]))
-             .group_by(category, month))
+    indexed = (select(category, month_of(CaseParty.created_at), func.count(func.distinct(CaseParty.case_id)))
+               .where(CaseParty.created_at >= month_starts[0], CaseParty.created_at < month_starts[-1])
+               .group_by(category, month_of(CaseParty.created_at)))
+    own = func.coalesce(Case.data["category"].as_string(), literal(UNCATEGORIZED))
+    unindexed = (select(own, month_of(Case.created_at), func.count())
+                 .where(Case.created_at >= month_starts[0], Case.created_at < month_starts[-1],
+                        ~exists().where(CaseParty.case_id == Case.id))
+                 .group_by(own, month_of(Case.created_at)))
     if visible is not None:
-        query = query.join(Case, Case.id == CaseParty.case_id).where(visible)
-    return [(c, int(m), n) for c, m, n in session.execute(query) if m is not None]
+        indexed = indexed.join(Case, Case.id == CaseParty.case_id).where(visible)
+        unindexed = unindexed.where(visible)
+    for query in (indexed, unindexed):
+        for c, m, n in session.execute(query):
+            if m is not None:
+                counts[(c, int(m))] = counts.get((c, int(m)), 0) + n
+    return [(c, m, n) for (c, m), n in counts.items()]

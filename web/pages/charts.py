@@ -8,16 +8,16 @@ readable on a 360-px phone, and a desktop gets the same chart larger.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from markupsafe import Markup, escape
 
 WIDTH = 360
-ROW = 30        # height of a horizontal bar's row
-LABEL = 112     # room for the labels left of the bars
-VALUE = 64      # room for the numbers right of the bars
-FONT = 13
+ROW = 32        # height of a horizontal bar's row
+LABEL = 124     # room for the labels left of the bars
+VALUE = 70      # room for the numbers right of the bars
+FONT = 15
 
 
 @dataclass(frozen=True)
@@ -50,11 +50,11 @@ def bars(title: str, rows: Sequence[Bar], *, scale: float | None = None, chart_i
     height = max(len(rows), 1) * ROW + 8
     room = WIDTH - LABEL - VALUE
     ident = f' id="{_e(chart_id)}"' if chart_id else ""
-    parts = [f'<svg{ident} class="chart chart-bars" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
-             f'aria-label="{_e(title)}" xmlns="http://www.w3.org/2000/svg" font-size="{FONT}">',
+    parts = [(f'<svg{ident} class="chart chart-bars" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
+             f'aria-label="{_e(title)}" xmlns="http://www.w3.org/2000/svg" font-size="{FONT}">'),
              f"<title>{_e(title)}</title>"]
     if not rows:
-        parts.append(f'<text x="0" y="20" class="chart-empty">—</text>')
+        parts.append('<text x="0" y="20" class="chart-empty">—</text>')
     for i, row in enumerate(rows):
         y = 4 + i * ROW
         length = 0 if scale <= 0 else max(0.0, min(1.0, row.value / scale)) * room
@@ -77,9 +77,9 @@ def columns(title: str, labels: Sequence[str], values: Sequence[int], *, chart_i
     slot = (WIDTH - 8) / count
     top = max(values, default=0) or 1
     ident = f' id="{_e(chart_id)}"' if chart_id else ""
-    small = FONT - 2 if count > 8 else FONT
-    parts = [f'<svg{ident} class="chart chart-columns" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
-             f'aria-label="{_e(title)}" xmlns="http://www.w3.org/2000/svg" font-size="{small}">',
+    small = 11 if count > 8 else 13  # a year of months in 360 units
+    parts = [(f'<svg{ident} class="chart chart-columns" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
+             f'aria-label="{_e(title)}" xmlns="http://www.w3.org/2000/svg" font-size="{small}">'),
              f"<title>{_e(title)}</title>"]
     for i, value in enumerate(values):
         x = 4 + i * slot
@@ -89,7 +89,7 @@ def columns(title: str, labels: Sequence[str], values: Sequence[int], *, chart_i
                      f'<rect x="{x + slot * 0.15:.1f}" y="{base - h:.1f}" width="{slot * 0.7:.1f}" height="{h:.1f}" rx="2"/>'
                      f'<text x="{x + slot / 2:.1f}" y="{base - h - 4:.1f}" text-anchor="middle" class="chart-value">'
                      f'{value}</text>'
-                     f'<text x="{x + slot / 2:.1f}" y="{base + 16}" text-anchor="middle" class="chart-label">'
+                     f'<text x="{x + slot / 2:.1f}" y="{base + 16}" text-anchor="middle" class="chart-tick">'
                      f'{_e(labels[i])}</text></g>')
     parts.append(f'<line x1="2" y1="{base}" x2="{WIDTH - 2}" y2="{base}" class="chart-axis"/>')
     parts.append("</svg>")

@@ -8,14 +8,22 @@ address and works without script.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Blueprint, g, render_template, request
 
 from engine.errors import InvalidInput
 from web.i18n import N_, _
 
-from .case_words import LEVEL_WORDS, OUTCOME_WORDS, choice_title, form_schema, is_english, say, services, yuan
+from .case_words import (
+    OUTCOME_WORDS,
+    choice_title,
+    form_schema,
+    say,
+    services,
+    yuan,
+)
 from .charts import Bar, bars, columns
 
 bp = Blueprint("dashboard", __name__)
@@ -113,8 +121,7 @@ def dashboard():
     typed = {"from": figures["from"], "to": figures["to"], "unit": figures["unit"]["code"]}
     return render_template("dashboard/index.html", f=figures, typed=typed, errors={}, summary=[],
                            units=figures["units"], unit_titles=_unit_titles(figures["units"]),
-                           c=charts(figures), headline=headline(figures), yuan=yuan, percent=percent,
-                           level_words=LEVEL_WORDS, english=is_english())
+                           c=charts(figures), headline=headline(figures), yuan=yuan, percent=percent)
 
 
 def _unit_titles(units: list[dict]) -> dict[str, str]:

@@ -13,6 +13,7 @@ depends_on = None
 
 INDEXES = (
     ("ix_case_closed", "case_record", ["type", "status", "closed_at", "outcome", "jurisdiction"]),
+    ("ix_case_created", "case_record", ["created_at", "jurisdiction"]),
     ("ix_task_done", "human_task", ["status", "name", "org_unit", "completed_at", "due_at"]),
     ("ix_case_party_created", "case_party", ["created_at", "category", "case_id"]),
     ("ix_ledger_event_status", "ledger_event", ["status", "entry_id"]),
