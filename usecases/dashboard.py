@@ -14,7 +14,13 @@ from workflows import dashboard_figures as figures
 
 from . import authorization as authz
 from .base import UseCases
-from .relations import OrgTree, cases_in_units_sql, dashboard_scope, tasks_in_units_sql
+from .relations import (
+    OrgTree,
+    cases_in_units_sql,
+    dashboard_scope,
+    dashboard_units,
+    tasks_in_units_sql,
+)
 
 MAX_MONTHS = 60
 DEFAULT_MONTHS = 12
@@ -122,11 +128,7 @@ class Dashboard(UseCases):
 
     def _choices(self, tree: OrgTree, actor: Actor) -> list[dict[str, Any]]:
         """The units the actor may choose: their own and those below it (everyone's, for whoever reads all)."""
-        from .relations import _granted
-        if _granted("case.read", actor) is None:
-            codes = set(tree.units)
-        else:
-            codes = ({actor.org_unit} | tree.below(actor.org_unit)) if actor.org_unit in tree.units else set()
+        codes = dashboard_units(tree, actor)
         order = {"county": 0, "town": 1, "village": 2}
         return [{"code": c, "name": tree.name(c), "level": tree.level(c), "parent": tree.units[c].parent}
                 for c in sorted(codes, key=lambda c: (order.get(tree.level(c) or "", 3), c))]

@@ -197,18 +197,24 @@ def dashboard_scope(tree: OrgTree, actor: Actor, unit: str | None = None) -> tup
     """The unit whose figures `actor` is shown (their own, or `unit` at or below it) and the codes of
     the units those figures cover (None: the whole county). A town sees itself and its villages; the
     county (and whoever reads everything) all."""
-    own = actor.org_unit
-    reads_all = _granted("case.read", actor) is None
-    chosen = unit or own
+    chosen = unit or actor.org_unit
     if chosen is None or chosen not in tree.units:
         raise InvalidInput(f"没有单位“{chosen}” / no org unit {chosen!r}",
                            fields={"unit": "请从列表中选择单位 / choose a unit from the list"})
-    if not reads_all and chosen != own and chosen not in tree.below(own):
+    if chosen not in dashboard_units(tree, actor):
         raise InvalidInput("只能查看本单位及下级单位 / you can see your own unit and the units below it",
                            fields={"unit": "只能选择本单位或下级单位 / your unit or one below it"})
     if tree.level(chosen) == "county" and tree.units[chosen].parent is None:
         return chosen, None
     return chosen, {chosen} | tree.below(chosen)
+
+
+def dashboard_units(tree: OrgTree, actor: Actor) -> set[str]:
+    """The units whose figures `actor` may choose: their own and those below it (all, for whoever
+    reads every case)."""
+    if _granted("case.read", actor) is None:
+        return set(tree.units)
+    return ({actor.org_unit} | tree.below(actor.org_unit)) if actor.org_unit in tree.units else set()
 
 
 def cases_in_units_sql(units: set[str] | None):

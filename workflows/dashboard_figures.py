@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, exists, func, literal, select
+from sqlalchemy import case, exists, func, literal, literal_column, select
 from sqlalchemy.orm import Session
 
 from engine.store import Case, CaseParty, HumanTask, LedgerEntry, LedgerEvent
@@ -128,15 +128,20 @@ def by_category_and_month(session: Session, visible, month_starts: Sequence[date
     def month_of(column):
         return case(*[(column < bound, i) for i, bound in enumerate(month_starts[1:])], else_=None)
 
-    category = func.coalesce(CaseParty.category, literal(UNCATEGORIZED))
-    indexed = (select(category, month_of(CaseParty.created_at), func.count(func.distinct(CaseParty.case_id)))
+    # Grouped by the output columns' names: PostgreSQL takes the month's CASE, written out a second
+    # time with bound parameters of its own, for another expression. (Names no table column has.)
+    by_names = (literal_column("category_code"), literal_column("month_index"))
+    category = func.coalesce(CaseParty.category, literal(UNCATEGORIZED)).label("category_code")
+    month = month_of(CaseParty.created_at).label("month_index")
+    indexed = (select(category, month, func.count(func.distinct(CaseParty.case_id)))
                .where(CaseParty.created_at >= month_starts[0], CaseParty.created_at < month_starts[-1])
-               .group_by(category, month_of(CaseParty.created_at)))
-    own = func.coalesce(Case.data["category"].as_string(), literal(UNCATEGORIZED))
-    unindexed = (select(own, month_of(Case.created_at), func.count())
+               .group_by(*by_names))
+    own = func.coalesce(Case.data["category"].as_string(), literal(UNCATEGORIZED)).label("category_code")
+    own_month = month_of(Case.created_at).label("month_index")
+    unindexed = (select(own, own_month, func.count())
                  .where(Case.created_at >= month_starts[0], Case.created_at < month_starts[-1],
                         ~exists().where(CaseParty.case_id == Case.id))
-                 .group_by(own, month_of(Case.created_at)))
+                 .group_by(*by_names))
     if visible is not None:
         indexed = indexed.join(Case, Case.id == CaseParty.case_id).where(visible)
         unindexed = unindexed.where(visible)
