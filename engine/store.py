@@ -270,7 +270,8 @@ class DecisionDefinition(Base):
 class LedgerEvent(Base):
     """Append-only status history of a ledger entry: its newest row is its current status."""
     __tablename__ = "ledger_event"
-    __table_args__ = (Index("ix_ledger_event_entry", "entry_id", "id"), Index("ix_ledger_event_status", "status", "entry_id"))
+    __table_args__ = (Index("ix_ledger_event_entry", "entry_id", "id"),
+                      Index("ix_ledger_event_status", "status", "entry_id"))
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entry.id"))
     status: Mapped[str] = mapped_column(String(16))  # accrued | reviewed | approved | paid | rejected

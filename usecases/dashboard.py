@@ -212,9 +212,12 @@ def _overdue_by_unit(late, roll: _Rollup) -> list[dict[str, Any]]:
 
 def _subsidy(money, quarters: list[str]) -> list[dict[str, Any]]:
     found = {q: (n, total, paid, rejected) for q, n, total, paid, rejected in money}
-    return [{"quarter": q, "entries": found.get(q, (0, 0, 0, 0))[0], "amount_fen": found.get(q, (0, 0, 0, 0))[1],
-             "paid_fen": found.get(q, (0, 0, 0, 0))[2], "rejected_fen": found.get(q, (0, 0, 0, 0))[3]}
-            for q in quarters]
+    rows = []
+    for quarter in quarters:
+        entries, amount, paid, rejected = found.get(quarter, (0, 0, 0, 0))
+        rows.append({"quarter": quarter, "entries": entries, "amount_fen": amount, "paid_fen": paid,
+                     "rejected_fen": rejected})
+    return rows
 
 
 def _categories(counts, months: list[datetime]) -> dict[str, Any]:

@@ -8,13 +8,17 @@ from sqlalchemy import func, select
 
 from engine import ledger
 from engine.application import Actor
-from engine.errors import Forbidden, InvalidInput
+from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.store import Case, LedgerEntry, LedgerEvent
 from workflows import subsidy_ledger
 
 from . import authorization as authz
-from .base import UseCases, check_id
+from .base import MAX_ID, UseCases, check_id
 from .relations import OrgTree, at_county, entry_relations, readable_entries_sql
+
+# Which actions an entry's status leaves open (the order of workflows/subsidy_ledger.py), for the page.
+OPEN_ACTIONS = {"accrued": ("review", "reject"), "reviewed": ("approve", "reject"), "approved": ("reverse",),
+                "paid": ("reverse",)}
 
 
 class Subsidies(UseCases):
@@ -129,22 +133,24 @@ class Subsidies(UseCases):
                 "current": ledger.quarter_of(now), "year": year, "number": q,
                 "payable": None if waiting is None else {"entries": waiting[0], "total_fen": int(waiting[1])}}
 
-    # Which actions an entry's status leaves open (the ledger's order, workflows/subsidy_ledger.py).
-    _OPEN = {"accrued": ("review", "reject"), "reviewed": ("approve", "reject"), "approved": ("reverse",),
-             "paid": ("reverse",)}
-
-    def actions(self, actor: Actor, entry_id: int) -> list[str]:
-        """What the actor may do with the entry now, for the page's buttons (each use case checks again)."""
+    def entry(self, actor: Actor, entry_id: Any) -> dict[str, Any]:
+        """One entry the actor may read, with `may`: what they may do with it now (for the page's
+        buttons; each use case checks again). Missing and not theirs answer alike."""
+        if isinstance(entry_id, bool) or not isinstance(entry_id, int) or not 1 <= entry_id <= MAX_ID:
+            raise authz.not_found("补贴记录 / ledger entry", entry_id)
         with self.db.read() as session:
             tree = OrgTree.load(session)
-            entry, current = ledger.load(session, check_id(entry_id))
+            try:
+                entry, current = ledger.load(session, entry_id)
+            except NotFound:
+                raise authz.not_found("补贴记录 / ledger entry", entry_id) from None
             relations = entry_relations(tree, actor, entry)
             if not authz.allowed("subsidy.read", actor, relations):
                 raise authz.not_found("补贴记录 / ledger entry", entry_id)
-            found = [a for a in self._OPEN.get(current.status, ()) if authz.allowed(f"subsidy.{a}", actor, relations)]
-            if "reverse" in found and (entry.kind != subsidy_ledger.SUBSIDY or entry.amount_fen <= 0
-                                       or ledger.is_reversed(session, entry.id)):
-                found.remove("reverse")
-            if "reject" in found and current.status == "reviewed" and authz.OFFICE_ABOVE not in relations:
-                found.remove("reject")
-            return found
+            may = [a for a in OPEN_ACTIONS.get(current.status, ()) if authz.allowed(f"subsidy.{a}", actor, relations)]
+            if "reverse" in may and (entry.kind != subsidy_ledger.SUBSIDY or entry.amount_fen <= 0
+                                     or ledger.is_reversed(session, entry.id)):
+                may.remove("reverse")
+            if "reject" in may and current.status == "reviewed" and authz.OFFICE_ABOVE not in relations:
+                may.remove("reject")  # once reviewed, only the county bureau rejects
+            return {**ledger.entry_view(entry, current), "may": may}

@@ -4,7 +4,8 @@ What a case type means by its codes lives here, not in the application layer: wh
 closed dispute count as resolved at which level (the Fengqiao figure, DOMAIN.md §2), where a case's
 category is kept, which case type has owner leaders and backlog (§3), what of the ledger a
 quarter's subsidy total counts (§4). The caller gives the time range and the reader's scope as SQL
-conditions (`visible_cases`: on Case; None for the whole county) and rolls units up itself.
+conditions (`visible` on Case, `task_units` on HumanTask; None for the whole county) and rolls units
+up itself.
 
 Every function answers rows of plain numbers; none loads a case.
 """
@@ -26,8 +27,7 @@ DISPUTE_TYPE = "mediation"
 RESOLVED_AT = {"resolved_village": "village", "resolved_town": "town", "resolved_county": "county"}
 # Every other outcome of a closed dispute, in the order the dashboard lists them.
 OTHER_OUTCOMES = ("court", "refused", "withdrawn")
-OWNED_TYPE = "petition"  # the case type whose open cases have owner leaders and backlog
-OWNER_ROLE = "leader"
+OWNER_ROLE = "leader"  # whose open petitions the backlog figure counts (petition_board: 领导包案)
 UNCATEGORIZED = "other"  # a case registered without a category counts as 其他
 
 

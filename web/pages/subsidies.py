@@ -107,14 +107,11 @@ def _list_page(*, entry_id: int | None = None, form_state: dict | None = None, s
     names = Names.load(g.actor)
     chosen, chosen_case = None, None
     if entry_id is not None:
-        found, _next = subsidies.list(g.actor, after=entry_id - 1 or None, limit=1)
-        if not found or found[0]["id"] != entry_id:
-            abort(404)  # missing, or not the reader's: the same answer
-        chosen = found[0]
+        chosen = subsidies.entry(g.actor, entry_id)  # missing, or not the reader's: the same 404
         chosen_case = case_file(chosen["case_id"], names)
     numbers = subsidies.entry_case_numbers([e["case_id"] for e in items] + ([chosen["case_id"]] if chosen else []))
     chosen_row = entry_rows([chosen], names, numbers)[0] if chosen else None
-    actions = [(key, ACTIONS[key]) for key in subsidies.actions(g.actor, entry_id)] if chosen else []
+    actions = [(key, ACTIONS[key]) for key in chosen["may"]] if chosen else []
     return render_template("subsidies/list.html", tabs=TABS, tab=tab, queue=queue,
                            rows=entry_rows(items, names, numbers), next_id=next_id, after=after,
                            chosen=chosen_row, case=chosen_case, actions=actions,
@@ -149,7 +146,7 @@ def act(entry_id: int, action: str):
 
 
 # --- the quarter's payment batch --------------------------------------------------------------
-def _batch_page(quarter: str | None, *, message: str = "", typed: str = "", status_code: int = 200):
+def _batch_page(quarter: str | None, *, message: str = "", status_code: int = 200):
     info = services().subsidies.batch_info(g.actor, quarter)
     names = Names.load(g.actor)
     batch = info["batch"]
@@ -162,7 +159,6 @@ def _batch_page(quarter: str | None, *, message: str = "", typed: str = "", stat
                            made_at=when(batch.created_at.isoformat()) if batch else "",
                            made_by=names.person(batch.created_by) if batch else "",
                            ends=when(info["ends_at"].isoformat(), date_only=True), message=message,
-                           typed=typed or info["quarter"],
                            payable_total=yuan(info["payable"]["total_fen"]) if info["payable"] else ""), status_code
 
 
@@ -172,7 +168,7 @@ def batch_page():
     try:
         return _batch_page(quarter)
     except InvalidInput as problem:
-        return _batch_page(None, message=say(problem.message), typed=quarter or "", status_code=400)
+        return _batch_page(None, message=say(problem.message), status_code=400)
 
 
 @bp.post("/subsidies/batch")
@@ -181,7 +177,7 @@ def make_batch():
     try:
         batch = services().subsidies.batch(g.actor, quarter or None)
     except InvalidInput as problem:
-        return _batch_page(None, message=say(problem.message), typed=quarter, status_code=400)
+        return _batch_page(None, message=say(problem.message), status_code=400)
     except Conflict as problem:
         return _batch_page(quarter, message=say(problem.message), status_code=409)
     if batch.created:
