@@ -95,7 +95,10 @@ class Definition(Base):
 
 class Case(Base):
     __tablename__ = "case_record"
-    __table_args__ = (UniqueConstraint("number"), Index("ix_case_type_status", "type", "status"))
+    __table_args__ = (UniqueConstraint("number"), Index("ix_case_type_status", "type", "status"),
+                      # Counting closed cases by outcome over a time range without reading the rows.
+                      Index("ix_case_closed", "type", "status", "closed_at", "outcome", "jurisdiction"),
+                      Index("ix_case_created", "created_at", "jurisdiction"))
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     number: Mapped[str] = mapped_column(String(32))
     type: Mapped[str] = mapped_column(String(64))
@@ -136,7 +139,9 @@ class CaseCounter(Base):
 class HumanTask(Base):
     __tablename__ = "human_task"
     __table_args__ = (Index("ix_task_worklist", "status", "role", "org_unit"),
-                      Index("ix_task_case", "case_id", "status"))
+                      Index("ix_task_case", "case_id", "status"),
+                      # Counting done steps per step and unit, on time or not, from the index alone.
+                      Index("ix_task_done", "status", "name", "org_unit", "completed_at", "due_at"))
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"))
     spiff_id: Mapped[str] = mapped_column(String(36))
@@ -267,7 +272,8 @@ class DecisionDefinition(Base):
 class LedgerEvent(Base):
     """Append-only status history of a ledger entry: its newest row is its current status."""
     __tablename__ = "ledger_event"
-    __table_args__ = (Index("ix_ledger_event_entry", "entry_id", "id"),)
+    __table_args__ = (Index("ix_ledger_event_entry", "entry_id", "id"),
+                      Index("ix_ledger_event_status", "status", "entry_id"))
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entry.id"))
     status: Mapped[str] = mapped_column(String(16))  # accrued | reviewed | approved | paid | rejected
@@ -345,7 +351,8 @@ class CaseParty(Base):
     no second copy of them outside the case data (engine/privacy.py). `category` and
     `respondent_unit` name the matter, for the case types that compare matters."""
     __tablename__ = "case_party"
-    __table_args__ = (Index("ix_case_party_person", "person_key"), Index("ix_case_party_phone", "phone_key"))
+    __table_args__ = (Index("ix_case_party_person", "person_key"), Index("ix_case_party_phone", "phone_key"),
+                      Index("ix_case_party_created", "created_at", "category", "case_id"))
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), index=True)
     person_key: Mapped[Optional[str]] = mapped_column(String(64))

@@ -10,6 +10,7 @@ from engine.system import System
 from .admin import Admin
 from .audit import Audit
 from .cases import Cases
+from .dashboard import Dashboard
 from .leader import Leader
 from .notifications import Notifications
 from .people import People
@@ -32,6 +33,7 @@ class Services:
         self.petitions = Petitions(system, self.cases)
         self.leader = Leader(system)
         self.subsidies = Subsidies(system)
+        self.dashboard = Dashboard(system)
         self.audit = Audit(system)
         self.people = People(system)
         self.notifications = Notifications(system)

@@ -138,6 +138,9 @@ TABLE: dict[str, dict[str, dict[str, frozenset[str]]]] = {
     "area.leader": {"*": {"leader": ANYWHERE}},
     "area.dashboard": {"*": {role: ANYWHERE for role in ("leader", "justice_officer", "petition_officer", "auditor",
                                                          "admin")}},
+    # ---- the county dashboard (全县概况): its figures, scoped to the reader's unit and those below -----
+    "dashboard.read": {"*": {role: ANYWHERE for role in ("leader", "justice_officer", "petition_officer", "auditor",
+                                                         "admin")}},
     # ---- audit and administration ----------------------------------------------------------------
     "audit.verify": {"*": {"auditor": ANYWHERE, "admin": ANYWHERE}},
     "audit.sign_ins": {"*": {"auditor": ANYWHERE, "admin": ANYWHERE}},
@@ -188,6 +191,7 @@ REFUSALS: dict[str, str] = {
     "subsidy.batch": "只有县司法局或管理员可以生成发放批次 / only the county justice bureau or an admin makes a batch",
     "petitions.board": "只有信访部门、包案领导和审计人员查看包案统计 / only the petition office, leaders and auditors "
                        "see the owner board",
+    "dashboard.read": "您的角色不查看全县概况 / your role has no dashboard",
     "audit.verify": "只有审计人员和管理员可以校验历史 / only auditors and admins verify history",
     "audit.sign_ins": "只有审计人员和管理员可以查看登录记录 / only auditors and admins read the sign-in log",
     "outbox.read": "只有管理员可以查看和重发通知 / only admins see and retry the outbox",

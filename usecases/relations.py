@@ -8,6 +8,7 @@ from sqlalchemy import and_, exists, false, or_, select
 from sqlalchemy.orm import Session
 
 from engine.application import Actor
+from engine.errors import InvalidInput
 from engine.store import Case, HumanTask, LedgerEntry
 from workflows.units import Unit, load_units
 
@@ -196,3 +197,39 @@ def readable_entries_sql(tree: OrgTree, actor: Actor):
 
 def at_county(tree: OrgTree, actor: Actor) -> set[str]:
     return {authz.AT_COUNTY} if tree.level(actor.org_unit) == "county" else set()
+
+
+# ------------------------------------------------------------------------------ the dashboard's scope
+def dashboard_scope(tree: OrgTree, actor: Actor, unit: str | None = None) -> tuple[str, set[str] | None]:
+    """The unit whose figures `actor` is shown (their own, or `unit` at or below it) and the codes of
+    the units those figures cover (None: the whole county). A town sees itself and its villages; the
+    county (and whoever reads everything) all."""
+    chosen = unit or actor.org_unit
+    if chosen is None or chosen not in tree.units:
+        raise InvalidInput(f"没有单位“{chosen}” / no org unit {chosen!r}",
+                           fields={"unit": "请从列表中选择单位 / choose a unit from the list"})
+    if chosen not in dashboard_units(tree, actor):
+        raise InvalidInput("只能查看本单位及下级单位 / you can see your own unit and the units below it",
+                           fields={"unit": "只能选择本单位或下级单位 / your unit or one below it"})
+    if tree.level(chosen) == "county" and tree.units[chosen].parent is None:
+        return chosen, None
+    return chosen, {chosen} | tree.below(chosen)
+
+
+def dashboard_units(tree: OrgTree, actor: Actor) -> set[str]:
+    """The units whose figures `actor` may choose: their own and those below it (all, for whoever
+    reads every case)."""
+    if _granted("case.read", actor) is None:
+        return set(tree.units)
+    return ({actor.org_unit} | tree.below(actor.org_unit)) if actor.org_unit in tree.units else set()
+
+
+def cases_in_units_sql(units: set[str] | None):
+    """A SQL condition on Case: held by one of `units` (None: every case)."""
+    return None if units is None else Case.jurisdiction.in_(sorted(units))
+
+
+def tasks_in_units_sql(units: set[str] | None):
+    """A SQL condition on HumanTask: a step of one of `units` (None: every step). A unit's steps are
+    its own work, whichever unit holds the case now."""
+    return None if units is None else HumanTask.org_unit.in_(sorted(units))

@@ -172,6 +172,7 @@ ROUTE_CELLS = {
     "GET /petitions/owners": {"object": None, "use_case": "petitions.board"},
     "GET /subsidies": {"object": None, "use_case": "subsidy.read"},
     "GET /audit/verify": {"object": None, "use_case": "audit.verify"},
+    "GET /dashboard": {"object": None, "use_case": "dashboard.read"},
     "GET /org-units": {"object": None, "use_case": "people.read"},
     "GET /users": {"object": None, "use_case": "people.read"},
     "GET /inbox": {"object": None, "use_case": "inbox.own"},

@@ -1,0 +1,152 @@
+"""The county dashboard's figures (全县概况), each one SQL aggregate over the store.
+
+What a case type means by its codes lives here, not in the application layer: which outcomes of a
+closed dispute count as resolved at which level (the Fengqiao figure, DOMAIN.md §2), where a case's
+category is kept, which case type has owner leaders and backlog (§3), what of the ledger a
+quarter's subsidy total counts (§4). The caller gives the time range and the reader's scope as SQL
+conditions (`visible` on Case, `task_units` on HumanTask; None for the whole county) and rolls units
+up itself.
+
+Every function answers rows of plain numbers; none loads a case.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, exists, func, literal, literal_column, select
+from sqlalchemy.orm import Session
+
+from engine.store import Case, CaseParty, HumanTask, LedgerEntry, LedgerEvent
+
+from . import petition_board, subsidy_ledger
+
+DISPUTE_TYPE = "mediation"
+# The Fengqiao figure: a closed dispute's outcome → the level that resolved it (小事不出村、大事不出镇).
+RESOLVED_AT = {"resolved_village": "village", "resolved_town": "town", "resolved_county": "county"}
+# Every other outcome of a closed dispute, in the order the dashboard lists them.
+OTHER_OUTCOMES = ("court", "refused", "withdrawn")
+OWNER_ROLE = "leader"  # whose open petitions the backlog figure counts (petition_board: 领导包案)
+UNCATEGORIZED = "other"  # a case registered without a category counts as 其他
+
+
+def fengqiao(session: Session, visible, start: datetime, end: datetime) -> dict[str, int]:
+    """Closed disputes by outcome, closed in [start, end)."""
+    query = (select(Case.outcome, func.count()).where(Case.type == DISPUTE_TYPE, Case.status == "closed",
+                                                      Case.closed_at >= start, Case.closed_at < end)
+             .group_by(Case.outcome))
+    if visible is not None:
+        query = query.where(visible)
+    return {outcome or "": count for outcome, count in session.execute(query)}
+
+
+def on_time(session: Session, task_units, start: datetime, end: datetime) -> list[tuple[str, str | None, int, int]]:
+    """Steps with a due time completed in [start, end): (step, unit, completed, on time) per step and
+    the unit that worked it; `task_units` is the reader's SQL condition on HumanTask (None: all). A
+    step done by its due instant is on time. (Read from ix_task_done alone.)"""
+    done_in_time = func.sum(case((HumanTask.completed_at <= HumanTask.due_at, 1), else_=0))
+    query = (select(HumanTask.name, HumanTask.org_unit, func.count(), done_in_time)
+             .where(HumanTask.status == "completed", HumanTask.due_at.is_not(None),
+                    HumanTask.completed_at >= start, HumanTask.completed_at < end)
+             .group_by(HumanTask.name, HumanTask.org_unit))
+    if task_units is not None:
+        query = query.where(task_units)
+    return [(name, unit, count, int(ok or 0)) for name, unit, count, ok in session.execute(query)]
+
+
+def step_titles(session: Session, names: Sequence[str]) -> dict[str, str]:
+    """Each step's title as its tasks carry it ("中文 / English"), one look-up per step."""
+    found = {}
+    for name in names:
+        title = session.scalar(select(HumanTask.title).where(HumanTask.status == "completed", HumanTask.name == name)
+                               .limit(1))
+        found[name] = title or name
+    return found
+
+
+def overdue(session: Session, task_units, now: datetime) -> list[tuple[str | None, int]]:
+    """Open steps past their due time now, per unit that has them."""
+    query = (select(HumanTask.org_unit, func.count())
+             .where(HumanTask.status == "ready", HumanTask.due_at.is_not(None), HumanTask.due_at < now)
+             .group_by(HumanTask.org_unit))
+    if task_units is not None:
+        query = query.where(task_units)
+    return list(session.execute(query).tuples())
+
+
+def backlog(session: Session, visible, now: datetime, *, backlog_days: int) -> list[dict[str, Any]]:
+    """Open petitions per owner leader with their backlog (信访积案), as the petition board counts them."""
+    rows = petition_board.owner_board(session, visible, now, owner_role=OWNER_ROLE, backlog_days=backlog_days)
+    return [r for r in rows if r["open"] or r["leader"] is not None]
+
+
+# An entry leaves these statuses never again (a correction is a new reversal entry): whether an entry
+# is paid or rejected is whether it ever was, without finding its newest status row.
+PAID, REJECTED = "paid", "rejected"
+
+
+def subsidy_by_quarter(session: Session, visible, quarters: Sequence[str]) -> list[tuple[str, int, int, int, int]]:
+    """Per quarter (by entry date): (quarter, entries, amount recorded in fen net of reversals and of
+    rejected entries, amount paid, amount rejected)."""
+    if not quarters:
+        return []
+    kinds = (subsidy_ledger.SUBSIDY, subsidy_ledger.REVERSAL)
+    recorded = (select(LedgerEntry.quarter, func.count(), func.sum(LedgerEntry.amount_fen))
+                .where(LedgerEntry.quarter.in_(list(quarters)), LedgerEntry.kind.in_(kinds))
+                .group_by(LedgerEntry.quarter))
+    settled = (select(LedgerEntry.quarter, LedgerEvent.status, func.sum(LedgerEntry.amount_fen))
+               .join(LedgerEvent, LedgerEvent.entry_id == LedgerEntry.id)
+               .where(LedgerEvent.status.in_((PAID, REJECTED)), LedgerEntry.quarter.in_(list(quarters)),
+                      LedgerEntry.kind.in_(kinds))
+               .group_by(LedgerEntry.quarter, LedgerEvent.status))
+    if visible is not None:
+        recorded = recorded.join(Case, Case.id == LedgerEntry.case_id).where(visible)
+        settled = settled.join(Case, Case.id == LedgerEntry.case_id).where(visible)
+    by_status = {(q, status): int(total or 0) for q, status, total in session.execute(settled)}
+    rows = []
+    for quarter, count, total in session.execute(recorded):
+        rejected = by_status.get((quarter, REJECTED), 0)
+        rows.append((quarter, count, int(total or 0) - rejected, by_status.get((quarter, PAID), 0), rejected))
+    return rows
+
+
+def by_category_and_month(session: Session, visible, month_starts: Sequence[datetime]
+                          ) -> list[tuple[str, int, int]]:
+    """Cases registered per category and month: (category, month index, count). `month_starts` are
+    the first instants of the months (Asia/Shanghai) and of the month after the last.
+
+    Both case types name their matter's category at registration (DOMAIN.md §7, `data.category`) and
+    copy it to the `case_party` row of each person they can find again (one with an ID number or a
+    phone), which carries the registration time: those cases are counted from there, each once
+    (ix_case_party_created), without reading the large case rows; the few cases with no such row are
+    counted from their own data."""
+    if len(month_starts) < 2:
+        return []
+    counts: dict[tuple[str, int], int] = {}
+
+    def month_of(column):
+        return case(*[(column < bound, i) for i, bound in enumerate(month_starts[1:])], else_=None)
+
+    # Grouped by the output columns' names: PostgreSQL takes the month's CASE, written out a second
+    # time with bound parameters of its own, for another expression. (Names no table column has.)
+    by_names = (literal_column("category_code"), literal_column("month_index"))
+    category = func.coalesce(CaseParty.category, literal(UNCATEGORIZED)).label("category_code")
+    month = month_of(CaseParty.created_at).label("month_index")
+    indexed = (select(category, month, func.count(func.distinct(CaseParty.case_id)))
+               .where(CaseParty.created_at >= month_starts[0], CaseParty.created_at < month_starts[-1])
+               .group_by(*by_names))
+    own = func.coalesce(Case.data["category"].as_string(), literal(UNCATEGORIZED)).label("category_code")
+    own_month = month_of(Case.created_at).label("month_index")
+    unindexed = (select(own, own_month, func.count())
+                 .where(Case.created_at >= month_starts[0], Case.created_at < month_starts[-1],
+                        ~exists().where(CaseParty.case_id == Case.id))
+                 .group_by(*by_names))
+    if visible is not None:
+        indexed = indexed.join(Case, Case.id == CaseParty.case_id).where(visible)
+        unindexed = unindexed.where(visible)
+    for query in (indexed, unindexed):
+        for c, m, n in session.execute(query):
+            if m is not None:
+                counts[(c, int(m))] = counts.get((c, int(m)), 0) + n
+    return [(c, m, n) for (c, m), n in counts.items()]
