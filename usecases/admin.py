@@ -53,6 +53,16 @@ class Admin(UseCases):
                                 subject=unit.code, data={"name": unit.name, "level": unit.level, "parent": unit.parent})
             return {"code": unit.code, "name": unit.name, "level": unit.level, "parent": unit.parent}
 
+    def org_units(self, actor: Actor) -> list[dict[str, Any]]:
+        """The county's units for their administration: each with its parent and how many active users."""
+        authz.require("admin.org_units", actor)
+        with self.db.read() as session:
+            counts = dict(session.execute(select(User.org_unit, func.count()).where(User.active.is_(True))
+                                          .group_by(User.org_unit)).all())
+            units = session.scalars(select(OrgUnit).order_by(OrgUnit.code)).all()
+            return [{"code": u.code, "name": u.name, "level": u.level, "parent": u.parent,
+                     "users": counts.get(u.code, 0)} for u in units]
+
     def check_new_user(self, actor: Actor, roles: list[str], org: str) -> None:
         """Refuse a mistyped role or org before a password is asked for (add_user checks it all again)."""
         authz.require("admin.users", actor)
@@ -308,15 +318,16 @@ class Admin(UseCases):
         from engine.calendar import ZONE, load_bundled_schedules, parse_year_schedule
         authz.require("admin.calendar_read", actor)
         with self.db.read() as session:
-            imported = {row.year: row for row in session.scalars(select(HolidayYear))}
+            imported = {row.year: (row.data, row.imported_at)
+                        for row in session.execute(select(HolidayYear.year, HolidayYear.data, HolidayYear.imported_at))}
         years: dict[int, dict[str, Any]] = {}
         for year, schedule in load_bundled_schedules().items():
             years[year] = {"year": year, "source": schedule.source, "holidays": len(schedule.holidays),
                            "workdays": len(schedule.workdays), "origin": "bundled", "imported_at": None}
-        for year, row in imported.items():
-            schedule = parse_year_schedule(row.data)
+        for year, (data, imported_at) in imported.items():
+            schedule = parse_year_schedule(data)
             years[year] = {"year": year, "source": schedule.source, "holidays": len(schedule.holidays),
-                           "workdays": len(schedule.workdays), "origin": "imported", "imported_at": row.imported_at}
+                           "workdays": len(schedule.workdays), "origin": "imported", "imported_at": imported_at}
         this_year = self.now().astimezone(ZONE).year
         missing = [y for y in (this_year, this_year + 1) if y not in years]
         return {"years": [years[y] for y in sorted(years, reverse=True)], "this_year": this_year, "missing": missing}

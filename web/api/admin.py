@@ -5,73 +5,76 @@ from __future__ import annotations
 
 from typing import Any
 
+from usecases.authorization import ROLES
+
 from .http import actor, json_body, query_int, query_text, route, services
 from .openapi import ID_MAX, SCHEMAS, Param
 
 USERNAME_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+TAG = "admin"  # the OpenAPI tag of these routes
 
 
 @route("GET", "/admin/users", summary="全部账号（含已停用）/ Every account, deactivated ones too",
-       response="AccountList", errors=(403,), tag="admin")
+       response="AccountList", errors=(403,), tag=TAG)
 def admin_users():
     return {"items": services().admin.list_users(actor())}
 
 
 @route("POST", "/admin/users", summary="新建账号 / Create an account", body="NewAccount", response="Account",
-       status=201, errors=(400, 403), tag="admin")
+       status=201, errors=(400, 403), tag=TAG)
 def admin_create_user():
     return services().admin.create_account(actor(), json_body()), 201
 
 
 @route("GET", "/admin/users/<username>", summary="一个账号 / One account", response="Account", errors=(403,),
-       tag="admin")
+       tag=TAG)
 def admin_user(username: str):
     return services().admin.get_user(actor(), username)
 
 
 @route("PATCH", "/admin/users/<username>", summary="修改角色、单位、显示名 / Change roles, unit, display name",
-       body="AccountChange", response="Account", errors=(400, 403, 409), tag="admin")
+       body="AccountChange", response="Account", errors=(400, 403, 409), tag=TAG)
 def admin_change_user(username: str):
     return services().admin.change_account(actor(), username, json_body())
 
 
 @route("POST", "/admin/users/<username>/deactivate",
        summary="停用账号：其令牌和网页登录即刻失效 / Deactivate: its tokens and page sessions stop at once",
-       response="Account", errors=(403, 409), tag="admin")
+       response="Account", errors=(403, 409), tag=TAG)
 def admin_deactivate_user(username: str):
     return services().admin.deactivate_user(actor(), username)
 
 
 @route("POST", "/admin/users/<username>/activate", summary="恢复账号 / Reactivate an account", response="Account",
-       errors=(403, 409), tag="admin")
+       errors=(403, 409), tag=TAG)
 def admin_activate_user(username: str):
     return services().admin.activate_user(actor(), username)
 
 
 @route("POST", "/admin/users/<username>/password",
        summary="重设密码（已登录的网页需重新登录）/ Reset the password (signed-in pages sign in again)",
-       body="PasswordReset", response="Account", errors=(400, 403), tag="admin")
+       body="PasswordReset", response="Account", errors=(400, 403), tag=TAG)
 def admin_reset_password(username: str):
     return services().admin.reset_password_request(actor(), username, json_body())
 
 
 @route("GET", "/admin/users/<username>/tokens", summary="账号的接口令牌（不含令牌本身）/ An account's API tokens "
                                                      "(never the secret)", response="TokenList", errors=(403,),
-       tag="admin")
+       tag=TAG)
 def admin_user_tokens(username: str):
     return {"items": services().admin.list_tokens(actor(), username)}
 
 
 @route("POST", "/admin/users/<username>/tokens",
        summary="发放接口令牌（令牌只在此次返回）/ Issue an API token (the secret is returned this once)",
-       body="NewToken", response="IssuedToken", status=201, errors=(400, 403), tag="admin")
+       body="NewToken", response="IssuedToken", status=201, errors=(400, 403), tag=TAG)
 def admin_issue_token(username: str):
     return services().admin.issue_token_request(actor(), username, json_body()), 201
 
 
 @route("POST", "/admin/tokens/<id:token_id>/revoke",
        summary="撤销接口令牌：此后的请求即得 401 / Revoke a token: its next request gets 401",
-       response="Token", errors=(403, 409), tag="admin")
+       response="Token", errors=(403, 409), tag=TAG)
 def admin_revoke_token(token_id: int):
     return services().admin.revoke_token(actor(), token_id)
 
@@ -82,7 +85,7 @@ def admin_revoke_token(token_id: int):
               Param("kind", "事件类型 / event kind"),
               Param("before", "上一页返回的 next / the `next` of the previous page", type="integer", minimum=1),
               Param("limit", "每页条数 / page size (default 50)", type="integer", minimum=1, maximum=200)),
-       errors=(400, 403), tag="admin")
+       errors=(400, 403), tag=TAG)
 def admin_events():
     return services().admin.events(actor(), subject=query_text("subject"), kind=query_text("kind"),
                                    before=query_int("before"), limit=query_int("limit", default=50, maximum=200))
@@ -91,8 +94,7 @@ def admin_events():
 # ------------------------------------------------------------------------------ the OpenAPI description
 _TIME = {"type": "string", "format": "date-time"}
 _TIME_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
-_ROLE = {"type": "string", "enum": ["intake", "mediator", "court_liaison", "petition_officer", "leader",
-                                    "justice_officer", "auditor", "admin"]}
+_ROLE = {"type": "string", "enum": list(ROLES)}
 _USERNAME = {"type": "string", "pattern": USERNAME_PATTERN, "minLength": 1, "maxLength": 64}
 _PASSWORD = {"type": "string", "minLength": 8, "maxLength": 1000}
 _TOKEN_PROPERTIES = {
@@ -175,7 +177,7 @@ OPENAPI_SCHEMAS: dict[str, dict[str, Any]] = {
 
 def _operation(summary: str, response: str, *, status: int = 200, body: str | None = None,
                errors: tuple[int, ...] = (), params: list[dict] | None = None) -> dict[str, Any]:
-    op: dict[str, Any] = {"summary": summary, "tags": ["admin"], "security": [{"bearerAuth": []}],
+    op: dict[str, Any] = {"summary": summary, "tags": [TAG], "security": [{"bearerAuth": []}],
                           "responses": {str(status): {"description": "OK", "content": {"application/json": {
                               "schema": {"$ref": f"#/components/schemas/{response}"}}}}}}
     for code in (401, *errors):
