@@ -5,6 +5,7 @@ of the administrators' hash-chained log."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import select, update
@@ -149,7 +150,7 @@ def test_every_change_is_in_one_verified_chain_and_an_edit_breaks_it(county, sys
     assert result.ok and result.checked == len(events) >= 8  # three users, the org unit, the clock, these
     assert [e.actor for e in events] == ["cli"] * len(events)
     assert [e.kind for e in events][-3:] == ["token_created", "user_deactivated", "password_reset"]
-    assert all(later.prev_hash == earlier.hash for earlier, later in zip(events, events[1:]))
+    assert all(later.prev_hash == earlier.hash for earlier, later in pairwise(events))
     with system.db.write() as s:
         s.execute(update(AdminEvent).where(AdminEvent.seq == len(events) - 1).values(subject="auditor1"))
     with system.db.read() as s:
