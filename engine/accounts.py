@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .application import Actor
-from .errors import InvalidInput, NotFound, Unauthenticated
+from .errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from .store import ApiToken, OrgUnit, User
 
 LEVELS = ("county", "town", "village")
@@ -138,7 +138,9 @@ def issue_token(session: Session, username: str, now: datetime, *, days: int = D
         fields["name"] = f"名称最多 {TOKEN_NAME_MAX} 个字 / at most {TOKEN_NAME_MAX} characters"
     if fields:
         raise InvalidInput("令牌信息有误 / invalid token", fields=fields)
-    user = find_user(session, username)
+    user = user_by_name(session, username)
+    if not user.active:
+        raise Conflict(f"用户“{username}”已停用，不能发放令牌 / user {username!r} is deactivated: no token for them")
     token = "fq_" + secrets.token_urlsafe(32)
     row = ApiToken(user_id=user.id, token_hash=_token_digest(token), created_at=now, name=name.strip(),
                    expires_at=now + timedelta(days=days), revoked=False)

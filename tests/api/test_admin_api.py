@@ -111,6 +111,7 @@ def test_deactivation_refuses_every_token_of_the_user_at_once(system, people, ad
     assert done.status_code == 200 and done.get_json()["active"] is False
     assert med.get("/tasks").status_code == 401
     assert admin.post("/admin/users/med1/deactivate").status_code == 409
+    assert admin.post("/admin/users/med1/tokens", {}).status_code == 409  # no new token while deactivated
     assert admin.post("/admin/users/admin1/deactivate").status_code == 409  # not oneself
     assert admin.post("/admin/users/med1/activate").status_code == 200
     assert med.get("/tasks").status_code == 200

@@ -105,7 +105,7 @@ def test_deactivating_a_user_refuses_every_token_at_once_and_activation_brings_t
     listed = county("user", "list").out
     assert any(line.startswith("med1\t") and "已停用 / deactivated" in line for line in listed.splitlines())
     assert_user_error(county("user", "deactivate", "med1"), "已停用", "already deactivated")
-    assert_user_error(county("token", "create", "med1"), "不存在", "no such user")  # no new token either
+    assert_user_error(county("token", "create", "med1"), "已停用", "deactivated")  # no new token either
     assert county("user", "activate", "med1").code == 0
     assert actor_of_token(system, token).username == "med1"
     assert_user_error(county("user", "activate", "med1"), "未停用", "is active")

@@ -67,7 +67,7 @@ def admin_user_tokens(username: str):
 
 @route("POST", "/admin/users/<username>/tokens",
        summary="发放接口令牌（令牌只在此次返回）/ Issue an API token (the secret is returned this once)",
-       body="NewToken", response="IssuedToken", status=201, errors=(400, 403), tag=TAG)
+       body="NewToken", response="IssuedToken", status=201, errors=(400, 403, 409), tag=TAG)
 def admin_issue_token(username: str):
     return services().admin.issue_token_request(actor(), username, json_body()), 201
 
@@ -219,7 +219,7 @@ OPENAPI_PATHS: dict[str, dict[str, Any]] = {
         "parameters": [_USER_PARAM],
         "get": _operation("账号的接口令牌 / An account's API tokens", "TokenList", errors=(403, 404)),
         "post": _operation("发放接口令牌 / Issue an API token", "IssuedToken", status=201, body="NewToken",
-                           errors=(400, 403, 404)),
+                           errors=(400, 403, 404, 409)),
     },
     "/admin/tokens/{token_id}/revoke": {
         "parameters": [_TOKEN_PARAM],
