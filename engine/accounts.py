@@ -6,14 +6,14 @@ import hashlib
 import hmac
 import secrets
 import re
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .application import Actor
-from .errors import InvalidInput, NotFound, Unauthenticated
+from .errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from .store import ApiToken, OrgUnit, User
 
 LEVELS = ("county", "town", "village")
@@ -116,16 +116,86 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(session: Session, username: str, now: datetime) -> str:
-    user = find_user(session, username)
+DEFAULT_TOKEN_DAYS = 90
+MAX_TOKEN_DAYS = 3650
+TOKEN_NAME_MAX = 100
+
+
+def token_days_error(days: object) -> str | None:
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_TOKEN_DAYS:
+        return f"有效天数应为 1 到 {MAX_TOKEN_DAYS} 之间的整数 / days must be a whole number from 1 to {MAX_TOKEN_DAYS}"
+    return None
+
+
+def issue_token(session: Session, username: str, now: datetime, *, days: int = DEFAULT_TOKEN_DAYS,
+                name: str = "") -> tuple[str, ApiToken]:
+    """A new token for an active user, valid for `days` from `now`: the secret (shown once) and its row."""
+    fields = {}
+    problem = token_days_error(days)
+    if problem:
+        fields["days"] = problem
+    if not isinstance(name, str) or len(name.strip()) > TOKEN_NAME_MAX:
+        fields["name"] = f"名称最多 {TOKEN_NAME_MAX} 个字 / at most {TOKEN_NAME_MAX} characters"
+    if fields:
+        raise InvalidInput("令牌信息有误 / invalid token", fields=fields)
+    user = user_by_name(session, username)
+    if not user.active:
+        raise Conflict(f"用户“{username}”已停用，不能发放令牌 / user {username!r} is deactivated: no token for them")
     token = "fq_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_hash=_token_digest(token), created_at=now))
-    return token
+    row = ApiToken(user_id=user.id, token_hash=_token_digest(token), created_at=now, name=name.strip(),
+                   expires_at=now + timedelta(days=days), revoked=False)
+    session.add(row)
+    session.flush()
+    return token, row
 
 
-def actor_for_token(session: Session, token: str) -> Actor:
-    user = session.scalar(select(User).join(ApiToken, ApiToken.user_id == User.id).where(
-        ApiToken.token_hash == _token_digest(token), ApiToken.revoked.is_(False), User.active.is_(True)))
-    if user is None:
-        raise Unauthenticated("令牌无效或已撤销 / invalid or revoked token")
+def create_token(session: Session, username: str, now: datetime, *, days: int = DEFAULT_TOKEN_DAYS,
+                 name: str = "") -> str:
+    return issue_token(session, username, now, days=days, name=name)[0]
+
+
+def token_state(row: ApiToken, now: datetime) -> str:
+    """active | expired | revoked"""
+    if row.revoked:
+        return "revoked"
+    if row.expires_at is None or row.expires_at <= now:
+        return "expired"
+    return "active"
+
+
+def actor_for_token(session: Session, token: str, now: datetime | None = None) -> Actor:
+    """The actor of a token that is neither revoked nor expired, of an active user; else Unauthenticated."""
+    now = now or datetime.now(timezone.utc)
+    row = session.execute(select(User, ApiToken.expires_at).join(ApiToken, ApiToken.user_id == User.id).where(
+        ApiToken.token_hash == _token_digest(token), ApiToken.revoked.is_(False), User.active.is_(True))).first()
+    if row is None:
+        raise Unauthenticated("令牌无效、已撤销或其用户已停用 / invalid or revoked token, or its user is deactivated")
+    user, expires_at = row
+    if expires_at is None or expires_at <= now:
+        raise Unauthenticated("令牌已过期，请管理员重新发放 / the token has expired: ask an admin for a new one")
     return actor_of(user)
+
+
+def user_by_name(session: Session, username: str) -> User:
+    """A user, active or not (administration sees both)."""
+    user = session.scalar(select(User).where(User.username == username)) if isinstance(username, str) else None
+    if user is None:
+        raise NotFound(f"用户“{username}”不存在 / no such user {username!r}")
+    return user
+
+
+def password_error(password: object) -> str | None:
+    if not isinstance(password, str) or len(password) < 8:
+        return "密码至少 8 位 / at least 8 characters"
+    if len(password) > 1000:
+        return "密码最多 1000 位 / at most 1000 characters"
+    return None
+
+
+def set_password(user: User, password: str) -> None:
+    """A new password; page sessions signed in with the old one end (the version counts up)."""
+    problem = password_error(password)
+    if problem:
+        raise InvalidInput("密码不符合要求 / the password is not acceptable", fields={"password": problem})
+    user.password_hash = hash_password(password)
+    user.credentials_version = (user.credentials_version or 0) + 1

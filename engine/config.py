@@ -65,6 +65,8 @@ class Settings:
     session_cookie_secure: bool = False  # always mark the cookie Secure (behind a TLS proxy); HTTPS requests get it anyway
     signin_max_failures: int = 5  # failed sign-ins, per account and per client address, within …
     signin_lock_minutes: float = 15.0  # … this many minutes lock it for this many minutes
+    # --- API tokens (engine/accounts.py) ---------------------------------------------------------------
+    token_days: int = 90  # a new token's lifetime unless `token create --days N` says otherwise
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
@@ -92,6 +94,8 @@ class Settings:
             values["signin_max_failures"] = int(env["FENGQIAO_SIGNIN_MAX_FAILURES"])
         if "FENGQIAO_SIGNIN_LOCK_MINUTES" in env:
             values["signin_lock_minutes"] = float(env["FENGQIAO_SIGNIN_LOCK_MINUTES"])
+        if "FENGQIAO_TOKEN_DAYS" in env:
+            values["token_days"] = int(env["FENGQIAO_TOKEN_DAYS"])
         for name, (attribute, parse) in _DEADLINE_AND_NOTIFICATION_ENV.items():
             if name in env:
                 values[attribute] = parse(env[name])
@@ -104,6 +108,8 @@ class Settings:
         if self.session_idle_hours <= 0 or self.signin_lock_minutes <= 0 or self.signin_max_failures < 1:
             raise ValueError("FENGQIAO_SESSION_IDLE_HOURS and FENGQIAO_SIGNIN_LOCK_MINUTES must be positive, "
                              "FENGQIAO_SIGNIN_MAX_FAILURES at least 1")
+        if not 1 <= self.token_days <= 3650:
+            raise ValueError("FENGQIAO_TOKEN_DAYS must be from 1 to 3650")
         _check_deadline_and_notification_settings(self)
 
     @property

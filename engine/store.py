@@ -67,6 +67,10 @@ class User(Base):
     channels: Mapped[list[Any]] = mapped_column(default=lambda: ["inapp"])  # inapp | email | sms
     unit_head: Mapped[bool] = mapped_column(Boolean, default=False)
     language: Mapped[Optional[str]] = mapped_column(String(8))
+    # Counted up when the password is reset: a page session signed in with an older count ends.
+    credentials_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
 
 
 class ApiToken(Base):
@@ -76,6 +80,27 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    name: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    # A token is refused from this instant on (the engine's clock); set for every token.
+    expires_at: Mapped[Optional[datetime]]
+    revoked_at: Mapped[Optional[datetime]]
+
+
+class AdminEvent(Base):
+    """The administrators' log: every change of accounts, tokens, units, the calendar, definitions and
+    the outbox made by hand, in one hash chain (hash = sha256(prev_hash + canonical JSON of
+    {seq, at, actor, kind, data})); the setting `admin_events.head` keeps the newest seq and hash."""
+    __tablename__ = "admin_event"
+    __table_args__ = (UniqueConstraint("seq"), Index("ix_admin_event_kind", "kind", "seq"))
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(200), default="", index=True)  # the user, token, unit … changed
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class Definition(Base):

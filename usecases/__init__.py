@@ -59,7 +59,7 @@ class Services:
     def actor_for_token(self, token: str) -> Actor:
         from engine.accounts import actor_for_token
         with self.system.db.read() as session:
-            return actor_for_token(session, token)
+            return actor_for_token(session, token, self.system.clock.now())
 
     def close(self) -> None:
         self.system.close()

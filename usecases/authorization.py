@@ -152,7 +152,7 @@ TABLE: dict[str, dict[str, dict[str, frozenset[str]]]] = {
     "admin.tokens": {"*": _ADMIN},
     "admin.calendar": {"*": _ADMIN},
     "admin.clock": {"*": _ADMIN},
-    # ---- the petition office's board and the owner leader's page (h-board) ------------------------
+    # ---- the petition office's board and the owner leader's page ------------------------------
     # The supervision (督办) tasks beside the board: whoever sees the board; each task only on the
     # petitions they may read.
     "petitions.supervision": {"*": {"petition_officer": ANYWHERE, "leader": ANYWHERE, "auditor": ANYWHERE,
@@ -160,6 +160,19 @@ TABLE: dict[str, dict[str, dict[str, frozenset[str]]]] = {
     # An owner leader's own cases and their morning digest: their own only, by construction.
     "leader.cases": {"*": {"leader": ANYWHERE}},
     "leader.digest": {"*": {"leader": ANYWHERE}},
+    # ---- accounts, tokens and the administration pages (issue 11 §6, issue 13 §3) ------------------
+    # Only admins (and the command line, acting as the system) see every account, change one, end
+    # its access, or read the administrators' log; each change is an admin_event (engine/admin_events.py).
+    "admin.list_users": {"*": _ADMIN},
+    "admin.change_user": {"*": _ADMIN},
+    "admin.deactivate_user": {"*": _ADMIN},
+    "admin.activate_user": {"*": _ADMIN},
+    "admin.reset_password": {"*": _ADMIN},
+    "admin.list_tokens": {"*": _ADMIN},
+    "admin.revoke_token": {"*": _ADMIN},
+    "admin.events": {"*": _ADMIN},
+    "admin.rates": {"*": _ADMIN},
+    "admin.calendar_read": {"*": _ADMIN},
 }
 
 # Relations that take a use case away whatever grants it (Art. 30: the unit complained about never
@@ -196,11 +209,28 @@ REFUSALS: dict[str, str] = {
     "audit.sign_ins": "只有审计人员和管理员可以查看登录记录 / only auditors and admins read the sign-in log",
     "outbox.read": "只有管理员可以查看和重发通知 / only admins see and retry the outbox",
     "outbox.retry": "只有管理员可以查看和重发通知 / only admins see and retry the outbox",
-    # h-board
+    # the petition office's board and the owner leader's page
     "petitions.supervision": "只有信访部门、包案领导和审计人员查看督办事项 / only the petition office, leaders and "
                              "auditors see the supervision tasks",
     "leader.cases": "只有包案领导有包案事项 / only owner leaders own cases",
     "leader.digest": "只有包案领导有每日包案提醒 / only owner leaders get the morning digest",
+    # accounts, tokens and the administration pages
+    "admin.deploy": "只有管理员可以部署流程定义 / only admins deploy definitions",
+    "admin.org_units": "只有管理员可以管理单位 / only admins manage org units",
+    "admin.users": "只有管理员可以新建用户 / only admins create users",
+    "admin.tokens": "只有管理员可以发放接口令牌 / only admins issue API tokens",
+    "admin.calendar": "只有管理员可以导入节假日安排 / only admins import holiday schedules",
+    "admin.clock": "只有管理员可以调整模拟时钟 / only admins move the simulated clock",
+    "admin.list_users": "只有管理员可以查看全部账号 / only admins see every account",
+    "admin.change_user": "只有管理员可以修改账号的角色和单位 / only admins change an account's roles and unit",
+    "admin.deactivate_user": "只有管理员可以停用账号 / only admins deactivate accounts",
+    "admin.activate_user": "只有管理员可以恢复账号 / only admins reactivate accounts",
+    "admin.reset_password": "只有管理员可以重设密码 / only admins reset passwords",
+    "admin.list_tokens": "只有管理员可以查看接口令牌 / only admins see API tokens",
+    "admin.revoke_token": "只有管理员可以撤销接口令牌 / only admins revoke API tokens",
+    "admin.events": "只有管理员可以查看管理操作记录 / only admins read the administrators' log",
+    "admin.rates": "只有管理员可以查看补贴标准的版本 / only admins see the rate table's versions",
+    "admin.calendar_read": "只有管理员可以查看节假日安排 / only admins see the holiday schedules",
 }
 _DEFAULT_REFUSAL = "您无权进行此操作 / you may not do this"
 _NOT_APPLICABLE = {

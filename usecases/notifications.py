@@ -71,6 +71,11 @@ class Notifications(UseCases):
             return outbox.list_messages(session, status=status, after=after, limit=limit)
 
     def retry(self, actor: Actor, message_id: int) -> dict[str, Any]:
+        from engine import admin_events
         authz.require("outbox.retry", actor)
         with self.db.write() as session:
-            return outbox.retry(session, check_id(message_id), self.now())
+            view = outbox.retry(session, check_id(message_id), self.now())
+            admin_events.record(session, at=self.now(), actor=actor.username, kind="outbox_retried",
+                                subject=view["recipient"], data={"message_id": view["id"], "kind": view["kind"],
+                                                                 "channel": view["channel"]})
+            return view

@@ -55,6 +55,7 @@ class SignedInUser:
     display_name: str
     unit_name: str
     language: str | None
+    credentials_version: int = 0  # counted up by a password reset: older page sessions end
 
     @property
     def username(self) -> str:
@@ -120,7 +121,7 @@ class SignIns:
                 raise Unauthenticated(NOT_SIGNED_IN)
             user, unit_name = row
             return SignedInUser(actor_of(user), user.display_name or user.username, unit_name or user.org_unit,
-                                user.language)
+                                user.language, user.credentials_version or 0)
 
     def set_language(self, username: str, lang: str) -> None:
         if lang not in LANGUAGES:

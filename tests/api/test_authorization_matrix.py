@@ -182,6 +182,20 @@ ROUTE_CELLS = {
     "PUT /me/notifications": {"object": None, "use_case": "inbox.own", "body": {"channels": ["inapp"]}},
     "GET /outbox": {"object": None, "use_case": "outbox.read"},
     "POST /outbox/<id:message_id>/retry": {"object": "own", "use_case": "outbox.retry"},
+    # Administration (web/api/admin.py): admins only. Bodies an admin gets 400 for, so the world stays
+    # as it is; xmed1 is deactivated and reactivated; the token revoked does not exist (404, like "own").
+    "GET /admin/users": {"object": None, "use_case": "admin.list_users"},
+    "POST /admin/users": {"object": None, "use_case": "admin.users", "body": {"username": "x"}},
+    "GET /admin/users/<username>": {"object": None, "use_case": "admin.list_users"},
+    "PATCH /admin/users/<username>": {"object": None, "use_case": "admin.change_user", "body": {"roles": ["nope"]}},
+    "POST /admin/users/<username>/deactivate": {"object": None, "use_case": "admin.deactivate_user"},
+    "POST /admin/users/<username>/activate": {"object": None, "use_case": "admin.activate_user"},
+    "POST /admin/users/<username>/password": {"object": None, "use_case": "admin.reset_password",
+                                              "body": {"password": "short"}},
+    "GET /admin/users/<username>/tokens": {"object": None, "use_case": "admin.list_tokens"},
+    "POST /admin/users/<username>/tokens": {"object": None, "use_case": "admin.tokens", "body": {"days": 0}},
+    "POST /admin/tokens/<id:token_id>/revoke": {"object": "own", "use_case": "admin.revoke_token"},
+    "GET /admin/events": {"object": None, "use_case": "admin.events"},
 }
 MESSAGE = {"mediation": "withdraw", "petition": "review_request"}
 
@@ -244,6 +258,7 @@ def path_for(rule: str, world, key: str | None) -> str:
     if "<id:entry_id>" in rule:
         path = path.replace("<id:entry_id>", str(ids[key]))
     path = path.replace("<id:item_id>", "1").replace("<id:message_id>", "1")
+    path = path.replace("<username>", "xmed1").replace("<id:token_id>", "987654321")
     if "<name>" in rule:
         path = path.replace("<name>", MESSAGE[CASE_TYPE[key]])
     return path

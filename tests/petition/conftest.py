@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.accounts import add_org_unit, add_user, create_token
+from engine.accounts import MAX_TOKEN_DAYS, add_org_unit, add_user, create_token
 from engine.calendar import ZONE
 from tests.api.conftest import ApiUser
 from tests.conftest import definition_files, deploy_files, make_system
@@ -108,7 +108,8 @@ class Person(ApiUser):
 @pytest.fixture
 def people(system, client) -> dict[str, Person]:
     with system.db.write() as session:
-        tokens = {key: (username, create_token(session, username, system.clock.now()))
+        tokens = {key: (username, create_token(session, username, system.clock.now(),
+                                                        days=MAX_TOKEN_DAYS))  # scenarios run for years
                   for key, (username, *_rest) in PEOPLE.items()}
     return {key: Person(client, username, token) for key, (username, token) in tokens.items()}
 

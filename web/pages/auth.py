@@ -18,6 +18,7 @@ bp = Blueprint("auth", __name__)
 SIGN_INS = "fengqiao.sign_ins"
 TEXT_SIZES = ("normal", "large")
 _CHOSEN_BEFORE_SIGN_IN = "lang_chosen"
+CREDENTIALS_VERSION = "cv"  # the password's version at sign-in (a reset ends older sessions)
 
 
 def sign_ins() -> SignIns:
@@ -37,12 +38,16 @@ def load_signed_in_user() -> None:
     username = session.get(SESSION_USER)
     if username:
         try:
-            g.user = sign_ins().signed_in_user(username)
+            user = sign_ins().signed_in_user(username)
         except Unauthenticated:
             end_session()
             g.account_closed = True
             return
-        g.actor = g.user.actor
+        if session.get(CREDENTIALS_VERSION, 0) != user.credentials_version:
+            end_session()  # the password was reset since this browser signed in
+            g.password_changed = True
+            return
+        g.user, g.actor = user, user.actor
 
 
 def choose_language_and_text_size() -> None:
@@ -73,6 +78,8 @@ def require_sign_in():
     # Said here, once the page's language is known, on whichever page the person lands.
     if g.get("account_closed"):
         flash(_("您的账号已停用，如有疑问请联系本单位的系统管理员。"), "notice")
+    elif g.get("password_changed"):
+        flash(_("您的密码已被管理员重设，请用新密码重新登录。"), "notice")
     elif g.get("session_expired"):
         flash(_("您已较长时间没有操作，为了安全已自动退出，请重新登录。"), "notice")
     if request.endpoint is None:
@@ -125,6 +132,7 @@ def login():
     session.clear()  # nothing of the anonymous session (its CSRF token above all) outlives the sign-in
     session[SESSION_USER] = actor.username
     user = sign_ins().signed_in_user(actor.username)
+    session[CREDENTIALS_VERSION] = user.credentials_version
     # A language picked on the sign-in page is a choice and becomes the user's; one merely left over
     # from the last person's session on this browser yields to the user's own.
     if chosen and lang in LANGUAGES:

@@ -45,7 +45,12 @@ def areas_for(actor) -> list[Area]:
 def navigation() -> dict:
     """Template context for every page: the signed-in user and their areas."""
     user = g.get("user")
-    return {"current_user": user, "nav_areas": areas_for(user.actor) if user else []}
+    if user is None:
+        return {"current_user": None, "nav_areas": [], "nav_unread": 0}
+    if "nav_unread" not in g:  # the inbox's unread count, beside 通知 on every page (one indexed count)
+        from .inbox import unread_count
+        g.nav_unread = unread_count(user.actor)
+    return {"current_user": user, "nav_areas": areas_for(user.actor), "nav_unread": g.nav_unread}
 
 
 @bp.get("/")

@@ -3,13 +3,13 @@
 A long case (a backlog petition with hundreds of progress reports) has a long history; reading its
 owner's assignment or its last agreement scanned all of it backwards.
 
-Revision ID: aging01
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 from alembic import op
 
-revision = "aging01"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

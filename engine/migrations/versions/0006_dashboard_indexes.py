@@ -1,13 +1,13 @@
 """indexes the county dashboard counts from: closed cases by outcome, done steps by step and unit,
 registrations by category, ledger entries by status
 
-Revision ID: h_justice_figures
-Revises: 0003
+Revision ID: 0006
+Revises: 0005
 """
 from alembic import op
 
-revision = "h_justice_figures"
-down_revision = "0003"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
