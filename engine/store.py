@@ -365,3 +365,21 @@ class SignInLog(Base):
     client_address: Mapped[str] = mapped_column(String(64))
     ok: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str] = mapped_column(String(32))  # ok | wrong_password | unknown_user | inactive | locked_account | locked_address
+
+
+class AuditRun(Base):
+    """A verification of every case's hash chain, started from the auditors' page and run in the
+    background: its progress is kept here so that any process (any page request) can show it."""
+    __tablename__ = "audit_run"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime]
+    started_by: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running | done | failed
+    cases_total: Mapped[int] = mapped_column(Integer, default=0)
+    cases_checked: Mapped[int] = mapped_column(Integer, default=0)
+    cases_broken: Mapped[int] = mapped_column(Integer, default=0)
+    last_case_id: Mapped[int] = mapped_column(Id, default=0)  # where the run has got to (ids in order)
+    breaks: Mapped[list[Any]] = mapped_column(default=list)  # the first breaks found, as ChainBreak.as_dict
+    heartbeat_at: Mapped[datetime]  # real time of the last progress written; a stale one means the run died
+    finished_at: Mapped[Optional[datetime]]
+    error: Mapped[str] = mapped_column(Text, default="")
