@@ -95,7 +95,9 @@ class Definition(Base):
 
 class Case(Base):
     __tablename__ = "case_record"
-    __table_args__ = (UniqueConstraint("number"), Index("ix_case_type_status", "type", "status"))
+    # Migration 0004 also indexes `search_text` on SQLite (not declared here: PostgreSQL has none).
+    __table_args__ = (UniqueConstraint("number"), Index("ix_case_type_status", "type", "status"),
+                      Index("ix_case_record_created_at", "created_at"))
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     number: Mapped[str] = mapped_column(String(32))
     type: Mapped[str] = mapped_column(String(64))

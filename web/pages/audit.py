@@ -6,7 +6,7 @@ This module only translates: every read is a call of `services.audit` with `g.ac
 application layer decides who may, and masks personal data as the case page does). Each table is
 described once (`Column`s) and drawn from the same cells on the screen and in the exports, so an
 export says exactly what the screen says. Exports stream: the use cases yield rows page by page,
-CSV goes out row by row, and XLSX (openpyxl's write-only mode) is written to a temporary file that
+CSV goes out row by row, and XLSX (XlsxWriter's constant-memory mode) is written to a temporary file that
 is then sent in chunks, so 100,000 rows never sit in memory."""
 from __future__ import annotations
 
@@ -403,31 +403,28 @@ def _csv(columns, rows, names: Names) -> Iterator[bytes]:
 
 
 def _xlsx(sheet: str, columns, rows, names: Names) -> Iterator[bytes]:
-    """Write-only workbook: each row goes to openpyxl's temporary file as it comes; the finished file
-    is then sent in chunks and removed."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
+    """XlsxWriter in constant-memory mode: each row goes to its temporary file as it comes (strings
+    written inline, no table of them kept); the finished file is then sent in chunks and removed."""
+    import xlsxwriter
 
-    yuan_format = '#,##0.00" yuan"' if is_english() else '#,##0.00" 元"'
     handle, path = tempfile.mkstemp(prefix="fengqiao-export-", suffix=".xlsx")
     os.close(handle)
     try:
-        book = Workbook(write_only=True)
-        ws = book.create_sheet(sheet[:31])
-        ws.append(headers(columns))
-        for row in rows:
-            line = []
-            for column in columns:
+        book = xlsxwriter.Workbook(path, {"constant_memory": True, "tmpdir": tempfile.gettempdir()})
+        ws = book.add_worksheet(sheet[:31])
+        # Money stays a number (so it sums), shown as the screen shows it.
+        money = book.add_format({"num_format": '#,##0.00" yuan"' if is_english() else '#,##0.00" 元"'})
+        ws.write_row(0, 0, headers(columns))
+        for number, row in enumerate(rows, start=1):
+            for place, column in enumerate(columns):
                 fen = column.fen(row) if column.fen else None
                 if isinstance(fen, int):
-                    # Money stays a number (so it sums), shown as the screen shows it.
-                    cell = WriteOnlyCell(ws, value=fen / 100)
-                    cell.number_format = yuan_format
-                    line.append(cell)
+                    ws.write_number(number, place, fen / 100, money)
                 else:
-                    line.append(column.cell(row, names))
-            ws.append(line)
-        book.save(path)
+                    text = column.cell(row, names)
+                    if text:  # an empty cell is left unwritten, as a spreadsheet keeps it
+                        ws.write_string(number, place, text)
+        book.close()
         with open(path, "rb") as done:
             while chunk := done.read(CHUNK):
                 yield chunk

@@ -1,4 +1,5 @@
-"""audit runs: a verification of every hash chain, with its progress
+"""audit runs (a verification of every hash chain, with its progress), and the indexes the
+auditors' search needs: by registration time, and (SQLite) by the searchable text
 
 Revision ID: 0004
 Revises: 0003
@@ -31,7 +32,19 @@ def upgrade() -> None:
         sa.Column("error", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_run")),
     )
+    with op.batch_alter_table("case_record", schema=None) as batch_op:
+        batch_op.create_index("ix_case_record_created_at", ["created_at"], unique=False)
+    if op.get_bind().dialect.name == "sqlite":
+        # SQLite keeps a case's columns after its (large) workflow state on overflow pages, so a scan
+        # of `search_text` reads every case whole; an index of it is a narrow copy to scan instead.
+        # (PostgreSQL keeps the state out of line already; and its b-tree entries are limited in
+        # size, which a long summary could pass.)
+        op.create_index("ix_case_record_search_text", "case_record", ["search_text"], unique=False)
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.drop_index("ix_case_record_search_text", table_name="case_record")
+    with op.batch_alter_table("case_record", schema=None) as batch_op:
+        batch_op.drop_index("ix_case_record_created_at")
     op.drop_table("audit_run")
