@@ -41,17 +41,17 @@ _CODE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 @dataclass
 class SearchPage:
     items: list[dict[str, Any]]
-    total: int  # how many match, up to `total_capped_at`
+    total: int  # how many match, up to TOTAL_CAP
     total_capped: bool
     next_after: int | None  # the cursor of the next (older) page
     previous_before: int | None  # the cursor of the previous (newer) page
     filters: dict[str, Any]
 
 
-TOTAL_CAP = 10_000
+TOTAL_CAP = 10_000  # counting beyond this costs a scan of the store; the page says "more than"
 # What a search row shows, read as columns (never the workflow state).
 _ROW_COLUMNS = (Case.id, Case.number, Case.type, Case.status, Case.outcome, Case.level, Case.jurisdiction,
-                Case.data, Case.created_at, Case.closed_at, Case.withheld_from)  # counting beyond this costs a scan of the store; the page says "more than"
+                Case.data, Case.created_at, Case.closed_at, Case.withheld_from)
 
 
 class Audit(UseCases):
@@ -98,6 +98,8 @@ class Audit(UseCases):
                                       .order_by(AuditRun.id.desc())).first()
             if running is not None and not _stale(running, real_now):
                 return _run_view(running, real_now)
+            if running is not None:  # its process died: say so in the row too, and start afresh
+                running.status, running.finished_at = "interrupted", now
             total = session.scalar(select(func.count()).select_from(Case)) or 0
             run = AuditRun(started_at=now, started_by=actor.username, status="running", cases_total=total,
                            cases_checked=0, cases_broken=0, last_case_id=0, breaks=[], heartbeat_at=real_now,

@@ -339,13 +339,18 @@ def test_the_whole_store_is_verified_in_the_background_with_its_progress_shown(s
     assert number_of(system, case_id) in page and "第 2 条记录" in page
 
 
-def test_a_run_whose_process_died_is_said_to_be_interrupted(system, auditor):
+def test_a_run_whose_process_died_is_said_to_be_interrupted_and_a_new_one_may_start(system, app, auditor):
     with system.db.write() as s:
         s.add(AuditRun(started_at=START, started_by="auditor1", status="running", cases_total=4, cases_checked=1,
                        cases_broken=0, last_case_id=1, breaks=[], error="",
                        heartbeat_at=datetime(2020, 1, 1, tzinfo=UTC)))
     page = auditor.page("/audit/verify")
     assert "校验中断" in page and "开始全库校验" in page and "http-equiv" not in page
+    app.extensions["fengqiao"].audit.runner = lambda work: work()
+    auditor.submit("/audit/verify", {})
+    assert "✓ 校验完成：全部哈希链完整" in auditor.page("/audit/verify")
+    with system.db.read() as s:
+        assert s.execute(select(AuditRun.status).order_by(AuditRun.id)).scalars().all() == ["interrupted", "done"]
 
 
 # --- the subsidy ledger ---------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from flask import (
     Blueprint,
@@ -56,7 +56,7 @@ from .case_words import (
     word,
     yuan,
 )
-from .cases import checklist_rows, detail_rows, party_rows, status_rows, subsidy_rows
+from .cases import detail_rows, party_rows, status_rows, subsidy_rows
 
 bp = Blueprint("audit", __name__)
 
@@ -163,7 +163,6 @@ def _typed(fields: Iterable[str]) -> dict[str, str]:
 
 
 def _query(values: Mapping[str, str], **more: Any) -> str:
-    from urllib.parse import urlencode
     pairs = {**values, **{k: v for k, v in more.items() if v is not None}}
     return ("?" + urlencode(pairs)) if pairs else ""
 
@@ -285,7 +284,7 @@ FILE_ITEM_STEPS = {"mediation_record": ("mediate",), "followup_record": ("follow
 FILE_ITEM_EVENTS = {"agreement": ("agreement_reached",)}
 
 
-def _file_items(case: Mapping[str, Any], history: list[dict[str, Any]], names: Names) -> list[dict[str, Any]] | None:
+def _file_items(case: Mapping[str, Any], history: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
     """The checklist's items in its order, each with whether it is in the file and what the history
     records of it; None for a case type that keeps no checklist."""
     schema = form_schema(case["type"], "archive") or {}
@@ -314,8 +313,8 @@ def case_file(case_id: int):
     history = _history_rows(found, names)
     return render_template("audit/file.html", case=case, names=names, type_title=word(TYPE_WORDS, case["type"]),
                            status_rows=status_rows(case, names), parties=party_rows(case["type"], case, names),
-                           details=detail_rows(case, names), items=_file_items(case, history, names),
-                           checklist=checklist_rows(case), missing_reason=(case.get("data") or {}).get("missing_reason"),
+                           details=detail_rows(case, names), items=_file_items(case, history),
+                           missing_reason=(case.get("data") or {}).get("missing_reason"),
                            subsidy=subsidy_rows(case, names), timeline=timeline(case, found["events"], names),
                            verdict=_verification_words(found["verification"]),
                            printed_at=when(services().audit.now().isoformat()),
