@@ -107,3 +107,31 @@ def verify_cases(session: Session, case_ids: Iterable[int] | None = None) -> tup
         if broken:
             return checked, broken
     return checked, None
+
+
+def verify_batch(session: Session, after_id: int, limit: int) -> tuple[list[int], list[ChainBreak]]:
+    """Recompute the chains of the next `limit` cases by id after `after_id`, with one statement for
+    their heads and one for their events: (the case ids checked, in order; every break among them)."""
+    heads = session.execute(select(Case.id, Case.last_event_seq, Case.last_event_hash)
+                            .where(Case.id > after_id).order_by(Case.id).limit(limit)).all()
+    if not heads:
+        return [], []
+    ids = [h.id for h in heads]
+    by_case: dict[int, list[CaseEvent]] = {case_id: [] for case_id in ids}
+    for ev in session.scalars(select(CaseEvent).where(CaseEvent.case_id.in_(ids))
+                              .order_by(CaseEvent.case_id, CaseEvent.seq, CaseEvent.id)):
+        by_case[ev.case_id].append(ev)
+    breaks = [found for found in (verify_chain(case_id, by_case[case_id], seq, digest)
+                                  for case_id, seq, digest in heads) if found is not None]
+    session.expunge_all()  # a long run keeps nothing of what it has checked
+    return ids, breaks
+
+
+def event_links(events: list[CaseEvent], broken: ChainBreak | None) -> dict[int, bool]:
+    """Per event seq: True while the chain holds up to and including it, False from the break on."""
+    links, holding = {}, True
+    for ev in events:
+        if broken is not None and broken.seq is not None and ev.seq >= broken.seq:
+            holding = False
+        links[ev.seq] = holding
+    return links

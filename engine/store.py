@@ -120,9 +120,11 @@ class Definition(Base):
 
 class Case(Base):
     __tablename__ = "case_record"
+    # Migration 0007 also indexes `search_text` on SQLite (not declared here: PostgreSQL has none).
     __table_args__ = (UniqueConstraint("number"), Index("ix_case_type_status", "type", "status"),
                       # Counting closed cases by outcome over a time range without reading the rows.
                       Index("ix_case_closed", "type", "status", "closed_at", "outcome", "jurisdiction"),
+                      # Registrations by time (the dashboard's months, the auditors' date range).
                       Index("ix_case_created", "created_at", "jurisdiction"))
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     number: Mapped[str] = mapped_column(String(32))
@@ -399,3 +401,21 @@ class SignInLog(Base):
     client_address: Mapped[str] = mapped_column(String(64))
     ok: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str] = mapped_column(String(32))  # ok | wrong_password | unknown_user | inactive | locked_account | locked_address
+
+
+class AuditRun(Base):
+    """A verification of every case's hash chain, started from the auditors' page and run in the
+    background: its progress is kept here so that any process (any page request) can show it."""
+    __tablename__ = "audit_run"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime]
+    started_by: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running | done | failed
+    cases_total: Mapped[int] = mapped_column(Integer, default=0)
+    cases_checked: Mapped[int] = mapped_column(Integer, default=0)
+    cases_broken: Mapped[int] = mapped_column(Integer, default=0)
+    last_case_id: Mapped[int] = mapped_column(Id, default=0)  # where the run has got to (ids in order)
+    breaks: Mapped[list[Any]] = mapped_column(default=list)  # the first breaks found, as ChainBreak.as_dict
+    heartbeat_at: Mapped[datetime]  # real time of the last progress written; a stale one means the run died
+    finished_at: Mapped[Optional[datetime]]
+    error: Mapped[str] = mapped_column(Text, default="")

@@ -66,6 +66,7 @@ _READERS = {
 }
 _EVERYONE = {role: ANYWHERE for role in ROLES}
 _ADMIN = {"admin": ANYWHERE}
+_AUDITORS = {"auditor": ANYWHERE, "admin": ANYWHERE}
 
 TABLE: dict[str, dict[str, dict[str, frozenset[str]]]] = {
     # ---- cases ---------------------------------------------------------------------------------
@@ -144,6 +145,13 @@ TABLE: dict[str, dict[str, dict[str, frozenset[str]]]] = {
     # ---- audit and administration ----------------------------------------------------------------
     "audit.verify": {"*": {"auditor": ANYWHERE, "admin": ANYWHERE}},
     "audit.sign_ins": {"*": {"auditor": ANYWHERE, "admin": ANYWHERE}},
+    # ---- the auditors' pages (/audit): they read every case and the whole ledger, and change nothing;
+    # personal data shows as on the case page (masked; withheld from a unit complained about) ----
+    "audit.search": {"*": _AUDITORS},
+    "audit.history": {"*": _AUDITORS},
+    "audit.case_file": {"*": _AUDITORS},
+    "audit.ledger": {"*": _AUDITORS},
+    "audit.export": {"*": _AUDITORS},
     "outbox.read": {"*": _ADMIN},
     "outbox.retry": {"*": _ADMIN},
     "admin.deploy": {"*": _ADMIN},
@@ -207,6 +215,11 @@ REFUSALS: dict[str, str] = {
     "dashboard.read": "您的角色不查看全县概况 / your role has no dashboard",
     "audit.verify": "只有审计人员和管理员可以校验历史 / only auditors and admins verify history",
     "audit.sign_ins": "只有审计人员和管理员可以查看登录记录 / only auditors and admins read the sign-in log",
+    "audit.search": "只有审计人员和管理员可以使用审计查询 / only auditors and admins use the audit search",
+    "audit.history": "只有审计人员和管理员可以查看审计历史 / only auditors and admins read audit histories",
+    "audit.case_file": "只有审计人员和管理员可以打印审计卷宗 / only auditors and admins print audit case files",
+    "audit.ledger": "只有审计人员和管理员可以查看审计台账 / only auditors and admins read the audit ledger",
+    "audit.export": "只有审计人员和管理员可以导出审计数据 / only auditors and admins export audit data",
     "outbox.read": "只有管理员可以查看和重发通知 / only admins see and retry the outbox",
     "outbox.retry": "只有管理员可以查看和重发通知 / only admins see and retry the outbox",
     # the petition office's board and the owner leader's page

@@ -13,6 +13,7 @@ from engine.store import Case, LedgerEntry, LedgerEvent
 from workflows import subsidy_ledger
 
 from . import authorization as authz
+from . import ledger_report as report
 from .base import MAX_ID, UseCases, check_id
 from .relations import OrgTree, at_county, entry_relations, readable_entries_sql
 
@@ -154,3 +155,28 @@ class Subsidies(UseCases):
             if "reject" in may and current.status == "reviewed" and authz.OFFICE_ABOVE not in relations:
                 may.remove("reject")  # once reviewed, only the county bureau rejects
             return {**ledger.entry_view(entry, current), "may": may}
+    # ---- the ledger as a report: filters by unit too, with totals (the auditors' 台账) ----------------
+    def ledger_report(self, actor: Actor, *, after: int | None = None, limit: int = 100,
+                      **filters: Any) -> dict[str, Any]:
+        """A page of the entries the actor may read, oldest first, with their case's number and unit,
+        filtered by mediator, unit (the case's, with the units below it), quarter and status, and the
+        totals of the whole filter (count and fen, in all and per status)."""
+        self._require_read(actor)
+        chosen = report.checked_filters(filters)
+        with self.db.read() as session:
+            tree = OrgTree.load(session)
+            visible = readable_entries_sql(tree, actor)
+            items, next_after = report.page(session, tree, visible, chosen, after=after, limit=limit)
+            return {"items": items, "next": next_after, "totals": report.totals(session, tree, visible, chosen),
+                    "filters": chosen}
+
+    def ledger_rows(self, actor: Actor, **filters: Any):
+        """Every entry of the report's filter, read a page at a time (for exports of any length)."""
+        self._require_read(actor)
+        chosen = report.checked_filters(filters)
+        return report.rows(self.db.read, lambda tree: readable_entries_sql(tree, actor), chosen)
+
+    @staticmethod
+    def _require_read(actor: Actor) -> None:
+        if not authz.allowed("subsidy.read", actor, {authz.ENTRY_OFFICE, authz.OFFICE_ABOVE, authz.PAYEE}):
+            raise Forbidden(authz.REFUSALS["subsidy.read"])
