@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from engine.accounts import add_org_unit, add_user, create_token, actor_of, find_user
+from engine.accounts import MAX_TOKEN_DAYS, actor_of, add_org_unit, add_user, create_token, find_user
 from engine.application import Actor
 from tests.api.conftest import API, ApiUser
 from tests.conftest import make_system
@@ -108,7 +108,7 @@ def world(database_url):
         actors["vmed1" if key == "MA" else "xmed1" if key == "MB" else "tofficer1" if key == "PA" else "xofficer1"],
         case_id)[0]["id"] for key, case_id in ids.items()}
     with system.db.write() as s:
-        tokens = {role: create_token(s, username, system.clock.now()) for role, (username, _) in PEOPLE.items()}
+        tokens = {role: create_token(s, username, system.clock.now(), days=MAX_TOKEN_DAYS) for role, (username, _) in PEOPLE.items()}
     from web.app import create_app
     app = create_app(services=system.services)
     client = app.test_client()
