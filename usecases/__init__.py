@@ -11,6 +11,7 @@ from .admin import Admin
 from .audit import Audit
 from .cases import Cases
 from .notifications import Notifications
+from .operations import Operations
 from .people import People
 from .petitions import Petitions
 from .subsidies import Subsidies
@@ -34,6 +35,7 @@ class Services:
         self.people = People(system)
         self.notifications = Notifications(system)
         self.admin = Admin(system)
+        self.operations = Operations(system)
         from .sign_in import SignIns  # the pages' sign-in (and the API's tokens) live there
         self.sign_ins = SignIns(system)
 

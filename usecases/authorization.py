@@ -149,6 +149,11 @@ TABLE: dict[str, dict[str, dict[str, frozenset[str]]]] = {
     "admin.tokens": {"*": _ADMIN},
     "admin.calendar": {"*": _ADMIN},
     "admin.clock": {"*": _ADMIN},
+    # ---- operations (usecases/operations.py): the consistency check, backup and restore ----------------
+    # The command line runs them as the system; in the table so that a page or route for admins can follow.
+    "operations.check": {"*": _ADMIN},
+    "operations.backup": {"*": _ADMIN},
+    "operations.restore": {"*": _ADMIN},
 }
 
 # Relations that take a use case away whatever grants it (Art. 30: the unit complained about never
@@ -184,6 +189,10 @@ REFUSALS: dict[str, str] = {
     "audit.sign_ins": "只有审计人员和管理员可以查看登录记录 / only auditors and admins read the sign-in log",
     "outbox.read": "只有管理员可以查看和重发通知 / only admins see and retry the outbox",
     "outbox.retry": "只有管理员可以查看和重发通知 / only admins see and retry the outbox",
+    # ---- operations
+    "operations.check": "只有管理员可以检查数据一致性 / only admins run the consistency check",
+    "operations.backup": "只有管理员可以备份 / only admins take backups",
+    "operations.restore": "只有管理员可以恢复备份 / only admins restore backups",
 }
 _DEFAULT_REFUSAL = "您无权进行此操作 / you may not do this"
 _NOT_APPLICABLE = {
