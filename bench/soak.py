@@ -179,8 +179,21 @@ def soak(url: str, kills: int, max_seconds: float, seed: int, workdir: Path) -> 
     env = {**os.environ, "PYTHONPATH": str(ROOT), "FENGQIAO_DATABASE_URL": url, "FENGQIAO_SIMULATED_CLOCK": "1",
            "FENGQIAO_NOTIFICATION_LOG": str(workdir / "notifications.log"),
            "FENGQIAO_SCHEDULER_LEASE_SECONDS": "2"}  # a killed server's lease passes quickly to the restarted one
-    os.environ.update({k: env[k] for k in ("FENGQIAO_DATABASE_URL", "FENGQIAO_SIMULATED_CLOCK",
-                                           "FENGQIAO_NOTIFICATION_LOG", "FENGQIAO_SCHEDULER_LEASE_SECONDS")})
+    names = ("FENGQIAO_DATABASE_URL", "FENGQIAO_SIMULATED_CLOCK", "FENGQIAO_NOTIFICATION_LOG",
+             "FENGQIAO_SCHEDULER_LEASE_SECONDS")
+    saved = {k: os.environ.get(k) for k in names}
+    os.environ.update({k: env[k] for k in names})  # for `fengqiao …` run in this process
+    try:
+        return _soak(env, rng, kills, max_seconds, workdir)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _soak(env: dict[str, str], rng: random.Random, kills: int, max_seconds: float, workdir: Path) -> dict:
     fengqiao("init", "--demo")
     fengqiao("clock", "set", "2026-09-01T09:00:00+08:00")
     from usecases import CLI, build_services
