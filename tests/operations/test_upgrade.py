@@ -42,7 +42,7 @@ def load_release_store(system, revision: str) -> None:
             table = metadata.tables[name]
             dates = {c.name for c in table.columns if isinstance(c.type, DateTime)}
             rows = [{col: (datetime.fromisoformat(v) if col in dates and v is not None else v)
-                     for col, v in zip(table_rows["columns"], row)} for row in table_rows["rows"]]
+                     for col, v in zip(table_rows["columns"], row, strict=True)} for row in table_rows["rows"]]
             if rows:
                 conn.execute(insert(table), rows)
             if system.db.is_postgres and "id" in table.columns:
