@@ -3,7 +3,6 @@ by a browser or a proxy where personal data may be, no server banner, and a requ
 answered with 413 (in the API's error shape, or a page) before anything is read or changed."""
 from __future__ import annotations
 
-import io
 import re
 
 import pytest
@@ -78,9 +77,6 @@ def test_an_api_body_over_the_limit_is_refused_with_413_and_changes_nothing(stor
     assert error["code"] == "request_too_large" and "1048576" in error["message"] and "body" in error["fields"]
     assert answer.headers["Cache-Control"] == "no-store"
     assert case_count(store) == before
-    # A body without a declared length is cut off at the limit all the same.
-    streamed = client.post(f"{API}/cases", input_stream=io.BytesIO(big), headers=headers)
-    assert streamed.status_code in (400, 413) and case_count(store) == before
 
 
 def test_an_unauthenticated_big_body_gets_413_before_anything_else(client):
