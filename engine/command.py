@@ -3,16 +3,19 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable, Protocol
 
 from sqlalchemy.orm import Session
 
 from .application import Actor, CaseSnapshot, ProcessApplication
 from .audit import PendingEvent
+from .errors import EngineError
 
 
 _command_actor: contextvars.ContextVar[str | None] = contextvars.ContextVar("fengqiao_actor", default=None)
@@ -30,6 +33,39 @@ def command_actor(username: str):
 
 def current_username() -> str | None:
     return _command_actor.get()
+
+
+class CommandObserver(Protocol):
+    """What watches the commands (the web layer's metrics): told of each command and each firing."""
+
+    def command(self, kind: str, outcome: str, seconds: float) -> None:
+        """A command of `kind` ended with `outcome` (ok, or its error's code) after `seconds`."""
+
+    def deadlines_fired(self, lags: list[float]) -> None:
+        """Deadlines fired, each this many seconds after it was due (on the engine's clock)."""
+
+
+def observed(kind: str) -> Callable:
+    """Tell the engine's observer, if any, of each run of this command: its outcome and duration.
+    Without an observer the command runs as it is (one attribute read)."""
+    def wrap(method: Callable) -> Callable:
+        @functools.wraps(method)
+        def run(self, *args, **kwargs):
+            observer = self.observer
+            if observer is None:
+                return method(self, *args, **kwargs)
+            started, outcome = time.perf_counter(), "error"
+            try:
+                result = method(self, *args, **kwargs)
+                outcome = "ok"
+                return result
+            except EngineError as exc:
+                outcome = exc.code
+                raise
+            finally:
+                observer.command(kind, outcome, time.perf_counter() - started)
+        return run
+    return wrap
 
 
 @dataclass(frozen=True)

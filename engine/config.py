@@ -67,6 +67,11 @@ class Settings:
     signin_lock_minutes: float = 15.0  # … this many minutes lock it for this many minutes
     # --- API tokens (engine/accounts.py) ---------------------------------------------------------------
     token_days: int = 90  # a new token's lifetime unless `token create --days N` says otherwise
+    # --- operations: responses, health and metrics (web/security.py, web/operations.py) -------------
+    max_request_bytes: int = 1024 * 1024  # a larger request body is refused with 413, unread
+    health_sweep_max_age_seconds: float = 60.0  # /healthz: 503 when no scheduler has swept for this long
+    health_outbox_max_age_seconds: float = 300.0  # … or messages are due and no dispatcher ran for this long
+    metrics_token: str = ""  # /metrics: unset = loopback clients only; set = this bearer token, from anywhere
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
@@ -186,6 +191,12 @@ def _check_deadline_and_notification_settings(s: Settings) -> None:
                         ("FENGQIAO_SMTP_TIMEOUT", s.smtp_timeout), ("FENGQIAO_SMS_TIMEOUT", s.sms_timeout)):
         if value <= 0:
             raise ValueError(f"{name} must be positive")
+    if s.max_request_bytes < 1024:
+        raise ValueError("FENGQIAO_MAX_REQUEST_BYTES must be at least 1024")
+    if s.health_sweep_max_age_seconds <= 0 or s.health_outbox_max_age_seconds <= 0:
+        raise ValueError("FENGQIAO_HEALTH_SWEEP_MAX_AGE_SECONDS and FENGQIAO_HEALTH_OUTBOX_MAX_AGE_SECONDS must be positive")
+    if s.metrics_token and len(s.metrics_token) < 16:
+        raise ValueError("FENGQIAO_METRICS_TOKEN must be at least 16 characters")
     if s.sweep_workers < 1:
         raise ValueError("FENGQIAO_SWEEP_WORKERS must be at least 1")
     if s.outbox_max_attempts < 1:
@@ -230,4 +241,8 @@ _DEADLINE_AND_NOTIFICATION_ENV = {
     "FENGQIAO_SMS_BODY": ("sms_body", str),
     "FENGQIAO_SMS_HEADERS": ("sms_headers", str),
     "FENGQIAO_SMS_TIMEOUT": ("sms_timeout", float),
+    "FENGQIAO_MAX_REQUEST_BYTES": ("max_request_bytes", int),
+    "FENGQIAO_HEALTH_SWEEP_MAX_AGE_SECONDS": ("health_sweep_max_age_seconds", float),
+    "FENGQIAO_HEALTH_OUTBOX_MAX_AGE_SECONDS": ("health_outbox_max_age_seconds", float),
+    "FENGQIAO_METRICS_TOKEN": ("metrics_token", str),
 }

@@ -34,7 +34,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import update
 
-from . import deadlines
+from . import deadlines, health
 from .clock import utcnow
 from .db import Database
 from .store import SchedulerLease
@@ -110,6 +110,9 @@ class DeadlineScheduler:
                                         job_defaults={"coalesce": True, "misfire_grace_time": None,
                                                       "max_instances": 10})
         self.fired = self.warned = self.digests = self.sweeps = 0  # since start, for logs and tests
+        # In the store, so that /healthz of any process sees that some scheduler sweeps and delivers.
+        self._swept = health.Heartbeat(system.db, health.LAST_SWEEP)
+        self._dispatched = health.Heartbeat(system.db, health.LAST_DISPATCH)
 
     # ------------------------------------------------------------------ life cycle
     def start(self) -> None:
@@ -179,6 +182,7 @@ class DeadlineScheduler:
                 self.fired += report.fired
                 self.warned += report.warned
                 self.digests += report.digests
+                self._swept.beat()
                 if report.queued_anything:
                     log.info("fired %d deadline(s), %d reached warning, %d digest(s) queued",
                              report.fired, report.warned, report.digests)
@@ -214,6 +218,7 @@ class DeadlineScheduler:
                 if not self._holding or self.dispatcher is None:
                     return
                 tried = self.dispatcher.dispatch()
+                self._dispatched.beat()
                 next_at = self.dispatcher.next_due()
                 if next_at is not None and next_at <= utcnow() and not tried:
                     next_at = None  # due but not ours to send (another dispatcher has it): poll

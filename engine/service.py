@@ -19,7 +19,8 @@ from .application import SYSTEM, Actor, CaseChange, CaseSnapshot, CommandScope, 
 from .audit import chain_rows
 from .calendar import ZONE, BusinessCalendar, warning_at
 from .clock import Clock, command_time, current_time
-from .command import CommandResult, Ctx, Known, WorkflowCache, command_actor, current_username
+from .command import (CommandObserver, CommandResult, Ctx, Known, WorkflowCache, command_actor, current_username,
+                      observed)
 from .db import Database
 from .definitions_repo import SpecCache, latest
 from .errors import Conflict, InvalidInput, NotFound
@@ -46,6 +47,7 @@ class CaseEngine:
         self.cache = WorkflowCache(cache_size)
         self._script_engines: dict[str, Any] = {}
         self.reminders: "reminders.Reminders | None" = None  # set by System: who hears of a fired deadline
+        self.observer: CommandObserver | None = None  # set by whoever watches the commands (web/metrics.py)
         self.sweeper = DeadlineSweep(self)
         self.failing_cases = self.sweeper.failing_cases  # cases the sweep could not fire, with their error
 
@@ -138,6 +140,7 @@ class CaseEngine:
         return CommandResult(ctx.case["id"], ctx.case["version"], ctx.case["status"], tuple(ctx.opened))
 
     # ------------------------------------------------------------------ commands
+    @observed("start_case")
     def start_case(self, case_type: str, data: Mapping[str, Any], actor: Actor) -> CommandResult:
         """Register a new case of a deployed type with its register form."""
         app = self.application(case_type, remember=False)
@@ -192,6 +195,7 @@ class CaseEngine:
         self._persist(ctx)
         return ctx
 
+    @observed("complete_task")
     def complete_task(self, task_id: int, data: Mapping[str, Any], actor: Actor,
                       expected_version: int | None = None) -> CommandResult:
         """Complete a ready task with form data validated against its step's schema."""
@@ -216,6 +220,7 @@ class CaseEngine:
 
         return self._run(actor, body)
 
+    @observed("send_message")
     def send_message(self, case_id: int, name: str, data: Mapping[str, Any], actor: Actor) -> CommandResult:
         """Deliver a named message (court result, withdrawal, review request …) to a waiting case."""
         if not isinstance(data, dict):
@@ -238,6 +243,7 @@ class CaseEngine:
 
         return self._run(actor, body)
 
+    @observed("claim_task")
     def claim_task(self, task_id: int, actor: Actor) -> CommandResult:
         def change(ctx: Ctx, task: dict) -> None:
             if task["assignee"] == actor.username:
@@ -247,12 +253,14 @@ class CaseEngine:
             self._set_assignee(ctx, task, actor.username, "task_claimed")
         return self._task_command(task_id, actor, change)
 
+    @observed("unclaim_task")
     def unclaim_task(self, task_id: int, actor: Actor) -> CommandResult:
         def change(ctx: Ctx, task: dict) -> None:
             if task["assignee"]:
                 self._set_assignee(ctx, task, None, "task_unclaimed")
         return self._task_command(task_id, actor, change)
 
+    @observed("assign_task")
     def assign_task(self, task_id: int, username: str, actor: Actor) -> CommandResult:
         def change(ctx: Ctx, task: dict) -> None:
             user = ctx.session.execute(select(User.username, User.roles, User.org_unit, User.active)
@@ -285,6 +293,7 @@ class CaseEngine:
                 ctx = body(session, now)
         return CommandResult(ctx.case["id"], ctx.case["version"], ctx.case["status"])
 
+    @observed("extend_deadline")
     def extend_deadline(self, task_id: int, days: Any, reason: Any, actor: Actor,
                         expected_version: int | None = None, request: Mapping[str, Any] | None = None) -> CommandResult:
         """Move a ready task's pending deadline `days` later, counted by the business calendar from the
@@ -463,6 +472,7 @@ class CaseEngine:
             self._persist(linked)
 
     # ------------------------------------------------------------------ changes of the case row itself
+    @observed("change_case")
     def change_case(self, case_id: int, actor: Actor, change: Callable[[CaseChange], None], *,
                     expected_version: int | None = None, open_only: bool = True) -> CommandResult:
         """A command that changes the case's own columns (its owner, its flags) by a case type's rule,
@@ -494,6 +504,7 @@ class CaseEngine:
 
         return self._run(actor, body)
 
+    @observed("record_event")
     def record_event(self, case_id: int, kind: str, data: Mapping[str, Any], actor: Actor) -> CommandResult:
         """Append one event to a case's history (a look at its unmasked data, a printed document …)."""
 

@@ -130,9 +130,15 @@ class DeadlineSweep:
             done = self._fire_batch(now, walk)
             if done is None:
                 return fired
-            for ctx, count in done:  # committed: the live workflows are good for the cases' new versions
+            due_times = []
+            for ctx, count, due in done:  # committed: the live workflows are good for the cases' new versions
                 fired += count
+                due_times += due
                 self.cache.put(ctx.case["id"], ctx.case["version"], ctx.workflow, ctx.known)
+            observer = self.engine.observer
+            if observer is not None and due_times:
+                at = self.engine.clock.now()  # the firing's commit, on the engine's clock
+                observer.deadlines_fired([max(0.0, (at - due).total_seconds()) for due in due_times])
         return fired
 
     def _fire_batch(self, now: datetime, walk: _Pass):
@@ -227,7 +233,8 @@ class DeadlineSweep:
         return _Batch(cases, live, rows.pending_deadlines_of(conn, case_ids), rows.ready_tasks_of(conn, case_ids))
 
     def _fire_case(self, session: Session, now: datetime, batch: _Batch, case_id: int):
-        """Fire the case's due timers as a command of the system user; its context and how many fired."""
+        """Fire the case's due timers as a command of the system user: its context, how many fired and
+        their due times."""
         case = batch.cases[case_id]
         state = case.pop("state", None)
         pending = batch.pending.get(case_id, [])
@@ -259,4 +266,4 @@ class DeadlineSweep:
         batch.fired_ids += [d["id"] for d in fired]
         if fired and self.engine.reminders is not None:
             batch.messages += self.engine.reminders.overdue_messages(ctx.conn, now, ctx.case, fired, tasks)
-        return ctx, len(fired)
+        return ctx, len(fired), [d["due_at"] for d in fired]

@@ -13,6 +13,7 @@ from .cases import Cases
 from .dashboard import Dashboard
 from .leader import Leader
 from .notifications import Notifications
+from .operations import Operations
 from .people import People
 from .petitions import Petitions
 from .subsidies import Subsidies
@@ -38,6 +39,7 @@ class Services:
         self.people = People(system)
         self.notifications = Notifications(system)
         self.admin = Admin(system)
+        self.operations = Operations(system)
         from .sign_in import SignIns  # the pages' sign-in (and the API's tokens) live there
         self.sign_ins = SignIns(system)
 

@@ -181,6 +181,11 @@ TABLE: dict[str, dict[str, dict[str, frozenset[str]]]] = {
     "admin.events": {"*": _ADMIN},
     "admin.rates": {"*": _ADMIN},
     "admin.calendar_read": {"*": _ADMIN},
+    # ---- operations (usecases/operations.py): the consistency check, backup and restore ----------------
+    # The command line runs them as the system; in the table so that a page or route for admins can follow.
+    "operations.check": {"*": _ADMIN},
+    "operations.backup": {"*": _ADMIN},
+    "operations.restore": {"*": _ADMIN},
 }
 
 # Relations that take a use case away whatever grants it (Art. 30: the unit complained about never
@@ -244,6 +249,10 @@ REFUSALS: dict[str, str] = {
     "admin.events": "只有管理员可以查看管理操作记录 / only admins read the administrators' log",
     "admin.rates": "只有管理员可以查看补贴标准的版本 / only admins see the rate table's versions",
     "admin.calendar_read": "只有管理员可以查看节假日安排 / only admins see the holiday schedules",
+    # ---- operations
+    "operations.check": "只有管理员可以检查数据一致性 / only admins run the consistency check",
+    "operations.backup": "只有管理员可以备份 / only admins take backups",
+    "operations.restore": "只有管理员可以恢复备份 / only admins restore backups",
 }
 _DEFAULT_REFUSAL = "您无权进行此操作 / you may not do this"
 _NOT_APPLICABLE = {

@@ -23,6 +23,8 @@ def create_app(settings: Settings | None = None, system: System | None = None,
     app.extensions[api.EXTENSION] = services
 
     app.register_blueprint(api.bp)
+    from . import operations
+    operations.install(app, services)
     from .pages import init_pages
     init_pages(app)
     return app

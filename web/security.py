@@ -1,8 +1,9 @@
 """What keeps the pages safe to use in a browser: CSRF tokens on every form, the session cookie and
-its idle expiry, and the security headers of every page.
+its idle expiry, the security headers of every response, and the request-size limit.
 
-The REST API under /api/v1 is left alone: it authenticates each request with a bearer token, so a
-browser's cookies give an attacker nothing there, and its clients send no CSRF token.
+The REST API under /api/v1 needs no CSRF token: it authenticates each request with a bearer token,
+so a browser's cookies give an attacker nothing there, and its clients send none. Its responses get
+headers of their own (API_HEADERS): they are JSON that no browser should render, frame or keep.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, g, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from engine.config import Settings
 
@@ -35,6 +36,17 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
+}
+
+
+# Every API response: JSON is never rendered, framed or sniffed, and none is kept by a browser or a
+# proxy (a case view, `/cases/{id}/unmasked`, a task's parties: most of them carry personal data).
+API_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
 }
 
 
@@ -96,6 +108,7 @@ def init_security(app: Flask, settings: Settings) -> None:
     """Cookie settings, the CSRF check and idle expiry before every page request, headers after it."""
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_SECURE=settings.session_cookie_secure)
+    limit_request_size(app, settings)
     app.session_interface = _SessionInterface()
     idle_seconds = settings.session_idle_hours * 3600
 
@@ -124,7 +137,8 @@ def init_security(app: Flask, settings: Settings) -> None:
     @app.after_request
     def mark_seen_and_add_headers(response):
         if is_api_request():
-            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            for name, value in API_HEADERS.items():
+                response.headers[name] = value
             return response
         if session:
             # Real time, not the engine's clock: moving the simulated clock for a training run must
@@ -142,6 +156,18 @@ def init_security(app: Flask, settings: Settings) -> None:
 
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["CSRF_FIELD"] = CSRF_FIELD
+
+
+def limit_request_size(app: Flask, settings: Settings) -> None:
+    """Refuse a request body larger than FENGQIAO_MAX_REQUEST_BYTES with 413 before anything reads it
+    (a declared length is refused at once; a body without one is cut off at the limit by Werkzeug)."""
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+
+    @app.before_request
+    def refuse_large_body():
+        if request.content_length is not None and request.content_length > settings.max_request_bytes:
+            raise RequestEntityTooLarge()
+        return None
 
 
 def _wall_clock() -> float:

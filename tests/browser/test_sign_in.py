@@ -118,7 +118,7 @@ def test_a_form_sent_without_its_csrf_token_is_refused_and_changes_nothing(site,
     assert ui.path() == "/login?next=/"
 
 
-def test_pages_carry_the_security_headers_and_the_api_does_not_need_them(site, page, ui):
+def test_pages_carry_the_security_headers_and_the_api_its_own(site, page, ui):
     response = ui.goto("/login")
     headers = response.headers
     assert "script-src 'self'" in headers["content-security-policy"]
@@ -128,7 +128,9 @@ def test_pages_carry_the_security_headers_and_the_api_does_not_need_them(site, p
     assert ui.goto("/").headers["cache-control"] == "no-store"
     api = ui.goto("/api/v1/openapi.json")
     assert api.status == 200 and api.headers["content-type"].startswith("application/json")
-    assert "content-security-policy" not in api.headers and "x-frame-options" not in api.headers
+    # JSON for programs: never rendered as a page, framed or stored (tests/operations/test_responses.py).
+    assert api.headers["content-security-policy"].startswith("default-src 'none'")
+    assert api.headers["cache-control"] == "no-store" and api.headers["x-frame-options"] == "DENY"
 
 
 def test_a_script_typed_as_a_user_name_stays_text_and_opens_no_dialog(site, page, ui):

@@ -64,10 +64,11 @@ def test_every_page_carries_the_security_headers_and_a_signed_in_page_is_never_c
     assert "<script" not in page.get_data(as_text=True) and "style=" not in page.get_data(as_text=True)
 
 
-def test_the_api_keeps_its_json_answers_without_page_headers_or_csrf_checks(ui):
+def test_the_api_keeps_its_json_answers_with_headers_of_its_own_and_no_csrf_checks(ui):
     document = ui.get("/api/v1/openapi.json")
     assert document.status_code == 200 and document.is_json
-    assert "Content-Security-Policy" not in document.headers and "X-Frame-Options" not in document.headers
+    # Not the pages' policy: JSON that is never rendered, framed or stored (tests/operations/test_responses.py).
+    assert document.headers["Content-Security-Policy"] != CSP and document.headers["Cache-Control"] == "no-store"
     unknown = ui.get("/api/v1/no-such-route")
     assert unknown.status_code == 404 and unknown.get_json()["error"]["code"] == "not_found"
     # A POST with a bearer token and no CSRF token reaches the API, which judges the token itself.

@@ -183,6 +183,11 @@ def method_not_allowed(e: MethodNotAllowed):
 def http_error(e: HTTPException):
     if e.code == 400:
         return error_response(400, "invalid_input", "请求有误 / bad request")
+    if e.code == 413:
+        limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+        return error_response(413, "request_too_large",
+                              f"请求体超过 {limit} 字节的上限，未做任何更改 / the request body is larger than the "
+                              f"limit of {limit} bytes: nothing was changed", {"body": f"≤ {limit} bytes"})
     code = (e.name or "error").lower().replace(" ", "_")
     return error_response(e.code or 500, code, f"请求未能处理（{e.code}）/ {e.name}")
 

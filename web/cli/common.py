@@ -46,10 +46,20 @@ class Parser(argparse.ArgumentParser):
 class Context:
     settings: Settings
     _services: Services | None = None
+    _upgraded: bool = False
 
     @property
     def services(self) -> Services:
         """The application layer on an up-to-date schema, built on first use."""
+        services = self.services_as_is
+        if not self._upgraded:
+            services.system.upgrade()
+            self._upgraded = True
+        return services
+
+    @property
+    def services_as_is(self) -> Services:
+        """The application layer on the store as it is, not upgraded (`restore` wants it empty)."""
         if self._services is None:
             try:
                 services = build_services(self.settings)
@@ -63,7 +73,6 @@ class Context:
                 raise CliError(f"错误 / error: 无法打开数据库 / cannot open the database "
                                f"{safe_url(self.settings.database_url)}: {exc.strerror or exc}") from None
             self._services = services
-            services.system.upgrade()
         return self._services
 
     def close(self) -> None:

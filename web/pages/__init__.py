@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 
-from flask import Flask, redirect, render_template, request
+from flask import Flask, current_app, redirect, render_template, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound as RouteNotFound
 
 from engine.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound, Unauthenticated
@@ -25,7 +25,7 @@ PAGE_MODULES = ("auth", "home", "tasks", "cases", "petitions", "leader", "subsid
 SYSTEM = "fengqiao"  # where the app keeps its Services (app.extensions)
 _INSTALLED = "fengqiao.pages"
 _ERROR_TEMPLATES = {400: "errors/400.html", 403: "errors/403.html", 404: "errors/404.html",
-                    409: "errors/409.html", 500: "errors/500.html"}
+                    409: "errors/409.html", 413: "errors/413.html", 500: "errors/500.html"}
 _STATUS_OF = ((InvalidInput, 400), (Forbidden, 403), (NotFound, 404), (Conflict, 409))
 
 
@@ -58,7 +58,17 @@ def _status_of(e: EngineError) -> int:
 def error_page(status: int, message: str | None = None, *, csrf: bool = False):
     template = _ERROR_TEMPLATES.get(status, "errors/500.html" if status >= 500 else "errors/400.html")
     back = safe_next(_referrer_path(), default="")
-    return render_template(template, status=status, message=message, back=back, csrf=csrf), status
+    return render_template(template, status=status, message=message, back=back, csrf=csrf,
+                           limit=size_text(current_app.config.get("MAX_CONTENT_LENGTH"))), status
+
+
+def size_text(size: int | None) -> str:
+    """1048576 → "1 MB"; the request-size limit as people read it."""
+    if not size:
+        return ""
+    if size % (1024 * 1024) == 0:
+        return f"{size // (1024 * 1024)} MB"
+    return f"{size / 1024:.0f} KB"
 
 
 def _referrer_path() -> str:
