@@ -10,6 +10,7 @@ from engine.system import System
 from .admin import Admin
 from .audit import Audit
 from .cases import Cases
+from .definitions import Definitions
 from .notifications import Notifications
 from .people import People
 from .petitions import Petitions
@@ -34,6 +35,7 @@ class Services:
         self.people = People(system)
         self.notifications = Notifications(system)
         self.admin = Admin(system)
+        self.definitions = Definitions(system)  # deployed versions, moving cases between them
         from .sign_in import SignIns  # the pages' sign-in (and the API's tokens) live there
         self.sign_ins = SignIns(system)
 

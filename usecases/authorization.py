@@ -149,6 +149,11 @@ TABLE: dict[str, dict[str, dict[str, frozenset[str]]]] = {
     "admin.tokens": {"*": _ADMIN},
     "admin.calendar": {"*": _ADMIN},
     "admin.clock": {"*": _ADMIN},
+    # ---- deployed versions and moving running cases between them (usecases/definitions.py) ----------
+    # Listing and comparing versions, and the moving itself, are the administrator's (DOMAIN.md §1:
+    # "workflow versions, rate tables"); every move is in the case's history.
+    "definitions.read": {"*": _ADMIN},
+    "definitions.migrate": {"*": _ADMIN},
 }
 
 # Relations that take a use case away whatever grants it (Art. 30: the unit complained about never
@@ -184,6 +189,9 @@ REFUSALS: dict[str, str] = {
     "audit.sign_ins": "只有审计人员和管理员可以查看登录记录 / only auditors and admins read the sign-in log",
     "outbox.read": "只有管理员可以查看和重发通知 / only admins see and retry the outbox",
     "outbox.retry": "只有管理员可以查看和重发通知 / only admins see and retry the outbox",
+    # ---- deployed versions (usecases/definitions.py)
+    "definitions.read": "只有管理员可以查看和比较流程版本 / only admins see and compare process versions",
+    "definitions.migrate": "只有管理员可以把案件迁移到另一版本 / only admins move cases to another version",
 }
 _DEFAULT_REFUSAL = "您无权进行此操作 / you may not do this"
 _NOT_APPLICABLE = {

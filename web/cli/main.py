@@ -19,7 +19,7 @@ from engine.config import Settings
 from engine.definitions import DefinitionError
 from engine.errors import EngineError
 
-from . import people, records, service
+from . import definitions, people, records, service
 from .common import (EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, CliError, Context, Parser, definition_error_line,
                      engine_error_line, first_line, note, safe_url)
 
@@ -41,6 +41,7 @@ def build_parser() -> Parser:
     service.add_commands(command)
     people.add_commands(command, subcommands)
     records.add_commands(command, subcommands)
+    definitions.add_commands(command, subcommands)
     return parser
 
 
