@@ -105,6 +105,9 @@ class Definitions(UseCases):
         if not isinstance(dry_run, bool):
             raise InvalidInput("dry_run 应为 true 或 false / dry_run must be true or false",
                                fields={"dry_run": "应为布尔值 / must be a boolean"})
+        if cases is not None and not isinstance(cases, (list, tuple)):
+            raise InvalidInput("cases 应为案件 id 或编号的列表 / cases must be a list of case ids or numbers",
+                               fields={"cases": "应为列表 / must be a list"})
         with self.db.read() as session:
             old, new = self._pair(session, process_key, from_version, to_version)
             if cases is None:
@@ -202,6 +205,8 @@ class Definitions(UseCases):
 
 
 def _version_number(value: Any, name: str) -> int:
+    if value is None or value == "":
+        raise InvalidInput(f"请给出版本号 {name} / give the version {name}", fields={name: "必填 / required"})
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 2 ** 31 - 1:

@@ -3,7 +3,7 @@ from HTTP to one use case of the application layer and back. The OpenAPI documen
 same route table that registers the views (`http.route`)."""
 from __future__ import annotations
 
-from . import audit, cases, notifications, petitions, subsidies, tasks  # noqa: F401  (they register their routes)
+from . import audit, cases, definitions, notifications, petitions, subsidies, tasks  # noqa: F401  (they register their routes)
 from .http import EXTENSION, ROUTES, URL_PREFIX, bp, in_api, route
 from .openapi import build_document
 
