@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from engine.store import Case, CaseEvent, Deadline, HumanTask, LedgerEntry, LedgerEvent
 from tests.conftest import START
-from tests.mediation.conftest import bundle_files, deploy_bundle, dispute, kinds, settle
+from tests.mediation.conftest import bundle_files, deploy_bundle, kinds, settle
 
 VERSIONS = Path(__file__).resolve().parents[1] / "fixtures" / "versions"
 
