@@ -25,7 +25,6 @@ any command, and the history gets one `definition_migrated` event.
 """
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -40,13 +39,14 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.bpmn.util.diff import SpecDiff
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 
 from . import rows
 from . import runtime as rt
+from .audit import PendingEvent, chain_rows
 from .calendar import ZONE, warning_at
 from .clock import command_time
-from .command import Ctx, Known
+from .command import Known, command_actor
 from .errors import Conflict
 from .store import Case, Deadline, HumanTask
 
@@ -361,7 +361,7 @@ def move(workflow, alignment: SpecAlignment, started: Mapping[str, datetime], no
             continue
         old = old_specs[task.id]
         kept = dict(task.internal_data)
-        data = copy.deepcopy(task.data)
+        data = task.data  # kept as it is: a step not yet worked has nothing of its own
         # A timer's reset evaluates it at once: on the clock of when it started waiting, so that it
         # never fires here (an overdue one fires at the next sweep, with its reminders, once).
         start = started.get(str(task.id)) or now
@@ -433,14 +433,6 @@ def _iso(at: datetime | None) -> str | None:
     return at.astimezone(ZONE).isoformat() if at is not None else None
 
 
-class _DryRun(Exception):
-    """Raised at the end of a dry run's transaction, so that it rolls back everything it wrote."""
-
-    def __init__(self, outcome: CaseOutcome):
-        super().__init__("dry run")
-        self.outcome = outcome
-
-
 class CaseMigrations:
     """The engine's side of moving cases: the versions compared once per pair, and each case moved
     as one command of its own (one transaction, the case version checked, the history appended)."""
@@ -476,77 +468,108 @@ class CaseMigrations:
     def migrate_case(self, case_id: int, from_id: int, to_id: int, actor, *, versions: tuple[int, int],
                      dry_run: bool = False) -> CaseOutcome:
         """Move one case in its own transaction; a case that cannot move is left as it was and its
-        outcome says why. A dry run does everything and then rolls it back."""
+        outcome says why. A dry run does all but the writing.
 
-        from . import rows
-        from .application import CaseSnapshot  # noqa: F401  (the snapshot the case type's hook sees)
+        The work (restoring the workflow, moving it, serializing it) is done before the write
+        transaction, which then only writes rows, guarded by the case version: the store's write
+        lock is held for a few statements, so people's commands meanwhile wait for no longer than
+        that. A case changed meanwhile is computed again once, then reported as skipped."""
+        for attempt in (1, 2):
+            try:
+                return self._migrate_once(case_id, from_id, to_id, actor, versions, dry_run)
+            except Conflict as exc:
+                if attempt == 2:
+                    return CaseOutcome(case_id, None, "skipped", note=f"conflict: {exc.message}")
+        raise AssertionError("unreachable")
 
+    def _migrate_once(self, case_id: int, from_id: int, to_id: int, actor, versions: tuple[int, int],
+                      dry_run: bool) -> CaseOutcome:
         engine = self.engine
-        result: dict[str, CaseOutcome] = {}
-
-        def body(session, now):
+        now = engine.clock.now()
+        with command_time(now), engine.db.read() as session:
             conn = session.connection()
             case = engine._load_case(session, case_id)
             outcome = CaseOutcome(case_id, case["number"], "would_move" if dry_run else "moved")
-            result["outcome"] = outcome
             if case["status"] != "open":
                 outcome.status, outcome.note = "skipped", "closed"
-                raise _Skip()
+                return outcome
             if case["definition_id"] != from_id:
                 outcome.status, outcome.note = "skipped", "other_version"
-                raise _Skip()
+                return outcome
             app = engine.application(case["type"])
             alignment = self.alignment(session, from_id, to_id)
             workflow = engine.restore(session, case, app, rows.load_state(conn, case_id))
-            outcome.open_steps = _open_steps(workflow)
             pending = rows.pending_timers(conn, case_id)
-            started = {d["spiff_id"]: d["started_at"] for d in pending}
-            try:
-                moved = move(workflow, alignment, started, now)
-            except CannotMove as exc:
-                outcome.status, outcome.blockers = "blocked", exc.blockers
-                raise _Skip() from None
-            outcome.mapping, outcome.timers = moved.mapping, _with_overdue(moved.timers, now)
-            known = Known({d["spiff_id"]: d for d in pending},
-                          {t.spiff_id: t for t in rows.ready_tasks(conn, case_id)})
-            for timer in moved.timers:  # the deadline row follows its timer: due, warning, kind
-                row = known.timers.get(timer["spiff_id"])
-                if row is None:
-                    continue
-                due = timer["to"]
-                warn = warning_at(row["started_at"], due)
-                level = "warning" if row["warning_level"] == "warning" and warn <= now else "normal"
-                values = {"due_at": due, "warning_at": warn, "warning_level": level, "kind": timer["kind"],
-                          "estimated": engine.calendar.is_estimated(due.astimezone(ZONE).date())}
-                session.execute(update(Deadline).where(Deadline.id == row["id"]).values(**values))
-                known.timers[timer["spiff_id"]] = {**row, **values}
-            for task in rt.ready_human_tasks(workflow):  # a step renamed in the new version is shown so
-                if task.spiff_id in known.tasks:
-                    session.execute(update(HumanTask).where(HumanTask.id == known.tasks[task.spiff_id].id,
-                                                            HumanTask.title != task.title).values(title=task.title))
-            session.execute(update(Case).where(Case.id == case_id).values(definition_id=to_id))
-            ctx = Ctx(session, now, actor, app, case, workflow, known)
-            ctx.event("definition_migrated", {
-                "from": versions[0], "to": versions[1], "by": actor.username, "mapping": moved.mapping,
-                "deadlines": [{"kind": t["kind"], "step": t["step"], "from": _iso(t["from"]), "to": _iso(t["to"])}
-                              for t in moved.timers]})
-            engine.persist(ctx)
-            if dry_run:
-                raise _DryRun(outcome)
-            return ctx
-
+            tasks = rows.ready_tasks_of(conn, [case_id]).get(case_id, [])
+        outcome.open_steps = _open_steps(workflow)
         try:
-            engine._run(actor, body)
-        except (_DryRun, _Skip):
-            pass
-        except Conflict as exc:
-            outcome = result.get("outcome") or CaseOutcome(case_id, None, "skipped")
-            outcome.status, outcome.note = "skipped", f"conflict: {exc.message}"
-        return result["outcome"]
+            moved = move(workflow, alignment, {d["spiff_id"]: d["started_at"] for d in pending}, now)
+        except CannotMove as exc:
+            outcome.status, outcome.blockers = "blocked", exc.blockers
+            return outcome
+        # The move keeps every open task (a reset keeps its id): the same ready steps, the same timers.
+        ready = {t.spiff_id: t for t in rt.ready_human_tasks(workflow)}
+        waiting = {t.spiff_id for t in rt.waiting_timers(workflow)}
+        if set(ready) != {t["spiff_id"] for t in tasks} or waiting != {d["spiff_id"] for d in pending}:
+            outcome.status = "blocked"
+            outcome.blockers = [blocker("tasks", "not_placed", "the open tasks or timers would change")]
+            return outcome
+        outcome.mapping, outcome.timers = moved.mapping, _with_overdue(moved.timers, now)
+        if dry_run:
+            return outcome
+        timers = {d["spiff_id"]: dict(d) for d in pending}
+        deadline_updates = []
+        for timer in moved.timers:  # the deadline row follows its timer: due, warning, kind
+            row = timers[timer["spiff_id"]]
+            due = timer["to"]
+            warn = warning_at(row["started_at"], due)
+            row.update(due_at=due, warning_at=warn, kind=timer["kind"],
+                       warning_level="warning" if row["warning_level"] == "warning" and warn <= now else "normal",
+                       estimated=engine.calendar.is_estimated(due.astimezone(ZONE).date()))
+            deadline_updates.append({"b_id": row["id"], **{f"v_{k}": row[k] for k in _DEADLINE_COLUMNS}})
+        by_kind = {d["kind"]: d for d in timers.values()}
+        task_updates, known_tasks = [], {}
+        for t in tasks:
+            deadline = by_kind.get(t["name"])
+            due = deadline["due_at"] if deadline else t["due_at"]
+            title = ready[t["spiff_id"]].title
+            if due != t["due_at"] or title != t["title"]:
+                task_updates.append({"b_id": t["id"], "v_due_at": due, "v_title": title})
+            known_tasks[t["spiff_id"]] = rows.TaskRow(t["id"], t["spiff_id"], t["name"], due)
+        data = {"from": versions[0], "to": versions[1], "by": actor.username, "mapping": moved.mapping,
+                "deadlines": [{"kind": t["kind"], "step": t["step"], "from": _iso(t["from"]), "to": _iso(t["to"])}
+                              for t in moved.timers]}
+        state = rt.dump_state(workflow)
+        with command_time(now), command_actor(actor.username), engine.db.write() as session:
+            conn = session.connection()
+            event_rows, head_seq, head_hash = chain_rows(case_id, case["last_event_seq"], case["last_event_hash"],
+                                                         now, [PendingEvent("definition_migrated", data,
+                                                                            actor.username)])
+            expected = case["version"]
+            case.update(state=state, version=expected + 1, updated_at=now, last_event_seq=head_seq,
+                        last_event_hash=head_hash)
+            if not rows.save_case(conn, case, expected):
+                raise Conflict("案件已被他人更新 / the case was changed meanwhile")
+            conn.execute(_SET_DEFINITION, {"b_case": case_id, "v_definition_id": to_id})
+            if deadline_updates:
+                conn.execute(_SET_DEADLINE, deadline_updates)
+            if task_updates:
+                conn.execute(_SET_TASK, task_updates)
+            rows.insert_events(conn, event_rows)
+        case.pop("state")
+        case["definition_id"] = to_id
+        engine.cache.put(case_id, case["version"], workflow, Known(timers, known_tasks))
+        return outcome
 
 
-class _Skip(Exception):
-    """The case does not move: its transaction ends without writing anything."""
+_DEADLINE_COLUMNS = ("due_at", "warning_at", "warning_level", "kind", "estimated")
+_case_t, _deadline_t, _task_t = Case.__table__, Deadline.__table__, HumanTask.__table__
+_SET_DEFINITION = update(_case_t).where(_case_t.c.id == bindparam("b_case")).values(
+    definition_id=bindparam("v_definition_id"))
+_SET_DEADLINE = update(_deadline_t).where(_deadline_t.c.id == bindparam("b_id")).values(
+    {name: bindparam(f"v_{name}") for name in _DEADLINE_COLUMNS})
+_SET_TASK = update(_task_t).where(_task_t.c.id == bindparam("b_id")).values(
+    due_at=bindparam("v_due_at"), title=bindparam("v_title"))
 
 
 def _open_steps(workflow) -> list[str]:
