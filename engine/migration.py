@@ -84,6 +84,7 @@ class SpecAlignment:
     new_spec: Any
     new_subprocess_specs: dict
     counterpart: dict[str, Any]  # old task spec name → new task spec (None: removed)
+    rerouted: set[str] = field(default_factory=set)  # old spec names whose outgoing steps differ in the new
     added: list[Step] = field(default_factory=list)
     removed: list[Step] = field(default_factory=list)
     changed: list[StepChange] = field(default_factory=list)
@@ -186,6 +187,11 @@ def compare(old: tuple[Any, dict], new: tuple[Any, dict]) -> SpecAlignment:
     for name in old_spec.task_specs:  # what the traversal from the start did not reach
         counterpart.setdefault(name, new_spec.task_specs.get(name))
     found = SpecAlignment(old_spec, new_spec, dict(new_subs), counterpart)
+    for name, spec in old_spec.task_specs.items():
+        target = counterpart.get(name)
+        if target is None or [s.name for s in spec.outputs] != [s.name for s in target.outputs] \
+                or type(spec) is not type(target):
+            found.rerouted.add(name)
     found.added = sorted((_step(s) for s in diff.added if _is_step(s)), key=lambda s: s.id)
     found.removed = sorted((_step(s) for s in old_spec.task_specs.values()
                             if _is_step(s) and counterpart.get(s.name) is None), key=lambda s: s.id)
@@ -337,6 +343,19 @@ def _timer_changed(old, new) -> bool:
     return type(a) is not type(b) or a.expression != b.expression
 
 
+def _subtree_rerouted(task, old_specs: Mapping, alignment: SpecAlignment) -> bool:
+    """Whether the steps predicted after an open task lead elsewhere in the new version (then it is
+    reset, so that they are predicted again); an unchanged path is left as it is, which is cheaper."""
+    stack = [task]
+    while stack:
+        node = stack.pop()
+        spec = old_specs.get(node.id)
+        if spec is None or spec.name in alignment.rerouted:
+            return True
+        stack.extend(node.children)
+    return False
+
+
 def move(workflow, alignment: SpecAlignment, started: Mapping[str, datetime], now: datetime) -> Moved:
     """Move a restored workflow onto the aligned version in place; CannotMove (the workflow is then
     spoilt: restore it again) when it cannot move as it stands.
@@ -365,8 +384,9 @@ def move(workflow, alignment: SpecAlignment, started: Mapping[str, datetime], no
         # A timer's reset evaluates it at once: on the clock of when it started waiting, so that it
         # never fires here (an overdue one fires at the next sweep, with its reminders, once).
         start = started.get(str(task.id)) or now
-        with command_time(start):
-            task.reset_branch(data)
+        if _subtree_rerouted(task, old_specs, alignment):
+            with command_time(start):
+                task.reset_branch(data)
         if _is_step(old):
             mapping[old.bpmn_id] = task.task_spec.bpmn_id or task.task_spec.name
         if task.state != TaskState.WAITING or timer_of(task.task_spec) is None:
