@@ -8,8 +8,15 @@ from pathlib import Path
 import pytest
 
 from engine.accounts import actor_of, add_user
-from tests.browser.conftest import (BrowserUser, _new_page, PHONE, assert_accessible, has_horizontal_scroll,
-                                    screenshot, served)
+from tests.browser.conftest import (
+    PHONE,
+    BrowserUser,
+    _new_page,
+    assert_accessible,
+    has_horizontal_scroll,
+    screenshot,
+    served,
+)
 from tests.conftest import BPMN_DIR, definition_files, deploy_files
 
 pytestmark = pytest.mark.browser
