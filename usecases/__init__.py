@@ -11,6 +11,7 @@ from .admin import Admin
 from .audit import Audit
 from .cases import Cases
 from .dashboard import Dashboard
+from .definitions import Definitions
 from .leader import Leader
 from .notifications import Notifications
 from .operations import Operations
@@ -40,6 +41,7 @@ class Services:
         self.notifications = Notifications(system)
         self.admin = Admin(system)
         self.operations = Operations(system)
+        self.definitions = Definitions(system)  # deployed versions, moving cases between them
         from .sign_in import SignIns  # the pages' sign-in (and the API's tokens) live there
         self.sign_ins = SignIns(system)
 

@@ -3,7 +3,8 @@ from HTTP to one use case of the application layer and back. The OpenAPI documen
 same route table that registers the views (`http.route`)."""
 from __future__ import annotations
 
-from . import admin, audit, cases, dashboard, notifications, petitions, subsidies, tasks  # noqa: F401  (they register their routes)
+from . import (admin, audit, cases, dashboard, definitions, notifications, petitions, subsidies,  # noqa: F401
+               tasks)  # (they register their routes)
 from .http import EXTENSION, ROUTES, URL_PREFIX, bp, in_api, route
 from .openapi import build_document
 

@@ -19,7 +19,7 @@ from engine.config import Settings
 from engine.definitions import DefinitionError
 from engine.errors import EngineError
 
-from . import operations, people, records, service
+from . import definitions, operations, people, records, service
 from .common import (EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, CliError, Context, Parser, definition_error_line,
                      engine_error_line, first_line, note, safe_url)
 
@@ -42,6 +42,7 @@ def build_parser() -> Parser:
     people.add_commands(command, subcommands)
     records.add_commands(command, subcommands)
     operations.add_commands(command)
+    definitions.add_commands(command, subcommands)
     return parser
 
 

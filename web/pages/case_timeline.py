@@ -146,6 +146,10 @@ def say_event(case_type: str, kind: str, data: Mapping[str, Any], names: Names,
             (_("调解员"), names.person(data.get("mediator"))), *because]
     if kind == "pii_viewed":
         return _("查看了完整的身份证号和电话（已记录）"), []
+    if kind == "definition_migrated":
+        details = [(_("期限"), f"{word(DEADLINE_WORDS, d.get('kind'))}{sep()}{when(d.get('from'))} → {when(d.get('to'))}")
+                   for d in data.get("deadlines") or []]
+        return _("流程由第 {before} 版迁移到第 {after} 版", before=data.get("from"), after=data.get("to")), details
     if kind == "case_closed":
         return _("结案：{outcome}", outcome=word(OUTCOME_WORDS, data.get("outcome")) or _("（无）")), []
     return _("其他记录：{kind}", kind=kind), []

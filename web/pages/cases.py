@@ -346,6 +346,8 @@ def status_rows(view: Mapping, names: Names) -> list[tuple[str, Any]]:
     if view.get("level"):
         rows.append((_("层级"), word(LEVEL_WORDS, view["level"])))
     rows.append((_("承办单位"), names.unit(view.get("jurisdiction"))))
+    if view.get("definition_version"):
+        rows.append((_("流程版本"), _("第 {version} 版", version=view["definition_version"])))
     if view.get("owner_leader") or view["type"] == "petition":
         owner = names.person(view.get("owner_leader")) or _("尚未指定")
         if view.get("owner_since"):
