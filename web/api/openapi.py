@@ -7,9 +7,9 @@ cannot drift. The component schemas are the data contract of DOMAIN.md §7.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import ModuleType
-from collections.abc import Iterable
 from typing import Any
 
 OPENAPI_VERSION = "3.1.0"
