@@ -179,7 +179,7 @@ def test_the_server_takes_exactly_what_the_document_declares(system, mediator, p
         assert field in response.get_json()["error"]["fields"], response.get_json()
         return True
 
-    put = lambda body, **kw: mediator.client.put(API + "/me/notifications", headers=mediator._headers(),  # noqa: E731
+    put = lambda body, **kw: mediator.client.put(API + "/me/notifications", headers=mediator._headers(),
                                                  **({"json": body} if body is not None else kw))
     assert refused(put(None, data=b""), "_")  # an empty body changes nothing: refused
     assert refused(put({}), "_")
