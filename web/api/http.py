@@ -134,7 +134,9 @@ def form_data(body: dict[str, Any]) -> Any:
 def query(name: str) -> Any:
     """The route's query parameter `name`, read exactly as the document declares it (`Param.read`):
     None when absent; 400 when given twice or not as declared."""
-    param = next(p for p in ROUTE_OF[request.endpoint].query if p.name == name)
+    declared = ROUTE_OF.get(request.endpoint or "")
+    param = next((p for p in declared.query if p.name == name), None) if declared else None
+    param = param or Param(name, "")  # not declared (a route described in OPENAPI_PATHS): plain text
     values = request.args.getlist(name)
     if len(values) > 1:
         raise InvalidInput(f"参数 {name} 只能给一次 / {name} may be given only once",
@@ -155,6 +157,35 @@ def query_text(name: str) -> str | None:
         raise InvalidInput(f"参数 {name} 只能给一次 / {name} may be given only once",
                            fields={name: "重复的参数 / repeated parameter"})
     return values[0] if values and values[0] != "" else None
+
+
+def query_int(name: str, *, default: int | None = None, minimum: int = 1, maximum: int | None = None) -> int | None:
+    """For routes without a declared `Param`: a whole number in range, `default` when absent; an
+    empty or malformed value is refused (400), as `query` does."""
+    values = request.args.getlist(name)
+    if len(values) > 1:
+        raise InvalidInput(f"参数 {name} 只能给一次 / {name} may be given only once",
+                           fields={name: "重复的参数 / repeated parameter"})
+    if not values:
+        return default
+    try:
+        return Param(name, "", type="integer", minimum=minimum, maximum=maximum).read(values[0])
+    except ValueError as e:
+        raise InvalidInput(f"参数 {name} 有误：{e}", fields={name: str(e)}) from None
+
+
+def query_flag(name: str) -> bool:
+    """For routes without a declared `Param`: exactly "1" or "0" (absent: False)."""
+    values = request.args.getlist(name)
+    if len(values) > 1:
+        raise InvalidInput(f"参数 {name} 只能给一次 / {name} may be given only once",
+                           fields={name: "重复的参数 / repeated parameter"})
+    if not values:
+        return False
+    try:
+        return Param(name, "", type="flag").read(values[0])
+    except ValueError as e:
+        raise InvalidInput(f"参数 {name} 有误：{e}", fields={name: str(e)}) from None
 
 
 def page(items: list, next_id: int | None, **extra: Any) -> dict[str, Any]:
