@@ -124,9 +124,12 @@ _VERSION = {"type": "integer", "minimum": 0, "maximum": ID_MAX}
 _USERNAME = {"type": "string", "minLength": 1, "maxLength": 64}
 _REASON = {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": "\\S",
            "description": "不能只有空白 / not only blanks"}
-# The e-mail addresses notifications.contacts accepts.
-_EMAIL_PATTERN = (r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                  r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,63}$")
+# The e-mail addresses and mobile numbers notifications.contacts accepts (and normalizes).
+_EMAIL_PATTERN = (r"^\s*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                  r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,63}\s*$")
+_SEP = r"[\s()-]*"
+_MOBILE_PATTERN = (rf"^{_SEP}(?:(?:\+{_SEP}8{_SEP}6|0{_SEP}0{_SEP}8{_SEP}6|8{_SEP}6){_SEP})?"
+                   rf"1{_SEP}[3-9](?:{_SEP}[0-9]){{9}}{_SEP}$")
 
 
 def _list_of(item: str, description: str) -> dict[str, Any]:
@@ -397,9 +400,11 @@ SCHEMAS.update({
                        "their address",
         "properties": {"channels": {"type": "array", "items": {"type": "string", "enum": ["inapp", "email", "sms"]},
                                     "minItems": 1, "maxItems": 3},
-                       "email": {"type": ["string", "null"], "maxLength": 254, "pattern": _EMAIL_PATTERN},
-                       "phone": {"type": ["string", "null"], "pattern": "^1[3-9][0-9]{9}$",
-                                 "description": "11 位大陆手机号 / mainland mobile, 11 digits"}},
+                       "email": {"type": ["string", "null"], "maxLength": 254, "pattern": _EMAIL_PATTERN,
+                                 "description": "前后空白会去掉 / blanks around it are dropped"},
+                       "phone": {"type": ["string", "null"], "pattern": _MOBILE_PATTERN,
+                                 "description": "11 位大陆手机号，可带 +86、空格、短横线或括号 / a mainland mobile, "
+                                                "11 digits, optionally with +86, blanks, dashes or brackets"}},
     },
     "OutboxMessage": {
         "type": "object", "required": ["id", "kind", "channel", "recipient", "status", "attempts", "last_error"],
