@@ -146,8 +146,13 @@ def query(name: str) -> Any:
     try:
         value = param.read(values[0])
     except ValueError as e:
-        raise InvalidInput(f"参数 {name} 有误：{e}", fields={name: str(e)}) from None
+        raise _bad_parameter(name, e) from None
     return None if value == "" else value
+
+
+def _bad_parameter(name: str, error: ValueError) -> InvalidInput:
+    zh, _, en = str(error).partition(" / ")
+    return InvalidInput(f"参数 {name}：{zh} / {name}: {en}", fields={name: str(error)})
 
 
 def query_text(name: str) -> str | None:
@@ -171,7 +176,7 @@ def query_int(name: str, *, default: int | None = None, minimum: int = 1, maximu
     try:
         return Param(name, "", type="integer", minimum=minimum, maximum=maximum).read(values[0])
     except ValueError as e:
-        raise InvalidInput(f"参数 {name} 有误：{e}", fields={name: str(e)}) from None
+        raise _bad_parameter(name, e) from None
 
 
 def query_flag(name: str) -> bool:
@@ -185,7 +190,7 @@ def query_flag(name: str) -> bool:
     try:
         return Param(name, "", type="flag").read(values[0])
     except ValueError as e:
-        raise InvalidInput(f"参数 {name} 有误：{e}", fields={name: str(e)}) from None
+        raise _bad_parameter(name, e) from None
 
 
 def page(items: list, next_id: int | None, **extra: Any) -> dict[str, Any]:

@@ -2,7 +2,11 @@
 
 `web.api.http` declares each route once (`Route`: method, Flask rule, summary, parameters, body and
 response schema names); Flask gets the rule and this module gets the description, so the two
-cannot drift. The component schemas are the data contract of DOMAIN.md §7.
+cannot drift. The component schemas are the data contract of DOMAIN.md §7, and the server reads
+requests through them: bodies are checked against the schema named here (`http.json_body`), query
+parameters through their `Param` (`http.query`), so what the document calls invalid is refused.
+API modules add path items and schemas of their own (`OPENAPI_PATHS`, `OPENAPI_SCHEMAS`, collected
+by `module_parts`); `POST /cases` takes one register form per deployed case type.
 """
 from __future__ import annotations
 
