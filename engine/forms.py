@@ -66,6 +66,8 @@ def _message(error: ValidationError) -> str:
     if v == "maxLength":
         return f"最多 {arg} 个字 / at most {arg} characters"
     if v == "pattern":
+        if arg == "\\S":
+            return "不能只有空白 / must not be blank"
         return "格式不正确 / wrong format"
     if v == "format":
         return f"格式不正确（{arg}）/ not a valid {arg}"
@@ -77,6 +79,8 @@ def _message(error: ValidationError) -> str:
         return f"至少需要 {arg} 项 / needs at least {arg} items"
     if v == "maxItems":
         return f"最多 {arg} 项 / at most {arg} items"
+    if v == "minProperties":
+        return f"至少给出 {arg} 项 / give at least {arg} field{'s' if arg != 1 else ''}"
     if v == "additionalProperties":
         return "包含未知字段 / contains unknown fields"
     return f"不符合要求 / invalid ({v})"

@@ -66,6 +66,14 @@ class Cases(UseCases):
         return {"number": view.get("number"), "level": view.get("level"), "jurisdiction": view.get("jurisdiction"),
                 "jurisdiction_name": unit_name, "due_at": due, "registered_at": view.get("created_at")}
 
+    def register_forms(self) -> dict[str, dict[str, Any] | None]:
+        """Public (the API's OpenAPI document needs no sign-in): each deployed case type with the
+        JSON Schema of its register form (None when it has none), which `register` checks data against."""
+        with self.db.read() as session:
+            types = sorted(set(session.scalars(select(Definition.process_key).distinct())))
+        return {case_type: self.engine.application(case_type, remember=False).form_schema("register")
+                for case_type in types}
+
     # ------------------------------------------------------------------ reading
     def form(self, actor: Actor, case_type: str, step: str) -> dict[str, Any] | None:
         """The JSON Schema of a step's form (`register`, a step key, or `message_<name>`), for the pages."""

@@ -99,3 +99,135 @@ def test_answers_match_the_documented_schemas(system, mediator, auditor, people,
     conforms("UserList", mediator.get("/users").get_json())
     conforms("Error", mediator.get("/cases/999").get_json())
     conforms("Error", people["anonymous"].get("/cases").get_json())
+
+
+# ------------------------------------------------------------------ the document is valid OpenAPI 3.1
+def test_the_document_validates_against_the_openapi_3_1_meta_schema(document):
+    from openapi_spec_validator import OpenAPIV31SpecValidator
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in OpenAPIV31SpecValidator(document).iter_errors()]
+    assert errors == []
+    assert document["openapi"] == "3.1.0"
+
+
+def _bundled_forms() -> dict:
+    import json
+
+    from tests.conftest import BPMN_DIR
+    return {case_type: json.loads((BPMN_DIR / "forms" / case_type / "register.json").read_text(encoding="utf-8"))
+            for case_type in ("mediation", "petition")}
+
+
+def test_with_the_bundled_forms_post_cases_takes_one_register_form_per_case_type():
+    from openapi_spec_validator import OpenAPIV31SpecValidator
+
+    from web.api import MODULES
+    from web.api.http import ROUTES
+    from web.api.openapi import build_document
+    document = build_document(ROUTES, API, register_forms=_bundled_forms(), modules=MODULES)
+    assert list(OpenAPIV31SpecValidator(document).iter_errors()) == []
+    schemas = document["components"]["schemas"]
+    assert schemas["NewCase"]["discriminator"] == {"propertyName": "type", "mapping": {
+        "mediation": "#/components/schemas/NewCase.mediation", "petition": "#/components/schemas/NewCase.petition"}}
+    assert schemas["NewCase.mediation"]["properties"]["data"] == {"$ref": "#/components/schemas/RegisterForm.mediation"}
+    assert schemas["RegisterForm.petition"]["required"] == _bundled_forms()["petition"]["required"]
+    registry = Registry().with_resource(DOC_URI, Resource.from_contents(document, default_specification=DRAFT202012))
+    new_case = Draft202012Validator({"$ref": f"{DOC_URI}#/components/schemas/NewCase"}, registry=registry)
+    dispute = {"parties": [{"side": "applicant", "name": "张三", "residence_org": "v1"},
+                           {"side": "respondent", "name": "李四", "residence_org": "v1"}],
+               "category": "neighbour", "summary": "排水沟", "source": "party_application", "risk_level": "green"}
+    assert new_case.is_valid({"type": "mediation", "data": dispute})
+    assert not new_case.is_valid({"type": "petition", "data": {}})  # the example: no longer "valid"
+    assert not new_case.is_valid({"type": "mediation"})
+    assert not new_case.is_valid({"type": "mediation", "data": dispute, "extra": 1})
+    assert not new_case.is_valid({"type": "unknown", "data": {}})
+    post = document["paths"]["/cases"]["post"]
+    assert post["requestBody"]["required"] is True
+    assert {"201", "400", "401", "403", "500"} == set(post["responses"])
+
+
+def test_every_body_refuses_unknown_fields_and_every_id_has_its_range(document):
+    schemas = document["components"]["schemas"]
+    for path, operations in document["paths"].items():
+        for method, op in operations.items():
+            for param in op.get("parameters", []):
+                if param["schema"]["type"] == "integer" and param["name"] in ("case", "after") or param["in"] == "path" \
+                        and param["schema"]["type"] == "integer":
+                    assert (param["schema"]["minimum"], param["schema"]["maximum"]) == (1, 2 ** 63 - 1), (path, param)
+            body = op.get("requestBody")
+            if body is None:
+                continue
+            name = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+            schema = schemas[name]
+            branches = [schemas[ref["$ref"].rsplit("/", 1)[1]] for ref in schema.get("oneOf", [])] or [schema]
+            for branch in branches:
+                assert branch["additionalProperties"] is False, (path, method, name)
+    assert schemas["Assignment"]["properties"]["user"]["minLength"] == 1
+    assert schemas["OwnerAssignment"]["properties"]["leader"]["minLength"] == 1
+    assert schemas["BacklogMark"]["properties"]["reason"]["minLength"] == 1
+    assert schemas["NotificationSettingsChange"]["minProperties"] == 1
+    cases = {p["name"]: p["schema"] for p in document["paths"]["/cases"]["get"]["parameters"]}
+    assert cases["overdue"] == {"type": "string", "enum": ["0", "1"]}
+    assert cases["after"]["type"] == "integer"
+    assert cases["type"]["enum"] == ["timed"]  # the deployed case types
+
+
+def test_the_server_takes_exactly_what_the_document_declares(system, mediator, people):
+    case = mediator.register()
+
+    def refused(response, field):
+        assert response.status_code == 400, response.get_json()
+        assert field in response.get_json()["error"]["fields"], response.get_json()
+        return True
+
+    put = lambda body, **kw: mediator.client.put(API + "/me/notifications", headers=mediator._headers(),
+                                                 **({"json": body} if body is not None else kw))
+    assert refused(put(None, data=b""), "_")  # an empty body changes nothing: refused
+    assert refused(put({}), "_")
+    assert refused(put({"channels": ["inapp"], "colour": "red"}), "colour")
+    assert refused(put({"channels": ["INAPP"]}), "channels.0")
+    assert put({"channels": ["inapp"]}).status_code == 200
+    for flag in ("true", "yes", "no", ""):
+        assert refused(mediator.get("/cases", overdue=flag), "overdue")
+        assert refused(mediator.get("/inbox", unread=flag), "unread")
+    assert mediator.get("/cases", overdue="1").status_code == 200
+    assert refused(mediator.client.get(API + f"/tasks?case={case['id']}&case={case['id']}",
+                                       headers=mediator._headers()), "case")
+    for after in ("", "0", "-1", "1.5", "x", str(2 ** 63)):
+        assert refused(mediator.get("/cases", after=after), "after")
+    assert refused(mediator.post("/cases", {"type": "timed", "data": {"days": 3}, "note": "x"}), "note")
+    assert refused(mediator.post("/cases", {"data": {"days": 3}}), "type")
+    (task,) = mediator.tasks(case=case["id"])
+    assert refused(mediator.post(f"/tasks/{task['id']}/assign", {"user": ""}), "user")
+    assert refused(mediator.post(f"/tasks/{task['id']}/complete", {"data": {}, "version": -1}), "version")
+    assert refused(mediator.post(f"/tasks/{task['id']}/complete", {"data": {}, "version": 0, "verison": 1}),
+                   "verison")
+    assert refused(mediator.post(f"/tasks/{task['id']}/extend", {"days": 1, "reason": "   "}), "reason")
+    assert refused(mediator.post(f"/cases/{case['id']}/messages/withdraw", {"data": {}, "x": 1}), "x")
+    # NaN is not JSON.
+    response = mediator.client.post(API + f"/tasks/{task['id']}/complete", data=b'{"version": NaN}',
+                                    headers={**mediator._headers(), "Content-Type": "application/json"})
+    assert refused(response, "body")
+    # Nothing above changed the case.
+    assert mediator.case(case["id"])["version"] == case["version"]
+
+
+def test_api_modules_add_their_paths_and_schemas_and_a_clash_is_an_error():
+    import types
+
+    from web.api import MODULES
+    from web.api.http import ROUTES
+    from web.api.openapi import build_document
+    extra = types.ModuleType("web.api.example")
+    extra.OPENAPI_PATHS = {"/example/{thing_id}": {"get": {
+        "operationId": "example", "summary": "例 / Example",
+        "parameters": [{"name": "thing_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "responses": {"200": {"description": "ok", "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/Example"}}}}}}}}
+    extra.OPENAPI_SCHEMAS = {"Example": {"type": "object", "properties": {"id": {"type": "integer"}}}}
+    document = build_document(ROUTES, API, modules=[*MODULES, extra])
+    assert document["paths"]["/example/{thing_id}"]["get"]["operationId"] == "example"
+    assert document["components"]["schemas"]["Example"] == extra.OPENAPI_SCHEMAS["Example"]
+    clash = types.ModuleType("web.api.clash")
+    clash.OPENAPI_SCHEMAS = {"Case": {"type": "object"}}
+    with pytest.raises(ValueError, match="Case"):
+        build_document(ROUTES, API, modules=[*MODULES, clash])

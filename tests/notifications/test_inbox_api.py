@@ -48,7 +48,7 @@ def test_a_user_chooses_channels_and_gives_a_valid_email_and_mobile(api):
                                                       "phone": None, "unit_head": False}
     bad = me.client.put("/api/v1/me/notifications", json={"email": "not-an-address", "phone": "12345"},
                         headers={"Authorization": f"Bearer {me.token}"})
-    assert bad.status_code == 400 and set(bad.get_json()["error"]["fields"]) == {"email"}
+    assert bad.status_code == 400 and set(bad.get_json()["error"]["fields"]) == {"email", "phone"}
     missing = me.client.put("/api/v1/me/notifications", json={"channels": ["inapp", "sms"]},
                             headers={"Authorization": f"Bearer {me.token}"})
     assert missing.status_code == 400 and "phone" in missing.get_json()["error"]["fields"]

@@ -1,15 +1,15 @@
 """REST routes of the auditors, and the county's units and people."""
 from __future__ import annotations
 
-from .http import actor, query_int, route, services
+from .http import actor, query, route, services
 from .openapi import Param
 
 
 @route("GET", "/audit/verify", summary="校验历史哈希链 / Verify the hash chains", response="AuditResult",
-       query=(Param("case", "只校验某个案件 / only this case", type="integer", minimum=1),),
-       errors=(403,), tag="audit")
+       query=(Param("case", "只校验某个案件（不存在则 404）/ only this case (404 if there is none)", type="integer"),),
+       errors=(403, 404), tag="audit")
 def verify_audit():
-    return services().audit.verify(actor(), query_int("case"))
+    return services().audit.verify(actor(), query("case"))
 
 
 @route("GET", "/org-units", summary="全县单位 / The county's org units", response="OrgUnitList", tag="people")

@@ -1,8 +1,7 @@
 """REST routes of cases: register, list and search, read, history, messages, unmasked data."""
 from __future__ import annotations
 
-from .http import (DEFAULT_PAGE, MAX_PAGE, actor, form_data, json_body, page, query_flag, query_int, query_text,
-                   route, services)
+from .http import DEFAULT_PAGE, MAX_PAGE, actor, form_data, json_body, page, query, route, services
 from .openapi import Param
 
 
@@ -14,13 +13,13 @@ def create_case():
 
 
 CASE_FILTERS = (
-    Param("type", "案件类型 / case type, e.g. mediation, petition"),
+    Param("type", "案件类型（已部署的）/ case type (a deployed one)", case_type=True),
     Param("status", "状态 / status", enum=("open", "closed")),
     Param("level", "层级 / level", enum=("village", "town", "county")),
-    Param("owner", "包案领导用户名 / owner leader's username"),
-    Param("overdue", "1：只看已超期的 / 1: only cases with an overdue deadline", enum=("0", "1")),
+    Param("owner", "包案领导用户名 / owner leader's username", max_length=64),
+    Param("overdue", "1：只看已超期的 / 1: only cases with an overdue deadline", type="flag"),
     Param("q", "按编号、当事人或信访人姓名、完整电话号码、事由中的词搜索 / search by number, a party's or "
-               "petitioner's name, a whole phone number, or a word of the summary"),
+               "petitioner's name, a whole phone number, or a word of the summary", max_length=100),
     Param("after", "上一页返回的 next / the `next` of the previous page", type="integer", minimum=1),
     Param("limit", f"每页条数 / page size (default {DEFAULT_PAGE})", type="integer", minimum=1, maximum=MAX_PAGE),
 )
@@ -29,9 +28,8 @@ CASE_FILTERS = (
 @route("GET", "/cases", summary="案件列表 / List cases", response="CaseList", query=CASE_FILTERS, tag="cases")
 def list_cases():
     items, next_id = services().cases.search(
-        actor(), type=query_text("type"), status=query_text("status"), level=query_text("level"),
-        owner=query_text("owner"), overdue=query_flag("overdue"), q=query_text("q"), after=query_int("after"),
-        limit=query_int("limit", default=DEFAULT_PAGE, maximum=MAX_PAGE))
+        actor(), type=query("type"), status=query("status"), level=query("level"), owner=query("owner"),
+        overdue=bool(query("overdue")), q=query("q"), after=query("after"), limit=query("limit") or DEFAULT_PAGE)
     return page(items, next_id)
 
 

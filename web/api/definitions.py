@@ -112,8 +112,9 @@ OPENAPI_SCHEMAS: dict[str, dict[str, Any]] = {
                            "cases": {"type": "array", "items": {"$ref": "#/components/schemas/CaseMigrationCheck"}},
                            "open_cases": {"type": "integer"}, "checked": {"type": "integer"},
                            "movable": {"type": "integer"}, "blocked": {"type": "integer"}}},
-    "MigrationRequest": {"type": "object", "required": ["from", "to"], "properties": {
-        "from": {"type": "integer", "minimum": 1}, "to": {"type": "integer", "minimum": 1},
+    "MigrationRequest": {"type": "object", "required": ["from", "to"], "additionalProperties": False, "properties": {
+        "from": {"type": "integer", "minimum": 1, "maximum": 2 ** 31 - 1},
+        "to": {"type": "integer", "minimum": 1, "maximum": 2 ** 31 - 1},
         "cases": {"type": "array", "items": {"type": ["integer", "string"]},
                   "description": "only these cases (ids or numbers); default every open case of `from`"},
         "dry_run": {"type": "boolean", "default": False, "description": "say what would happen, change nothing"}}},
@@ -150,8 +151,8 @@ OPENAPI_PATHS: dict[str, dict[str, Any]] = {
         "operationId": "get_definition", "tags": ["definitions"], "security": [{"bearerAuth": []}],
         "summary": "一个版本：步骤、文件与流程图 / One version: its steps, files and diagram",
         "parameters": [_KEY, {"name": "version", "in": "path", "required": True,
-                              "schema": {"type": "integer", "minimum": 1}}],
-        "responses": {"200": _ok("DefinitionDetail"), **_errors(401, 403, 404, 500)}}},
+                              "schema": {"type": "integer", "minimum": 1, "maximum": 2 ** 63 - 1}}],
+        "responses": {"200": _ok("DefinitionDetail"), **_errors(400, 401, 403, 404, 500)}}},
     "/definitions/{key}/diff": {"get": {
         "operationId": "diff_definitions", "tags": ["definitions"], "security": [{"bearerAuth": []}],
         "summary": "比较两个版本，并检查在办案件能否迁移 / Compare two versions and check whether each open case can move",

@@ -7,6 +7,8 @@ return JSON. Every error leaves as `{"error": {"code", "message", "fields"}}`.
 from __future__ import annotations
 
 import json
+from functools import cache, lru_cache
+from types import ModuleType
 from typing import Any, Callable
 
 from flask import Blueprint, current_app, g, jsonify, request
@@ -15,9 +17,10 @@ from werkzeug.routing import BaseConverter
 
 from engine.application import Actor
 from engine.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound, Unauthenticated
+from engine.forms import field_errors
 from usecases import Services
 
-from .openapi import ID_MAX, Param, Route
+from .openapi import ID_MAX, Param, Route, all_schemas, openapi_path, request_schemas
 
 URL_PREFIX = "/api/v1"
 EXTENSION = "fengqiao"
@@ -26,6 +29,8 @@ MAX_PAGE = 200
 
 bp = Blueprint("api", __name__, url_prefix=URL_PREFIX)
 ROUTES: list[Route] = []
+ROUTE_OF: dict[str, Route] = {}  # endpoint → its route
+MODULES: list[ModuleType] = []  # every API module (web.api fills it): their OPENAPI_PATHS and OPENAPI_SCHEMAS
 
 STATUS_OF = {InvalidInput: 400, Unauthenticated: 401, Forbidden: 403, NotFound: 404, Conflict: 409}
 
@@ -55,8 +60,10 @@ def route(method: str, rule: str, *, summary: str, response: str | None, status:
           public: bool = False, tag: str = "") -> Callable:
     """Register a view with Flask and describe it in the OpenAPI route table."""
     def register(view: Callable) -> Callable:
-        ROUTES.append(Route(method, rule, view.__name__, summary, response, status, body, query, errors,
-                            public, (tag,) if tag else ()))
+        described = Route(method, rule, view.__name__, summary, response, status, body, query, errors,
+                          public, (tag,) if tag else ())
+        ROUTES.append(described)
+        ROUTE_OF[f"{bp.name}.{view.__name__}"] = described
         view.public = public
         bp.add_url_rule(rule, view_func=view, methods=[method])
         return view
@@ -80,24 +87,74 @@ def error_response(status: int, code: str, message: str, fields: dict[str, str] 
     return response
 
 
+def _refuse_constant(name: str):
+    raise ValueError(name)
+
+
 def json_body() -> dict[str, Any]:
-    """The request body as a JSON object ({} when empty); 400 when it is anything else."""
+    """The request body as a JSON object ({} when empty), checked against the body schema the document
+    declares for this route (unknown fields, types, bounds and patterns); 400 naming each bad field."""
     raw = request.get_data(cache=True)
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("请求体不是合法的 JSON / the request body is not valid JSON",
-                           fields={"body": "JSON 格式错误 / malformed JSON"}) from None
+    body: Any = {}
+    if raw.strip():
+        try:
+            body = json.loads(raw, parse_constant=_refuse_constant)  # NaN and Infinity are not JSON
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            raise InvalidInput("请求体不是合法的 JSON / the request body is not valid JSON",
+                               fields={"body": "JSON 格式错误 / malformed JSON"}) from None
     if not isinstance(body, dict):
         raise InvalidInput("请求体必须是 JSON 对象 / the request body must be a JSON object",
                            fields={"body": "应为对象 / must be an object"})
+    schema = _body_schema(request.url_rule.rule if request.url_rule else "", request.method)
+    if schema is not None:
+        errors = field_errors(schema, body)
+        if "_" in errors:  # the body as a whole (e.g. no field given): named "body" as elsewhere in the API
+            errors["body"] = errors.pop("_")
+        if errors:
+            raise InvalidInput("请求有误，请检查标出的字段 / the request has errors in the fields shown", fields=errors)
     return body
+
+
+@cache
+def _body_schema(rule: str, method: str) -> dict[str, Any] | None:
+    """The documented body schema of a route, with the components its references point into."""
+    schema = _request_schemas().get((openapi_path(rule[len(URL_PREFIX):]), method.lower()))
+    if schema is None:
+        return None
+    return {**schema, "components": {"schemas": all_schemas(MODULES)}}
+
+
+@lru_cache(maxsize=1)
+def _request_schemas() -> dict[tuple[str, str], dict]:
+    return request_schemas(ROUTES, MODULES)
 
 
 def form_data(body: dict[str, Any]) -> Any:
     return body.get("data", {})
+
+
+def query(name: str) -> Any:
+    """The route's query parameter `name`, read exactly as the document declares it (`Param.read`):
+    None when absent; 400 when given twice or not as declared."""
+    declared = ROUTE_OF.get(request.endpoint or "")
+    param = next((p for p in declared.query if p.name == name), None) if declared else None
+    param = param or Param(name, "")  # not declared (a route described in OPENAPI_PATHS): plain text
+    values = request.args.getlist(name)
+    if len(values) > 1:
+        raise InvalidInput(f"参数 {name} 只能给一次 / {name} may be given only once",
+                           fields={name: "重复的参数 / repeated parameter"})
+    if not values:
+        return None
+    try:
+        value = param.read(values[0])
+    except ValueError as e:
+        raise _bad_parameter(name, e) from None
+    return None if value == "" else value
+
+
+def _bad_parameter(name: str, error: ValueError) -> InvalidInput:
+    zh, _, en = str(error).partition(" / ")
+    return InvalidInput(f"参数 {name}：{zh} / {name}: {en}", fields={name: str(error)})
 
 
 def query_text(name: str) -> str | None:
@@ -110,25 +167,32 @@ def query_text(name: str) -> str | None:
 
 
 def query_int(name: str, *, default: int | None = None, minimum: int = 1, maximum: int | None = None) -> int | None:
-    raw = query_text(name)
-    if raw is None:
+    """For routes without a declared `Param`: a whole number in range, `default` when absent; an
+    empty or malformed value is refused (400), as `query` does."""
+    values = request.args.getlist(name)
+    if len(values) > 1:
+        raise InvalidInput(f"参数 {name} 只能给一次 / {name} may be given only once",
+                           fields={name: "重复的参数 / repeated parameter"})
+    if not values:
         return default
-    maximum = ID_MAX if maximum is None else maximum
-    value = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 19 else None
-    if value is None or value < minimum or value > maximum:
-        bound = f"{minimum}–{maximum}"
-        raise InvalidInput(f"参数 {name} 应为整数（{bound}）/ {name} must be a whole number ({bound})",
-                           fields={name: f"应为整数 {bound} / must be a whole number {bound}"})
-    return value
+    try:
+        return Param(name, "", type="integer", minimum=minimum, maximum=maximum).read(values[0])
+    except ValueError as e:
+        raise _bad_parameter(name, e) from None
 
 
 def query_flag(name: str) -> bool:
-    raw = query_text(name)
-    if raw is None or raw == "0":
+    """For routes without a declared `Param`: exactly "1" or "0" (absent: False)."""
+    values = request.args.getlist(name)
+    if len(values) > 1:
+        raise InvalidInput(f"参数 {name} 只能给一次 / {name} may be given only once",
+                           fields={name: "重复的参数 / repeated parameter"})
+    if not values:
         return False
-    if raw == "1":
-        return True
-    raise InvalidInput(f"参数 {name} 应为 1 或 0 / {name} must be 1 or 0", fields={name: "应为 1 或 0 / must be 1 or 0"})
+    try:
+        return Param(name, "", type="flag").read(values[0])
+    except ValueError as e:
+        raise _bad_parameter(name, e) from None
 
 
 def page(items: list, next_id: int | None, **extra: Any) -> dict[str, Any]:

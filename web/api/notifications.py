@@ -1,19 +1,18 @@
 """REST routes of the in-app inbox, one's notification settings, and the outbox (admins)."""
 from __future__ import annotations
 
-from .http import DEFAULT_PAGE, MAX_PAGE, actor, json_body, page, query_flag, query_int, query_text, route, services
+from .http import DEFAULT_PAGE, MAX_PAGE, actor, json_body, page, query, route, services
 from .openapi import Param
 
 
 @route("GET", "/inbox", summary="我的站内通知与未读数 / My in-app notifications and unread count", response="Inbox",
-       query=(Param("unread", "1：只看未读 / 1: unread only", enum=("0", "1")),
+       query=(Param("unread", "1：只看未读 / 1: unread only", type="flag"),
               Param("after", "上一页返回的 next / the `next` of the previous page", type="integer", minimum=1),
               Param("limit", f"每页条数 / page size (default {DEFAULT_PAGE})", type="integer", minimum=1,
                     maximum=MAX_PAGE)), tag="inbox")
 def inbox():
     items, unread, next_id = services().notifications.inbox(
-        actor(), unread_only=query_flag("unread"), after=query_int("after"),
-        limit=query_int("limit", default=DEFAULT_PAGE, maximum=MAX_PAGE))
+        actor(), unread_only=bool(query("unread")), after=query("after"), limit=query("limit") or DEFAULT_PAGE)
     return page(items, next_id, unread=unread)
 
 
@@ -49,8 +48,7 @@ def change_notification_settings():
                     maximum=MAX_PAGE)), errors=(403,), tag="inbox")
 def outbox_messages():
     items, next_id = services().notifications.outbox(
-        actor(), status=query_text("status"), after=query_int("after"),
-        limit=query_int("limit", default=DEFAULT_PAGE, maximum=MAX_PAGE))
+        actor(), status=query("status"), after=query("after"), limit=query("limit") or DEFAULT_PAGE)
     return page(items, next_id)
 
 

@@ -2,12 +2,18 @@
 
 `web.api.http` declares each route once (`Route`: method, Flask rule, summary, parameters, body and
 response schema names); Flask gets the rule and this module gets the description, so the two
-cannot drift. The component schemas are the data contract of DOMAIN.md §7.
+cannot drift. The component schemas are the data contract of DOMAIN.md §7, and the server reads
+requests through them: bodies are checked against the schema named here (`http.json_body`), query
+parameters through their `Param` (`http.query`), so what the document calls invalid is refused.
+API modules add path items and schemas of their own (`OPENAPI_PATHS`, `OPENAPI_SCHEMAS`, collected
+by `module_parts`); `POST /cases` takes one register form per deployed case type.
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 OPENAPI_VERSION = "3.1.0"
@@ -16,23 +22,56 @@ API_VERSION = "1"
 
 @dataclass(frozen=True)
 class Param:
-    """A query parameter."""
+    """A query parameter, as the document declares it and as the server reads it (`read`): the two
+    cannot disagree. A parameter given twice, or not as declared, is refused (400)."""
     name: str
     description: str
-    type: str = "string"
+    type: str = "string"  # "string", "integer", or "flag" (the string "0" or "1", read as a bool)
     enum: tuple[str, ...] = ()
     minimum: int | None = None
     maximum: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    case_type: bool = False  # the deployed case types are its enum (filled in per document)
 
-    def schema(self) -> dict[str, Any]:
+    def schema(self, case_types: tuple[str, ...] = ()) -> dict[str, Any]:
+        if self.type == "flag":
+            return {"type": "string", "enum": ["0", "1"]}
         schema: dict[str, Any] = {"type": self.type}
-        if self.enum:
-            schema["enum"] = list(self.enum)
-        if self.minimum is not None:
-            schema["minimum"] = self.minimum
-        if self.maximum is not None:
-            schema["maximum"] = self.maximum
+        enum = case_types if self.case_type else self.enum
+        if enum:
+            schema["enum"] = list(enum)
+        if self.type == "integer":
+            schema["minimum"] = 1 if self.minimum is None else self.minimum
+            schema["maximum"] = ID_MAX if self.maximum is None else self.maximum
+        if self.max_length is not None:
+            schema["maxLength"] = self.max_length
+        if self.pattern is not None:
+            schema["pattern"] = self.pattern
         return schema
+
+    def read(self, raw: str) -> Any:
+        """The value of `raw` (as given in the URL), or ValueError with what is wrong with it."""
+        if self.type == "flag":
+            if raw not in ("0", "1"):
+                raise ValueError("应为 1 或 0 / must be 1 or 0")
+            return raw == "1"
+        if self.type == "integer":
+            low = 1 if self.minimum is None else self.minimum
+            high = ID_MAX if self.maximum is None else self.maximum
+            value = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 19 else None
+            if value is None or not low <= value <= high:
+                raise ValueError(f"应为整数 {low}–{high} / must be a whole number from {low} to {high}")
+            return value
+        if self.enum and raw not in self.enum:
+            raise ValueError(f"应为 {' | '.join(self.enum)} 之一 / must be one of {' | '.join(self.enum)}")
+        if self.case_type and not raw:
+            raise ValueError("不能为空 / must not be empty")
+        if self.max_length is not None and len(raw) > self.max_length:
+            raise ValueError(f"不超过 {self.max_length} 字 / at most {self.max_length} characters")
+        if self.pattern is not None and not re.search(self.pattern, raw):
+            raise ValueError("格式不正确 / wrong format")
+        return raw
 
 
 @dataclass(frozen=True)
@@ -85,6 +124,16 @@ _TIME = {"type": "string", "format": "date-time", "description": "ISO 8601，带
 _TIME_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
 _WARNING = {"type": "string", "enum": ["normal", "warning", "overdue"]}
 _ANY_OBJECT = {"type": "object", "additionalProperties": True}
+_VERSION = {"type": "integer", "minimum": 0, "maximum": ID_MAX}
+_USERNAME = {"type": "string", "minLength": 1, "maxLength": 64}
+_REASON = {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": "\\S",
+           "description": "不能只有空白 / not only blanks"}
+# The e-mail addresses and mobile numbers notifications.contacts accepts (and normalizes).
+_EMAIL_PATTERN = (r"^\s*[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                  r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,63}\s*$")
+_SEP = r"[\s()-]*"
+_MOBILE_PATTERN = (rf"^{_SEP}(?:(?:\+{_SEP}8{_SEP}6|0{_SEP}0{_SEP}8{_SEP}6|8{_SEP}6){_SEP})?"
+                   rf"1{_SEP}[3-9](?:{_SEP}[0-9]){{9}}{_SEP}$")
 
 
 def _list_of(item: str, description: str) -> dict[str, Any]:
@@ -213,24 +262,28 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "OpenApiDocument": {"type": "object", "required": ["openapi", "paths"],
                         "description": "本文档（OpenAPI 3.1）/ this document (OpenAPI 3.1)"},
     "NewCase": {
-        "type": "object", "required": ["type"],
-        "properties": {"type": {"type": "string", "examples": ["mediation", "petition"]},
+        # What the server checks before the use case; the document shows it as one form per
+        # deployed case type (`new_case_schemas`), which the engine checks `data` against.
+        "type": "object", "required": ["type"], "additionalProperties": False,
+        "properties": {"type": {"type": "string", "minLength": 1, "description": "案件类型 / case type"},
                        "data": {**_ANY_OBJECT, "description": "登记表 / the register form"}},
     },
     "Completion": {
-        "type": "object", "required": ["version"],
-        "properties": {"data": {**_ANY_OBJECT, "description": "该步骤的表单 / the step's form"},
-                       "version": {"type": "integer",
+        "type": "object", "required": ["version"], "additionalProperties": False,
+        "properties": {"data": {**_ANY_OBJECT, "default": {},
+                                "description": "该步骤的表单（见 GET /tasks/{task_id} 的 form）/ the step's form "
+                                               "(see the form of GET /tasks/{task_id})"},
+                       "version": {**_VERSION,
                                    "description": "读取时的案件版本；已变化则 409 / the case version you read; "
                                                   "409 if it moved on"}},
     },
     "Message": {
-        "type": "object",
-        "properties": {"data": {**_ANY_OBJECT, "description": "消息内容 / the message payload"}},
+        "type": "object", "additionalProperties": False,
+        "properties": {"data": {**_ANY_OBJECT, "default": {}, "description": "消息内容 / the message payload"}},
     },
     "Assignment": {
-        "type": "object", "required": ["user"],
-        "properties": {"user": {"type": "string", "description": "用户名 / username"}},
+        "type": "object", "required": ["user"], "additionalProperties": False,
+        "properties": {"user": {**_USERNAME, "description": "用户名 / username"}},
     },
 }
 
@@ -240,21 +293,29 @@ _OUTBOX_STATUS = {"type": "string", "enum": list(_OUTBOX_STATUSES)}
 _NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 SCHEMAS.update({
     "Extension": {
-        "type": "object", "required": ["days", "reason"],
-        "properties": {"days": {"type": "integer", "minimum": 1,
-                                "description": "延长天数（调解每级一次，最多 15 天）/ days to add (mediation: once per "
-                                               "level, at most 15)"},
-                       "reason": {"type": "string", "description": "理由 / reason"},
+        "type": "object", "required": ["days", "reason"], "additionalProperties": False,
+        "properties": {"days": {"type": "integer", "minimum": 1, "maximum": 365,
+                                "description": "延长天数（调解每级一次，最多 15 天；信访办理一次，最多 30 天）/ days to "
+                                               "add (mediation: once per level, at most 15; petition handling: once, "
+                                               "at most 30)"},
+                       "reason": {**_REASON, "description": "理由 / reason"},
                        "parties_consent": {"type": "boolean", "default": True,
-                                           "description": "双方当事人同意延期 / both parties consent"},
-                       "version": {"type": "integer", "description": "读取时的案件版本（可选）/ the case version you "
-                                                                     "read (optional)"}},
+                                           "description": "调解：双方当事人同意延期（须为 true）/ mediation: both "
+                                                          "parties consent (must be true)"},
+                       "approved_by": {**_USERNAME,
+                                       "description": "信访：批准延期的本机关负责人（领导）用户名 / petition: the "
+                                                      "username of the head (a leader) who approved it"},
+                       "version": {**_VERSION, "description": "读取时的案件版本（可选）/ the case version you "
+                                                              "read (optional)"}},
     },
     "LedgerAction": {
-        "type": "object",
-        "properties": {"reason": {"type": "string",
-                                  "description": "驳回、冲销时必填；审核、批准时为备注 / required to reject or "
-                                                 "reverse; a note when reviewing or approving"}},
+        "type": "object", "additionalProperties": False,
+        "properties": {"reason": {"type": "string", "maxLength": 2000,
+                                  "description": "备注（可选）/ a note (optional)"}},
+    },
+    "LedgerReason": {
+        "type": "object", "required": ["reason"], "additionalProperties": False,
+        "properties": {"reason": {**_REASON, "description": "驳回或冲销的理由 / why it is rejected or reversed"}},
     },
     "LedgerEntryList": {
         "type": "object", "required": ["items", "next"],
@@ -266,14 +327,15 @@ SCHEMAS.update({
 })
 SCHEMAS.update({
     "OwnerAssignment": {
-        "type": "object", "required": ["leader"],
-        "properties": {"leader": {"type": "string", "description": "包案领导用户名 / the owner leader's username"},
-                       "reason": {"type": "string", "description": "更换理由（可选）/ why (optional)"}},
+        "type": "object", "required": ["leader"], "additionalProperties": False,
+        "properties": {"leader": {**_USERNAME, "description": "包案领导用户名 / the owner leader's username"},
+                       "reason": {"type": ["string", "null"], "maxLength": 2000,
+                                  "description": "更换理由（可选）/ why (optional)"}},
     },
     "BacklogMark": {
-        "type": "object", "required": ["reason"],
-        "properties": {"reason": {"type": "string", "description": "列为积案的理由 / why it is backlog"},
-                       "leader": {"type": "string",
+        "type": "object", "required": ["reason"], "additionalProperties": False,
+        "properties": {"reason": {**_REASON, "description": "列为积案的理由 / why it is backlog"},
+                       "leader": {"type": ["string", "null"], "minLength": 1, "maxLength": 64,
                                   "description": "尚无包案领导时必填 / the owner leader, required when it has none"}},
     },
     "OwnerBoardRow": {
@@ -341,12 +403,17 @@ SCHEMAS.update({
                                      "description": "本单位负责人（由管理员设置）/ heads their unit (set by an admin)"}},
     },
     "NotificationSettingsChange": {
-        "type": "object", "description": "只改给出的字段；null 清除地址 / only the fields given change; null clears "
-                                         "an address",
+        "type": "object", "minProperties": 1, "additionalProperties": False,
+        "description": "只改给出的字段（至少一项）；null 清除地址；选邮件或短信通道须有相应地址 / only the fields "
+                       "given change (at least one); null clears an address; the email and sms channels need "
+                       "their address",
         "properties": {"channels": {"type": "array", "items": {"type": "string", "enum": ["inapp", "email", "sms"]},
-                                    "minItems": 1},
-                       "email": {"type": ["string", "null"]},
-                       "phone": {"type": ["string", "null"], "description": "11 位大陆手机号 / mainland mobile"}},
+                                    "minItems": 1, "maxItems": 3},
+                       "email": {"type": ["string", "null"], "maxLength": 254, "pattern": _EMAIL_PATTERN,
+                                 "description": "前后空白会去掉 / blanks around it are dropped"},
+                       "phone": {"type": ["string", "null"], "pattern": _MOBILE_PATTERN,
+                                 "description": "11 位大陆手机号，可带 +86、空格、短横线或括号 / a mainland mobile, "
+                                                "11 digits, optionally with +86, blanks, dashes or brackets"}},
     },
     "OutboxMessage": {
         "type": "object", "required": ["id", "kind", "channel", "recipient", "status", "attempts", "last_error"],
@@ -379,21 +446,40 @@ _ERROR_RESPONSES = {
 }
 
 
-def _operation(route: Route) -> dict[str, Any]:
+def body_required(schema_name: str, schemas: dict[str, Any]) -> bool:
+    """Whether the body may be left out: not when its schema refuses `{}` (an empty body reads as `{}`)."""
+    schema = schemas.get(schema_name, {})
+    return bool(schema.get("required") or schema.get("minProperties") or "oneOf" in schema)
+
+
+def _operation(route: Route, schemas: dict[str, Any], case_types: tuple[str, ...]) -> dict[str, Any]:
     op: dict[str, Any] = {"operationId": route.endpoint, "summary": route.summary}
     if route.tags:
         op["tags"] = list(route.tags)
     params = path_params(route.rule) + [
-        {"name": p.name, "in": "query", "required": False, "description": p.description, "schema": p.schema()}
+        {"name": p.name, "in": "query", "required": False, "description": p.description,
+         "schema": p.schema(case_types)}
         for p in route.query]
     if params:
         op["parameters"] = params
     if route.body:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(route.body)}}}
+        op["requestBody"] = {"required": body_required(route.body, schemas),
+                             "content": {"application/json": {"schema": _ref(route.body)}}}
     ok: dict[str, Any] = {"description": "成功 / success"}
     if route.response:
         ok["content"] = {"application/json": {"schema": _ref(route.response)}}
     responses: dict[str, Any] = {str(route.status): ok}
+    for status in sorted(route_errors(route)):
+        responses[str(status)] = {"$ref": f"#/components/responses/{_ERROR_RESPONSES[status][0]}"}
+    op["responses"] = responses
+    op["security"] = [] if route.public else [{"bearerAuth": []}]
+    return op
+
+
+def route_errors(route: Route) -> set[int]:
+    """Every error status the route can answer: its own (`errors`: 403, 409, a 404 of a query's case …),
+    401 without a valid token, 404 for a path id that does not exist or may not be seen, 400 for a body
+    or query not as declared, 500 always."""
     errors = set(route.errors) | {500}
     if not route.public:
         errors.add(401)
@@ -401,18 +487,97 @@ def _operation(route: Route) -> dict[str, Any]:
         errors.add(404)
     if route.body or route.query:
         errors.add(400)
-    for status in sorted(errors):
-        responses[str(status)] = {"$ref": f"#/components/responses/{_ERROR_RESPONSES[status][0]}"}
-    op["responses"] = responses
-    op["security"] = [] if route.public else [{"bearerAuth": []}]
-    return op
+    return errors
 
 
-def build_document(routes: list[Route], prefix: str) -> dict[str, Any]:
-    """The OpenAPI document for `routes` mounted under `prefix`."""
+# ------------------------------------------------------------------ what POST /cases takes
+def _component_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", text)
+
+
+def new_case_schemas(register_forms: dict[str, dict | None]) -> dict[str, dict[str, Any]]:
+    """`NewCase` as one body per deployed case type (`type` is the discriminator), each referencing
+    that type's register form as deployed: the form the engine checks `data` against."""
+    if not register_forms:
+        return {}
+    schemas: dict[str, dict[str, Any]] = {}
+    mapping = {}
+    for case_type, form in sorted(register_forms.items()):
+        name = _component_name(case_type)
+        body: dict[str, Any] = {
+            "type": "object", "required": ["type"], "additionalProperties": False,
+            "properties": {"type": {"const": case_type}, "data": {**_ANY_OBJECT, "default": {}}}}
+        if form is not None:
+            schemas[f"RegisterForm.{name}"] = {k: v for k, v in form.items() if k != "$schema"}
+            body["properties"]["data"] = _ref(f"RegisterForm.{name}")
+            if form.get("required") or form.get("minProperties"):
+                body["required"] = ["type", "data"]
+        schemas[f"NewCase.{name}"] = body
+        mapping[case_type] = f"#/components/schemas/NewCase.{name}"
+    schemas["NewCase"] = {"description": "案件类型及其登记表 / the case type and its register form",
+                          "oneOf": [{"$ref": ref} for ref in mapping.values()],
+                          "discriminator": {"propertyName": "type", "mapping": mapping}}
+    return schemas
+
+
+# ------------------------------------------------------------------ the document
+def module_parts(modules: Iterable[ModuleType]) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The path items (`OPENAPI_PATHS`) and component schemas (`OPENAPI_SCHEMAS`) the API modules
+    declare beside their routes; a path or schema declared twice differently is an error."""
+    paths: dict[str, dict[str, Any]] = {}
+    schemas: dict[str, dict[str, Any]] = {}
+    for module in modules:
+        for path, item in (getattr(module, "OPENAPI_PATHS", None) or {}).items():
+            for method, operation in item.items():
+                if paths.get(path, {}).get(method, operation) != operation:
+                    raise ValueError(f"{module.__name__}: {method.upper()} {path} is declared twice")
+                paths.setdefault(path, {})[method] = operation
+        for name, schema in (getattr(module, "OPENAPI_SCHEMAS", None) or {}).items():
+            if schemas.get(name, SCHEMAS.get(name, schema)) != schema:
+                raise ValueError(f"{module.__name__}: schema {name} is declared twice")
+            schemas[name] = schema
+    return paths, schemas
+
+
+HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+
+def all_schemas(modules: Iterable[ModuleType] = ()) -> dict[str, dict[str, Any]]:
+    """The component schemas of this module and of the API modules, as the server checks bodies."""
+    return {**SCHEMAS, **module_parts(modules)[1]}
+
+
+def request_schemas(routes: list[Route], modules: Iterable[ModuleType] = ()) -> dict[tuple[str, str], dict]:
+    """(OpenAPI path, method) → the JSON Schema of its request body, for the server to check bodies
+    against exactly what the document says (its `$ref`s point into `components`)."""
+    paths, _ = module_parts(modules)
+    found: dict[tuple[str, str], dict] = {}
+    for route in routes:
+        if route.body:
+            found[(openapi_path(route.rule), route.method.lower())] = _ref(route.body)
+    for path, item in paths.items():
+        for method, operation in item.items():
+            if method not in HTTP_METHODS:  # a path item's own `parameters`, `summary`…
+                continue
+            schema = (operation.get("requestBody") or {}).get("content", {}).get("application/json", {}).get("schema")
+            if schema is not None:
+                found[(path, method)] = schema
+    return found
+
+
+def build_document(routes: list[Route], prefix: str, *, register_forms: dict[str, dict | None] | None = None,
+                   modules: Iterable[ModuleType] = ()) -> dict[str, Any]:
+    """The OpenAPI document for `routes` mounted under `prefix`, with the path items and schemas the
+    API `modules` declare, and `POST /cases` per deployed case type (`register_forms`: type → form)."""
+    module_paths, module_schemas = module_parts(modules)
+    register_forms = register_forms or {}
+    schemas = {**SCHEMAS, **module_schemas, **new_case_schemas(register_forms)}
+    case_types = tuple(sorted(register_forms))
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
-        paths.setdefault(openapi_path(route.rule), {})[route.method.lower()] = _operation(route)
+        paths.setdefault(openapi_path(route.rule), {})[route.method.lower()] = _operation(route, schemas, case_types)
+    for path, item in module_paths.items():
+        paths.setdefault(path, {}).update(item)
     return {
         "openapi": OPENAPI_VERSION,
         "info": {
@@ -423,7 +588,8 @@ def build_document(routes: list[Route], prefix: str) -> dict[str, Any]:
                            "REST API of the county dispute-mediation and petition case engine. Every route "
                            "except this document needs `Authorization: Bearer <token>`; every error is "
                            "{\"error\": {code, message, fields}}. Times are ISO 8601 with offset; money is "
-                           "integer fen.",
+                           "integer fen. Request bodies are JSON objects checked exactly as declared here "
+                           "(unknown fields are refused); a query parameter given twice is refused.",
         },
         "servers": [{"url": prefix}],
         "security": [{"bearerAuth": []}],
@@ -432,7 +598,7 @@ def build_document(routes: list[Route], prefix: str) -> dict[str, Any]:
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
                                                "description": "用 `fengqiao token create 用户名` 生成 / "
                                                               "made with `fengqiao token create USERNAME`"}},
-            "schemas": SCHEMAS,
+            "schemas": dict(sorted(schemas.items())),
             "responses": {name: {"description": text,
                                  "content": {"application/json": {"schema": _ref("Error")}}}
                           for name, text in _ERROR_RESPONSES.values()},

@@ -1,8 +1,7 @@
 """REST routes of the petition office: owner leaders, backlog, its list and the owner board."""
 from __future__ import annotations
 
-from .http import (DEFAULT_PAGE, MAX_PAGE, actor, json_body, page, query_flag, query_int, query_text, route,
-                   services)
+from .http import DEFAULT_PAGE, MAX_PAGE, actor, json_body, page, query, route, services
 from .openapi import Param
 
 
@@ -21,10 +20,10 @@ def mark_backlog(case_id: int):
 
 
 PETITION_FILTERS = (
-    Param("owner", "包案领导用户名 / owner leader's username"),
+    Param("owner", "包案领导用户名 / owner leader's username", max_length=64),
     Param("flag", "标记 / flag", enum=("repeat", "group", "final_matter", "backlog")),
     Param("status", "状态 / status", enum=("open", "closed")),
-    Param("overdue", "1：只看有步骤超期的 / 1: only petitions with an overdue step or deadline", enum=("0", "1")),
+    Param("overdue", "1：只看有步骤超期的 / 1: only petitions with an overdue step or deadline", type="flag"),
     Param("due_within", "只看有步骤在 N 天内到期的 / only petitions with a step due within N days",
           type="integer", minimum=1, maximum=365),
     Param("after", "上一页返回的 next / the `next` of the previous page", type="integer", minimum=1),
@@ -36,9 +35,8 @@ PETITION_FILTERS = (
        query=PETITION_FILTERS, tag="petitions")
 def list_petitions():
     items, next_id = services().petitions.list(
-        actor(), status=query_text("status"), owner=query_text("owner"), overdue=query_flag("overdue"),
-        flag=query_text("flag"), due_within_days=query_int("due_within", maximum=365), after=query_int("after"),
-        limit=query_int("limit", default=DEFAULT_PAGE, maximum=MAX_PAGE))
+        actor(), status=query("status"), owner=query("owner"), overdue=bool(query("overdue")), flag=query("flag"),
+        due_within_days=query("due_within"), after=query("after"), limit=query("limit") or DEFAULT_PAGE)
     return page(items, next_id)
 
 
@@ -48,7 +46,8 @@ def list_petitions():
        response="OwnerBoard", errors=(400, 403), tag="petitions", query=(
            Param("flag", "只统计带此标记的 / count only petitions with this flag",
                  enum=("repeat", "group", "final_matter")),
-           Param("unit", "只统计此单位及其下级单位的 / count only petitions held by this unit or one under it")))
+           Param("unit", "只统计此单位及其下级单位的 / count only petitions held by this unit or one under it",
+                 max_length=64)))
 def petition_owners():
-    flag = query_text("flag")
-    return services().petitions.board(actor(), flags=[flag] if flag else None, unit=query_text("unit"))
+    flag = query("flag")
+    return services().petitions.board(actor(), flags=[flag] if flag else None, unit=query("unit"))
