@@ -181,8 +181,8 @@ def test_the_server_takes_exactly_what_the_document_declares(system, mediator, p
 
     put = lambda body, **kw: mediator.client.put(API + "/me/notifications", headers=mediator._headers(),
                                                  **({"json": body} if body is not None else kw))
-    assert refused(put(None, data=b""), "_")  # an empty body changes nothing: refused
-    assert refused(put({}), "_")
+    assert refused(put(None, data=b""), "body")  # an empty body changes nothing: refused
+    assert refused(put({}), "body")
     assert refused(put({"channels": ["inapp"], "colour": "red"}), "colour")
     assert refused(put({"channels": ["INAPP"]}), "channels.0")
     assert put({"channels": ["inapp"]}).status_code == 200
