@@ -494,7 +494,7 @@ class CaseMigrations:
         return self.migrate_cases([case_id], from_id, to_id, actor, versions=versions, dry_run=dry_run)[0]
 
     def migrate_cases(self, case_ids: list[int], from_id: int, to_id: int, actor, *, versions: tuple[int, int],
-                      dry_run: bool = False, batch: int = BATCH) -> list[CaseOutcome]:
+                      dry_run: bool = False, batch: int | None = None) -> list[CaseOutcome]:
         """Move cases, each atomically; a case that cannot move is left as it was and its outcome says
         why. A dry run does all but the writing.
 
@@ -505,6 +505,7 @@ class CaseMigrations:
         is held for a few statements a batch and is free while the next batch is computed, so people's
         commands meanwhile wait for no longer than one batch's writing."""
         outcomes: dict[int, CaseOutcome] = {}
+        batch = batch or BATCH
         for first in range(0, len(case_ids), batch):
             chunk = list(case_ids[first:first + batch])
             conflicted = self._migrate_batch(chunk, from_id, to_id, actor, versions, dry_run, outcomes)
