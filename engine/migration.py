@@ -458,7 +458,7 @@ BATCH = 25  # cases a write transaction: a few milliseconds of the store's write
 
 class CaseMigrations:
     """The engine's side of moving cases: the versions compared once per pair, and each case moved
-    as one command of its own (one transaction, the case version checked, the history appended)."""
+    as a whole or not at all (its version checked, its history appended), a batch a transaction."""
 
     def __init__(self, engine):
         self.engine = engine
@@ -567,9 +567,8 @@ class CaseMigrations:
         return [p.case["id"] for p in conflicted]
 
     def _prepare(self, case: dict[str, Any], alignment: SpecAlignment | None, old_specs: tuple[Any, dict],
-                 from_id: int, actor,
-                 versions: tuple[int, int], dry_run: bool, now: datetime, pending: list[dict[str, Any]],
-                 tasks: list[dict[str, Any]]) -> tuple[CaseOutcome, _Plan | None]:
+                 from_id: int, actor, versions: tuple[int, int], dry_run: bool, now: datetime,
+                 pending: list[dict[str, Any]], tasks: list[dict[str, Any]]) -> tuple[CaseOutcome, _Plan | None]:
         """One case's outcome, and (unless a dry run or it cannot move) the rows to write for it."""
         engine = self.engine
         case_id = case["id"]
