@@ -180,7 +180,7 @@ def test_an_extension_granted_before_the_move_is_kept_on_the_new_deadline(system
     case = people["intake"].register()
     task = people["village"].task(case["id"], "mediate")
     extended = people["village"].post(f"/tasks/{task['id']}/extend", {
-        "days": 5, "reason": "双方同意继续调解", "consent": {"applicant": True, "respondent": True},
+        "days": 5, "reason": "双方同意继续调解", "parties_consent": True,
         "version": people["village"].case(case["id"])["version"]})
     assert extended.status_code == 200, extended.get_json()
     assert people["village"].case(case["id"])["deadlines"][0]["due_at"] == "2026-09-16T23:59:59+08:00"
