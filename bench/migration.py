@@ -6,7 +6,7 @@ Fills a store with CASES open village-level disputes of the bundled `bpmn/mediat
 registered through the application layer, the rest copied in bulk with their workflow state, task,
 deadline and history), deploys the county's new version whose village deadline is 7 days instead of
 10 (tests/fixtures/versions/), and moves every open case with `Definitions.migrate` (what
-`fengqiao definitions migrate mediation --from 1 --to 2` runs): one transaction per case, each
+`fengqiao definitions migrate mediation --from 1 --to 2` runs): 25 cases a write transaction, each
 case's deadline recomputed and a `definition_migrated` event appended.
 
 Meanwhile a second thread acts as a village mediator and an intake clerk: it registers disputes and

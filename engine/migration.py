@@ -25,6 +25,7 @@ any command, and the history gets one `definition_migrated` event.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,7 +48,6 @@ from .audit import PendingEvent, chain_rows
 from .calendar import ZONE, warning_at
 from .clock import command_time
 from .command import Known, command_actor
-from .errors import Conflict
 from .store import Case, Deadline, HumanTask
 
 OPEN = TaskState.READY | TaskState.WAITING | TaskState.STARTED
@@ -453,9 +453,12 @@ def _iso(at: datetime | None) -> str | None:
     return at.astimezone(ZONE).isoformat() if at is not None else None
 
 
+BATCH = 25  # cases a write transaction: a few milliseconds of the store's write lock
+
+
 class CaseMigrations:
     """The engine's side of moving cases: the versions compared once per pair, and each case moved
-    as one command of its own (one transaction, the case version checked, the history appended)."""
+    as a whole or not at all (its version checked, its history appended), a batch a transaction."""
 
     def __init__(self, engine):
         self.engine = engine
@@ -484,59 +487,117 @@ class CaseMigrations:
         outcome.mapping, outcome.timers = moved.mapping, _with_overdue(moved.timers, now)
         return outcome
 
-    # ---- moving one case
+    # ---- moving cases
     def migrate_case(self, case_id: int, from_id: int, to_id: int, actor, *, versions: tuple[int, int],
                      dry_run: bool = False) -> CaseOutcome:
-        """Move one case in its own transaction; a case that cannot move is left as it was and its
-        outcome says why. A dry run does all but the writing.
+        """Move one case (see `migrate_cases`)."""
+        return self.migrate_cases([case_id], from_id, to_id, actor, versions=versions, dry_run=dry_run)[0]
 
-        The work (restoring the workflow, moving it, serializing it) is done before the write
-        transaction, which then only writes rows, guarded by the case version: the store's write
-        lock is held for a few statements, so people's commands meanwhile wait for no longer than
-        that. A case changed meanwhile is computed again once, then reported as skipped."""
-        for attempt in (1, 2):
-            try:
-                return self._migrate_once(case_id, from_id, to_id, actor, versions, dry_run)
-            except Conflict as exc:
-                if attempt == 2:
-                    return CaseOutcome(case_id, None, "skipped", note=f"conflict: {exc.message}")
-        raise AssertionError("unreachable")
+    def migrate_cases(self, case_ids: list[int], from_id: int, to_id: int, actor, *, versions: tuple[int, int],
+                      dry_run: bool = False, batch: int | None = None) -> list[CaseOutcome]:
+        """Move cases, each atomically; a case that cannot move is left as it was and its outcome says
+        why. A dry run does all but the writing.
 
-    def _migrate_once(self, case_id: int, from_id: int, to_id: int, actor, versions: tuple[int, int],
-                      dry_run: bool) -> CaseOutcome:
+        The cases go `batch` at a time: their rows are read in one read transaction, each workflow is
+        restored, moved and serialized outside any transaction, and the batch's rows are then written
+        in one short write transaction, each case guarded by its version (a case changed meanwhile
+        writes nothing; it is computed again once, then reported as skipped). The store's write lock
+        is held for a few statements a batch and is free while the next batch is computed, so people's
+        commands meanwhile wait for no longer than one batch's writing."""
+        outcomes: dict[int, CaseOutcome] = {}
+        batch = batch or BATCH
+        for first in range(0, len(case_ids), batch):
+            chunk = list(case_ids[first:first + batch])
+            conflicted = self._migrate_batch(chunk, from_id, to_id, actor, versions, dry_run, outcomes)
+            if conflicted:
+                for case_id in self._migrate_batch(conflicted, from_id, to_id, actor, versions, dry_run, outcomes):
+                    outcomes[case_id] = CaseOutcome(case_id, None, "skipped",
+                                                    note="conflict: 案件已被他人更新 / the case was changed meanwhile")
+            time.sleep(0)  # let a waiting command's thread run before the next batch is read
+        return [outcomes[case_id] for case_id in case_ids]
+
+    def _migrate_batch(self, case_ids: list[int], from_id: int, to_id: int, actor, versions: tuple[int, int],
+                       dry_run: bool, outcomes: dict[int, CaseOutcome]) -> list[int]:
+        """Move these cases, recording each one's outcome; the ids of those changed meanwhile."""
         engine = self.engine
         now = engine.clock.now()
         with command_time(now), engine.db.read() as session:
             conn = session.connection()
-            case = engine._load_case(session, case_id)
-            outcome = CaseOutcome(case_id, case["number"], "would_move" if dry_run else "moved")
-            if case["status"] != "open":
-                outcome.status, outcome.note = "skipped", "closed"
-                return outcome
-            if case["definition_id"] != from_id:
-                outcome.status, outcome.note = "skipped", "other_version"
-                return outcome
-            app = engine.application(case["type"])
-            alignment = self.alignment(session, from_id, to_id)
-            workflow = engine.restore(session, case, app, rows.load_state(conn, case_id))
-            pending = rows.pending_timers(conn, case_id)
-            tasks = rows.ready_tasks_of(conn, [case_id]).get(case_id, [])
+            cases = rows.load_cases(conn, case_ids, with_state=True)
+            pending = rows.pending_deadlines_of(conn, case_ids)
+            tasks = rows.ready_tasks_of(conn, case_ids)
+            alignment, old_specs = None, (None, {})
+            if any(c["status"] == "open" and c["definition_id"] == from_id for c in cases.values()):
+                alignment = self.alignment(session, from_id, to_id)
+                old_specs = engine.specs.get(session, from_id)  # the live specs the alignment was made of
+        plans = []
+        with command_time(now):
+            for case_id in case_ids:
+                case = cases.get(case_id)
+                if case is None:
+                    outcomes[case_id] = CaseOutcome(case_id, None, "skipped", note="not_found")
+                    continue
+                timers = [d for d in pending.get(case_id, []) if d["spiff_id"] is not None]
+                outcome, plan = self._prepare(case, alignment, old_specs, from_id, actor, versions, dry_run, now,
+                                              timers, tasks.get(case_id, []))
+                outcomes[case_id] = outcome
+                if plan is not None:
+                    plans.append(plan)
+        if not plans:
+            return []
+        written, conflicted = [], []
+        with command_time(now), command_actor(actor.username), engine.db.write() as session:
+            conn = session.connection()
+            for plan in plans:  # the guard first: a case changed meanwhile writes nothing at all
+                (written if rows.save_case(conn, plan.case, plan.expected) else conflicted).append(plan)
+            if written:
+                conn.execute(_SET_DEFINITIONS, {"b_ids": [p.case["id"] for p in written], "v_definition_id": to_id})
+                deadline_updates = [u for p in written for u in p.deadline_updates]
+                if deadline_updates:
+                    conn.execute(_SET_DEADLINE, deadline_updates)
+                task_updates = [u for p in written for u in p.task_updates]
+                if task_updates:
+                    conn.execute(_SET_TASK, task_updates)
+                rows.insert_events(conn, [r for p in written for r in p.event_rows])
+        for plan in written:
+            case = plan.case
+            case.pop("state")
+            case["definition_id"] = to_id
+            engine.cache.put(case["id"], case["version"], plan.workflow, plan.known)
+        return [p.case["id"] for p in conflicted]
+
+    def _prepare(self, case: dict[str, Any], alignment: SpecAlignment | None, old_specs: tuple[Any, dict],
+                 from_id: int, actor, versions: tuple[int, int], dry_run: bool, now: datetime,
+                 pending: list[dict[str, Any]], tasks: list[dict[str, Any]]) -> tuple[CaseOutcome, _Plan | None]:
+        """One case's outcome, and (unless a dry run or it cannot move) the rows to write for it."""
+        engine = self.engine
+        case_id = case["id"]
+        outcome = CaseOutcome(case_id, case["number"], "would_move" if dry_run else "moved")
+        if case["status"] != "open":
+            outcome.status, outcome.note = "skipped", "closed"
+            return outcome, None
+        if case["definition_id"] != from_id:
+            outcome.status, outcome.note = "skipped", "other_version"
+            return outcome, None
+        app = engine.application(case["type"])
+        spec, subprocess_specs = old_specs
+        workflow = rt.load_state(case["state"], spec, subprocess_specs, engine._script_engine(app))
         outcome.open_steps = _open_steps(workflow)
         try:
             moved = move(workflow, alignment, {d["spiff_id"]: d["started_at"] for d in pending}, now)
         except CannotMove as exc:
             outcome.status, outcome.blockers = "blocked", exc.blockers
-            return outcome
+            return outcome, None
         # The move keeps every open task (a reset keeps its id): the same ready steps, the same timers.
         ready = {t.spiff_id: t for t in rt.ready_human_tasks(workflow)}
         waiting = {t.spiff_id for t in rt.waiting_timers(workflow)}
         if set(ready) != {t["spiff_id"] for t in tasks} or waiting != {d["spiff_id"] for d in pending}:
             outcome.status = "blocked"
             outcome.blockers = [blocker("tasks", "not_placed", "the open tasks or timers would change")]
-            return outcome
+            return outcome, None
         outcome.mapping, outcome.timers = moved.mapping, _with_overdue(moved.timers, now)
         if dry_run:
-            return outcome
+            return outcome, None
         timers = {d["spiff_id"]: dict(d) for d in pending}
         deadline_updates = []
         for timer in moved.timers:  # the deadline row follows its timer: due, warning, kind
@@ -559,32 +620,30 @@ class CaseMigrations:
         data = {"from": versions[0], "to": versions[1], "by": actor.username, "mapping": moved.mapping,
                 "deadlines": [{"kind": t["kind"], "step": t["step"], "from": _iso(t["from"]), "to": _iso(t["to"])}
                               for t in moved.timers]}
-        state = rt.dump_state(workflow)
-        with command_time(now), command_actor(actor.username), engine.db.write() as session:
-            conn = session.connection()
-            event_rows, head_seq, head_hash = chain_rows(case_id, case["last_event_seq"], case["last_event_hash"],
-                                                         now, [PendingEvent("definition_migrated", data,
-                                                                            actor.username)])
-            expected = case["version"]
-            case.update(state=state, version=expected + 1, updated_at=now, last_event_seq=head_seq,
-                        last_event_hash=head_hash)
-            if not rows.save_case(conn, case, expected):
-                raise Conflict("案件已被他人更新 / the case was changed meanwhile")
-            conn.execute(_SET_DEFINITION, {"b_case": case_id, "v_definition_id": to_id})
-            if deadline_updates:
-                conn.execute(_SET_DEADLINE, deadline_updates)
-            if task_updates:
-                conn.execute(_SET_TASK, task_updates)
-            rows.insert_events(conn, event_rows)
-        case.pop("state")
-        case["definition_id"] = to_id
-        engine.cache.put(case_id, case["version"], workflow, Known(timers, known_tasks))
-        return outcome
+        event_rows, head_seq, head_hash = chain_rows(case_id, case["last_event_seq"], case["last_event_hash"], now,
+                                                     [PendingEvent("definition_migrated", data, actor.username)])
+        expected = case["version"]
+        case.update(state=rt.dump_state(workflow), version=expected + 1, updated_at=now, last_event_seq=head_seq,
+                    last_event_hash=head_hash)
+        return outcome, _Plan(case, expected, deadline_updates, task_updates, event_rows, workflow,
+                              Known(timers, known_tasks))
+
+
+@dataclass
+class _Plan:
+    """The rows one moved case writes, and its live workflow for the cache once they are committed."""
+    case: dict[str, Any]  # its row as it will be written (state, version, chain head)
+    expected: int  # the case version it was read at
+    deadline_updates: list[dict[str, Any]]
+    task_updates: list[dict[str, Any]]
+    event_rows: list[dict[str, Any]]
+    workflow: Any
+    known: Known
 
 
 _DEADLINE_COLUMNS = ("due_at", "warning_at", "warning_level", "kind", "estimated")
 _case_t, _deadline_t, _task_t = Case.__table__, Deadline.__table__, HumanTask.__table__
-_SET_DEFINITION = update(_case_t).where(_case_t.c.id == bindparam("b_case")).values(
+_SET_DEFINITIONS = update(_case_t).where(_case_t.c.id.in_(bindparam("b_ids", expanding=True))).values(
     definition_id=bindparam("v_definition_id"))
 _SET_DEADLINE = update(_deadline_t).where(_deadline_t.c.id == bindparam("b_id")).values(
     {name: bindparam(f"v_{name}") for name in _DEADLINE_COLUMNS})

@@ -98,8 +98,8 @@ class Definitions(UseCases):
     # ------------------------------------------------------------------ moving cases
     def migrate(self, actor: Actor, process_key: str, from_version: Any, to_version: Any, *,
                 cases: Iterable[Any] | None = None, dry_run: bool = False) -> dict[str, Any]:
-        """Move the open cases of one version (or the named ones) to another, each in a transaction of
-        its own; a case that cannot move is left as it was and reported with the reason. A dry run
+        """Move the open cases of one version (or the named ones) to another, each atomically (a few a
+        transaction); a case that cannot move is left as it was and reported with the reason. A dry run
         changes nothing and says what would happen. Moving back is another migration, asked for."""
         authz.require("definitions.migrate", actor)
         if not isinstance(dry_run, bool):
@@ -114,8 +114,8 @@ class Definitions(UseCases):
                 case_ids = self._open_case_ids(session, old.id)
             else:
                 case_ids = self._named_cases(session, process_key, cases)
-        outcomes = [self.migrations.migrate_case(case_id, old.id, new.id, actor, versions=(old.version, new.version),
-                                                 dry_run=dry_run).as_dict() for case_id in case_ids]
+        outcomes = [o.as_dict() for o in self.migrations.migrate_cases(
+            case_ids, old.id, new.id, actor, versions=(old.version, new.version), dry_run=dry_run)]
         count = {status: sum(1 for o in outcomes if o["status"] == status)
                  for status in ("moved", "would_move", "blocked", "skipped")}
         return {"process_key": process_key, "from": old.version, "to": new.version, "dry_run": dry_run,

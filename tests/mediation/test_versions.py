@@ -180,7 +180,7 @@ def test_an_extension_granted_before_the_move_is_kept_on_the_new_deadline(system
     case = people["intake"].register()
     task = people["village"].task(case["id"], "mediate")
     extended = people["village"].post(f"/tasks/{task['id']}/extend", {
-        "days": 5, "reason": "双方同意继续调解", "consent": {"applicant": True, "respondent": True},
+        "days": 5, "reason": "双方同意继续调解", "parties_consent": True,
         "version": people["village"].case(case["id"])["version"]})
     assert extended.status_code == 200, extended.get_json()
     assert people["village"].case(case["id"])["deadlines"][0]["due_at"] == "2026-09-16T23:59:59+08:00"
@@ -244,3 +244,45 @@ def test_bad_requests_to_move_cases_are_refused_and_change_nothing(system, peopl
     assert admin.post("/definitions/mediation/migrate", {"from": 1, "to": 2, "cases": "all"}).status_code == 400
     assert people["village"].post("/definitions/mediation/migrate", {"from": 1, "to": 2}).status_code == 403
     assert store_state(system, case["id"]) == before
+
+
+def test_cases_changed_while_their_batch_is_computed_are_computed_again_or_skipped_untouched(system, people,
+                                                                                            monkeypatch):
+    from engine import migration
+
+    first, changing, third = (people["intake"].register()["id"] for _ in range(3))
+    at_day(system, 3)
+    deploy_variant(system, "mediation_village_7_days.bpmn")
+    monkeypatch.setattr(migration, "BATCH", 2)  # the first two cases in one write transaction, the third alone
+    prepare, seen = migration.CaseMigrations._prepare, []
+
+    def someone_changes_the_case_meanwhile(self, case, *args):
+        found = prepare(self, case, *args)
+        seen.append(case["id"])
+        if case["id"] == changing or (case["id"] == first and seen.count(first) == 1):
+            with system.db.write() as s:  # a command of a user, between the batch's read and its write
+                s.execute(Case.__table__.update().where(Case.id == case["id"]).values(version=Case.version + 1))
+        return found
+
+    monkeypatch.setattr(migration.CaseMigrations, "_prepare", someone_changes_the_case_meanwhile)
+
+    result = migrate(people, 1, 2)
+
+    assert [(c["case_id"], c["status"]) for c in result["cases"]] == [(first, "moved"), (changing, "skipped"),
+                                                                       (third, "moved")]
+    assert result["cases"][1]["note"].startswith("conflict")
+    assert seen == [first, changing, first, changing, third]  # computed again once, then given up
+    for case_id in (first, third):
+        after = people["village"].case(case_id)
+        assert after["definition_version"] == 2
+        assert [d["due_at"] for d in after["deadlines"]] == ["2026-09-08T23:59:59+08:00"]
+        assert len(people["admin"].history(case_id, "definition_migrated")) == 1
+    untouched = people["village"].case(changing)
+    assert untouched["definition_version"] == 1
+    assert [d["due_at"] for d in untouched["deadlines"]] == ["2026-09-11T23:59:59+08:00"]
+    assert untouched["tasks"][0]["due_at"] == "2026-09-11T23:59:59+08:00"
+    assert people["admin"].history(changing, "definition_migrated") == []
+    assert people["auditor"].get("/audit/verify").get_json()["ok"] is True
+    # The moved cases work on from the new version; the skipped one from the old.
+    assert people["village"].do(first, "mediate", result="no_agreement")["level"] == "town"
+    assert people["village"].do(changing, "mediate", result="no_agreement")["level"] == "town"

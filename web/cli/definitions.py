@@ -134,8 +134,8 @@ def add_commands(command, subcommands) -> None:
     p.add_argument("key", metavar="KEY")
     p.add_argument("from_version", type=int, metavar="FROM")
     p.add_argument("to_version", type=int, metavar="TO")
-    p = command("migrate", cmd_migrate, "把在办案件迁移到另一版本（每案一个事务，记入历史）/ move open cases to another "
-                "version (one transaction per case, recorded in its history)", group)
+    p = command("migrate", cmd_migrate, "把在办案件迁移到另一版本（每案整体迁移或不动，记入历史）/ move open cases to "
+                "another version (each case wholly or not at all, recorded in its history)", group)
     p.add_argument("key", metavar="KEY")
     p.add_argument("--from", dest="from_version", type=int, required=True, metavar="N")
     p.add_argument("--to", dest="to_version", type=int, required=True, metavar="M")
