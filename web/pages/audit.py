@@ -5,9 +5,10 @@ XLSX, and a printable case file (卷宗). Read-only for every case.
 This module only translates: every read is a call of `services.audit` with `g.actor` (the
 application layer decides who may, and masks personal data as the case page does). Each table is
 described once (`Column`s) and drawn from the same cells on the screen and in the exports, so an
-export says exactly what the screen says. Exports stream: the use cases yield rows page by page,
-CSV goes out row by row, and XLSX (XlsxWriter's constant-memory mode) is written to a temporary file that
-is then sent in chunks, so 100,000 rows never sit in memory."""
+export says exactly what the screen says. Exports stream: the use cases yield rows 1,000 at a time,
+CSV goes out a couple of hundred rows per chunk, and XLSX is written as it is sent (`xlsx_stream`: a
+zip built sequentially), so 100,000 rows never sit in memory and the download never falls silent
+for longer than reading a page of rows takes."""
 from __future__ import annotations
 
 import csv
