@@ -126,10 +126,12 @@ def rows(read, visible_of, chosen: Mapping[str, Any]) -> Iterator[dict[str, Any]
     """Every entry of the filter, oldest first, `EXPORT_PAGE` at a time, each page its own short read
     (`read()` a unit of work, `visible_of(session, tree)` the reader's visibility)."""
     after = None
+    with read() as session:  # the units once: the filter is the same for every page
+        tree = OrgTree.load(session)
+    visible = visible_of(tree)
     while True:
         with read() as session:
-            tree = OrgTree.load(session)
-            found, _ = page(session, tree, visible_of(tree), chosen, after=after, limit=EXPORT_PAGE)
+            found, _ = page(session, tree, visible, chosen, after=after, limit=EXPORT_PAGE)
         if not found:
             return
         yield from found
