@@ -63,3 +63,14 @@ def test_an_empty_table_is_a_sheet_with_its_header():
     data = b"".join(xlsx_stream.stream("空", ["记录号", "金额"], iter(())))
     assert list(load_workbook(io.BytesIO(data), read_only=True).worksheets[0].iter_rows(values_only=True)) == [
         ("记录号", "金额")]
+
+
+def test_a_full_sheet_says_in_its_last_row_that_the_rest_was_not_exported(monkeypatch):
+    monkeypatch.setattr(xlsx_stream, "MAX_ROWS", 5)  # a header and four rows fit
+
+    def book(count):
+        data = b"".join(xlsx_stream.stream("台账", ["说明"], ([f"行{n}"] for n in range(count))))
+        return [r[0] for r in load_workbook(io.BytesIO(data), read_only=True).worksheets[0].iter_rows(values_only=True)]
+
+    assert book(4) == ["说明", "行0", "行1", "行2", "行3"]  # exactly full: nothing to say
+    assert book(9) == ["说明", "行0", "行1", "行2", xlsx_stream.SHEET_FULL]

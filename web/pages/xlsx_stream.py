@@ -21,6 +21,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 MAX_TEXT = 32767  # what one cell holds in Excel
 MAX_ROWS = 1_048_576
+SHEET_FULL = ("表格已满（最多 1,048,576 行），其余记录未导出：请缩小查询范围，或导出 CSV / the sheet is full "
+              "(1,048,576 rows at most): the rest were not exported; narrow the search, or export CSV")
 FLUSH = 64 * 1024  # send what the compressor has produced once this much is waiting
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # not allowed in XML 1.0
 _SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
@@ -153,7 +155,8 @@ def _styles(money_format: str) -> str:
 def stream(sheet: str, header: list[str], rows: Iterable[Iterable[object]], *,
            money_format: str = '#,##0.00" 元"') -> Iterator[bytes]:
     """The XLSX of `header` and `rows` (each a sequence of cells: text, or `Money`), in chunks as they
-    are written. A row past the sheet's 1,048,576 rows ends the sheet (a spreadsheet holds no more)."""
+    are written. A sheet holds 1,048,576 rows: when more come, its last row says so instead (nothing is
+    left out without a word)."""
     sink = _Sink()
     book = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6)
     for name, text in (("[Content_Types].xml", CONTENT_TYPES), ("_rels/.rels", ROOT_RELS),
@@ -166,8 +169,12 @@ def stream(sheet: str, header: list[str], rows: Iterable[Iterable[object]], *,
         part.write(f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet {NS}>'
                    f'<sheetData>{_row_xml(1, header, letters)}'.encode())
         lines: list[str] = []
+        rows = iter(rows)
         for number, row in enumerate(rows, start=2):
-            if number > MAX_ROWS:
+            if number == MAX_ROWS:
+                if next(rows, None) is not None:
+                    row = [SHEET_FULL]
+                lines.append(_row_xml(number, row, letters))
                 break
             lines.append(_row_xml(number, row, letters))
             if len(lines) >= 200:
