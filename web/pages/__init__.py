@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound as Rou
 
 from engine.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound, Unauthenticated
 from usecases.sign_in import SignIns
+from web.api.http import IdConverter
 from web.i18n import template_helpers
 from web.security import CSRFError, init_security, is_api_request, safe_next
 
@@ -38,6 +39,8 @@ def init_pages(app: Flask) -> None:
     held = app.extensions[SYSTEM]  # the application layer's Services (or, bare, a System)
     system = getattr(held, "system", held)
     app.extensions[auth.SIGN_INS] = getattr(held, "sign_ins", None) or SignIns(system)
+    # Ids in page addresses are the API's: 1 to 2^63-1, the stores' range; a longer number is no page (404).
+    app.url_map.converters.setdefault("id", IdConverter)
     init_security(app, system.settings)
     app.before_request(auth.load_signed_in_user)
     app.before_request(auth.choose_language_and_text_size)

@@ -214,7 +214,7 @@ def issue_token(username: str):
     return _user_page(username, new_token=token)
 
 
-@bp.post("/admin/tokens/<int:token_id>/revoke")
+@bp.post("/admin/tokens/<id:token_id>/revoke")
 def revoke_token(token_id: int):
     back = safe_next(request.form.get("next"), default=url_for("admin.users"))
     try:
@@ -297,7 +297,7 @@ def notifications():
     return render_template("admin/notifications.html", failed=failed, more=next_id is not None)
 
 
-@bp.post("/admin/notifications/<int:message_id>/retry")
+@bp.post("/admin/notifications/<id:message_id>/retry")
 def retry_notification(message_id: int):
     try:
         services().notifications.retry(g.actor, message_id)

@@ -81,7 +81,7 @@ def inbox():
                            after=after, here=here, nav_unread=unread)
 
 
-@bp.post("/inbox/<int:item_id>/read")
+@bp.post("/inbox/<id:item_id>/read")
 def mark_read(item_id: int):
     back = safe_next(request.form.get("next"), default=url_for("inbox.inbox"))
     try:

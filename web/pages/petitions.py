@@ -25,6 +25,7 @@ from flask import (
 
 from engine.errors import Conflict, InvalidInput
 from usecases.authorization import REFUSALS
+from usecases.base import MAX_ID
 from web.i18n import N_, _, localized
 from web.security import safe_next
 
@@ -34,7 +35,6 @@ from .tasks import due_words, mark, step_title
 
 bp = Blueprint("petitions", __name__)
 
-MAX_ID = 2 ** 63 - 1
 PAGE = 50
 NEEDS_OWNER_SHOWN = 10
 MAX_REASON = 2000
@@ -67,11 +67,6 @@ def flag_words(flags) -> list[str]:
     return [word(FLAG_WORDS, f) for f in flags or []]
 
 
-def _case_id(case_id: int) -> int:
-    if case_id > MAX_ID:
-        from werkzeug.exceptions import NotFound
-        raise NotFound()
-    return case_id
 
 
 # --- the filters ---------------------------------------------------------------------------------
@@ -230,9 +225,8 @@ def _petition_row(c: Mapping[str, Any], now) -> dict[str, Any]:
 
 
 # --- naming the owner --------------------------------------------------------------------------------
-@bp.route("/petitions/<int:case_id>/owner", methods=["GET", "POST"])
+@bp.route("/petitions/<id:case_id>/owner", methods=["GET", "POST"])
 def owner(case_id: int):
-    _case_id(case_id)
     view = services().cases.get(g.actor, case_id)  # a case one may not read: the 404 page
     may = (view.get("may") or {}).get("set_owner")
     back = safe_next(request.values.get("next"), default=url_for("petitions.board"))

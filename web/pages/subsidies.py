@@ -23,6 +23,7 @@ from flask import (
 )
 
 from engine.errors import Conflict, InvalidInput, NotFound
+from usecases.base import MAX_ID
 from web.i18n import N_, _
 
 from .case_words import (
@@ -42,7 +43,6 @@ from .cases import checklist_rows, party_rows, status_rows, subsidy_rows
 
 bp = Blueprint("subsidies", __name__)
 
-MAX_ID = 2 ** 63 - 1
 PAGE = 50
 TABS = (("accrued", N_("待审核")), ("reviewed", N_("待批准")), ("approved", N_("已批准")),
         ("paid", N_("已发放")), ("rejected", N_("已驳回")), ("all", N_("全部")))
@@ -123,9 +123,9 @@ def subsidy_list():
     return _list_page(entry_id=_int(request.args.get("entry")))
 
 
-@bp.post("/subsidies/<int:entry_id>/<action>")
+@bp.post("/subsidies/<id:entry_id>/<action>")
 def act(entry_id: int, action: str):
-    if action not in ACTIONS or entry_id > MAX_ID:
+    if action not in ACTIONS:
         abort(404)
     method, field, _required, _button, done = ACTIONS[action]
     typed = request.form.get(field, "")
