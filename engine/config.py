@@ -27,6 +27,11 @@ class Settings:
     # FULL also survives that, for an fsync per commit (measured in bench/lifecycle.py).
     sqlite_synchronous: str = "NORMAL"
     workflow_cache_size: int = 256
+    # PostgreSQL: each process's connection pool (engine/db.py). A process holds at most
+    # db_pool_size + db_max_overflow connections; one waiting longer than db_pool_timeout fails.
+    db_pool_size: int = 5
+    db_max_overflow: int = 10
+    db_pool_timeout: float = 30.0
     base_url: str = "http://127.0.0.1:5000"
     # --- deadlines, reminders, the scheduler (engine/scheduler.py, engine/reminders.py) -----------
     scheduler_poll_seconds: float = 1.0  # look for new deadlines / a moved simulated clock this often
@@ -199,6 +204,9 @@ def _check_deadline_and_notification_settings(s: Settings) -> None:
         raise ValueError("FENGQIAO_METRICS_TOKEN must be at least 16 characters")
     if s.sweep_workers < 1:
         raise ValueError("FENGQIAO_SWEEP_WORKERS must be at least 1")
+    if s.db_pool_size < 1 or s.db_max_overflow < 0 or s.db_pool_timeout <= 0:
+        raise ValueError("FENGQIAO_DB_POOL_SIZE must be at least 1, FENGQIAO_DB_MAX_OVERFLOW at least 0, "
+                         "FENGQIAO_DB_POOL_TIMEOUT positive")
     if s.outbox_max_attempts < 1:
         raise ValueError("FENGQIAO_OUTBOX_MAX_ATTEMPTS must be at least 1")
     if s.email_backend not in ("log", "smtp"):
@@ -245,4 +253,7 @@ _DEADLINE_AND_NOTIFICATION_ENV = {
     "FENGQIAO_HEALTH_SWEEP_MAX_AGE_SECONDS": ("health_sweep_max_age_seconds", float),
     "FENGQIAO_HEALTH_OUTBOX_MAX_AGE_SECONDS": ("health_outbox_max_age_seconds", float),
     "FENGQIAO_METRICS_TOKEN": ("metrics_token", str),
+    "FENGQIAO_DB_POOL_SIZE": ("db_pool_size", int),
+    "FENGQIAO_DB_MAX_OVERFLOW": ("db_max_overflow", int),
+    "FENGQIAO_DB_POOL_TIMEOUT": ("db_pool_timeout", float),
 }

@@ -53,7 +53,9 @@ class Database:
             url = make_url(self.url)
             if url.drivername == "postgresql":
                 url = url.set(drivername="postgresql+psycopg")
-            self.write_engine = create_engine(url, pool_pre_ping=True)
+            self.write_engine = create_engine(url, pool_pre_ping=True, pool_size=settings.db_pool_size,
+                                              max_overflow=settings.db_max_overflow,
+                                              pool_timeout=settings.db_pool_timeout)
             self.read_engine = self.write_engine
         # One statement needs no transaction: on PostgreSQL that saves the BEGIN and the ROLLBACK
         # round trips (the scheduler's every-second probe, the simulated clock).
@@ -97,6 +99,13 @@ class Database:
         self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose()
+
+    def after_fork(self) -> None:
+        """In a forked child: new, empty pools, leaving the parent's connections to the parent (closing
+        them here would end them for the parent too: a socket is shared by a fork)."""
+        self.write_engine.dispose(close=False)
+        if self.read_engine is not self.write_engine:
+            self.read_engine.dispose(close=False)
 
 
 def upgrade_schema(db: Database) -> None:

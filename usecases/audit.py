@@ -94,6 +94,12 @@ class Audit(UseCases):
         authz.require("audit.verify", actor)
         now, real_now = self.now(), _real_now()
         with self.db.write() as session:
+            if self.db.is_postgres:
+                # One start at a time across processes (several web workers): the second waits here
+                # until the first commits, then sees its run. SQLite's writers queue at BEGIN already.
+                # The key names the schema: advisory locks are per database.
+                session.execute(select(func.pg_advisory_xact_lock(func.hashtext(
+                    func.concat("fengqiao.audit_run:", func.current_schema())))))
             running = session.scalars(select(AuditRun).where(AuditRun.status == "running")
                                       .order_by(AuditRun.id.desc())).first()
             if running is not None and not _stale(running, real_now):

@@ -10,7 +10,7 @@ from pathlib import Path
 from engine.definitions import DefinitionError
 from engine.definitions_repo import DeployResult
 
-from .common import (ACTOR, CliError, Context, definition_error_line, log_to_stderr, out, safe_url)
+from .common import (ACTOR, EXIT_USAGE, CliError, Context, definition_error_line, log_to_stderr, out, safe_url)
 
 DEFINITION_SUFFIXES = (".bpmn", ".dmn")
 
@@ -100,13 +100,23 @@ def _scheduler(ctx: Context):
 
 
 def cmd_serve(ctx: Context, args: argparse.Namespace) -> int:
+    if args.workers < 1:
+        raise CliError("错误 / error: --workers 至少为 1 / --workers must be at least 1", EXIT_USAGE)
+    if args.workers > 1:
+        _check_workers_possible(ctx)
     initialise(ctx, args.demo)
     from web.app import create_app
     app = create_app(services=ctx.services)
     url = f"http://{args.host}:{args.port}/"
     log_to_stderr()
+    with_scheduler = ctx.settings.scheduler_in_serve and not args.no_scheduler  # off when `fengqiao scheduler` runs
+    if args.workers > 1:
+        from . import serving
+        out(f"fengqiao 已启动 / serving on {url}  （{args.workers} 个进程 / processes；Ctrl+C 停止 / to stop）")
+        return serving.serve(app, ctx.services.system.db, (lambda: _scheduler(ctx)) if with_scheduler else None,
+                             args.host, args.port, args.workers)
     scheduler = None
-    if ctx.settings.scheduler_in_serve:  # off when `fengqiao scheduler` runs on its own
+    if with_scheduler:
         _stop_on_sigterm()  # so that the scheduler hands its lease over on the way out
         scheduler = _scheduler(ctx)
         scheduler.start()
@@ -126,6 +136,19 @@ def cmd_serve(ctx: Context, args: argparse.Namespace) -> int:
         if scheduler is not None:
             scheduler.stop()
     return 0
+
+
+def _check_workers_possible(ctx: Context) -> None:
+    """Several processes need PostgreSQL (a SQLite store has one writer at a time: one process serves it)
+    and gunicorn (Linux and other Unix systems)."""
+    if ctx.settings.is_sqlite:
+        raise CliError("错误 / error: SQLite 数据库只能由一个进程服务，--workers 只能为 1；多进程请使用 PostgreSQL / "
+                       "a SQLite store is served by one process: --workers must be 1 (use PostgreSQL for several)",
+                       EXIT_USAGE)
+    from . import serving
+    if not serving.available():
+        raise CliError("错误 / error: 多进程服务需要 gunicorn（仅 Linux/Unix）/ several processes need gunicorn "
+                       "(Linux/Unix only): pip install gunicorn", EXIT_USAGE)
 
 
 def cmd_deploy(ctx: Context, args: argparse.Namespace) -> int:
@@ -161,6 +184,11 @@ def add_commands(command) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5000)
     p.add_argument("--demo", action="store_true", help="同时创建演示县 / also seed the demo county")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="进程数（PostgreSQL，gunicorn）/ processes (PostgreSQL, with gunicorn); default 1")
+    p.add_argument("--no-scheduler", action="store_true",
+                   help="不在服务进程中运行调度器（另行运行 fengqiao scheduler）/ run no scheduler here "
+                        "(`fengqiao scheduler` runs beside)")
 
     p = command("deploy", cmd_deploy, "校验并部署 BPMN/DMN / validate and deploy BPMN/DMN")
     p.add_argument("path", nargs="?", metavar="PATH",
