@@ -37,7 +37,7 @@ def _waiting_on_a_lock(system) -> bool:
     with system.db.probe() as conn:
         return bool(conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                                       "AND wait_event_type = 'Lock' AND wait_event = 'advisory' "
-                                      "AND query LIKE '%fengqiao.audit_run:%'")).scalar())
+                                      "AND query LIKE '%pg_advisory_xact_lock%'")).scalar())
 
 
 def test_two_starts_at_once_in_two_processes_make_one_run(two_processes, monkeypatch):
