@@ -117,6 +117,228 @@ def store(database_url: str, keep: str | None) -> Iterator[str]:
     yield url.update_query_dict({"options": f"-csearch_path={keep}"}).render_as_string(hide_password=False)
 
 
+# ------------------------------------------------------------------------------ the people
+def plan(url: str, users: int, seed: int) -> dict:
+    """Accounts for the simulated people (tokens for those who call the API), and what they look for."""
+    from bench.seed_cases import PASSWORD, TOWNS
+    from engine.store import Case, HumanTask
+    from usecases import CLI, build_services
+    rng = random.Random(seed)
+    services = build_services(Settings(database_url=url))
+    db = services.system.db
+    try:
+        with db.read() as s:
+            busy = s.execute(select(HumanTask.org_unit, func.count()).where(
+                HumanTask.status == "ready", HumanTask.level == "village").group_by(HumanTask.org_unit)
+                .order_by(func.count().desc(), HumanTask.org_unit)).all()
+            sample = s.scalars(select(Case.data).where(Case.type == "mediation").order_by(func.random())
+                               .limit(400)).all()
+        names = sorted({p["name"] for data in sample for p in (data or {}).get("parties", []) if p.get("name")})
+        villages = [unit for unit, _n in busy][:max(1, users * 55 // 100 + 1)]
+
+        def token(username: str) -> str:
+            return services.admin.create_token(CLI, username, days=1, name="load test")
+
+        towns = [f"twn{t:02d}" for t in range(1, TOWNS + 1)]
+        staff = [f"{role}_{town}" for town in towns for role in ("med", "pet", "jus")] + \
+                ["med_cty1", "med_cty2", "pet_cty1", "pet_cty2", "jus_cty"]
+        rng.shuffle(staff)
+        return {
+            "password": PASSWORD, "names": names, "towns": towns,
+            "mediators": [{"username": f"med_{v}", "village": v, "pages": True, "token": token(f"med_{v}")}
+                          for v in villages],
+            "intake": [{"username": f"intake_{v}", "village": v, "token": token(f"intake_{v}")}
+                       for v in villages[:max(1, users * 20 // 100 + 1)]],
+            "staff": [{"username": u, "pages": True, "token": token(u)} for u in staff],
+            "auditors": [{"username": "auditor_cty", "pages": True}],
+            "leaders": [{"username": f"lead_cty{i}", "pages": True} for i in (1, 2, 3)],
+        }
+    finally:
+        services.close()
+
+
+# ------------------------------------------------------------------------------ the server
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(url: str, workers: int, workdir: Path) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "FENGQIAO_DATABASE_URL": url,
+           "FENGQIAO_SECRET_KEY": os.urandom(16).hex(), "FENGQIAO_NOTIFICATION_LOG": str(workdir / "n.log")}
+    env.pop("FENGQIAO_SIMULATED_CLOCK", None)
+    log = (workdir / "server.log").open("ab")
+    proc = subprocess.Popen([sys.executable, "-m", "web.cli", "serve", "--workers", str(workers), "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=log, stderr=log)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the server exited with {proc.returncode}:\n{(workdir / 'server.log').read_text()[-3000:]}")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read()
+            return proc, port
+        except urllib.error.HTTPError:
+            return proc, port  # 503 before the first sweep: it answers
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("the server did not answer within 180 s")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# ------------------------------------------------------------------------------ CPU during the run
+def _process_tree(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        try:
+            todo += [int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
+        except OSError:
+            pass
+    return found
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def _postgres_pids() -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+def _machine_busy() -> tuple[float, float]:
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, sum(values)
+
+
+class CpuWatch:
+    """The machine's load and busy share, and the server's and the load generator's CPU, over a window."""
+
+    def __init__(self, server_pid: int, locust_pid: int):
+        self.server_pid, self.locust_pid = server_pid, locust_pid
+        self.loads: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def begin(self) -> None:
+        self.t0 = time.monotonic()
+        self.busy0 = _machine_busy()
+        self.server0 = _cpu_seconds(_process_tree(self.server_pid))
+        self.locust0 = _cpu_seconds(_process_tree(self.locust_pid))
+        self.postgres_pids = _postgres_pids()
+        self.postgres0 = _cpu_seconds(self.postgres_pids)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(5):
+            self.loads.append(float(Path("/proc/loadavg").read_text().split()[0]))
+
+    def end(self) -> dict:
+        self._stop.set()
+        seconds = time.monotonic() - self.t0
+        busy, total = _machine_busy()
+        cores = os.cpu_count() or 1
+        return {"seconds": seconds, "cores": cores,
+                "machine_busy": (busy - self.busy0[0]) / max(1, total - self.busy0[1]),
+                "server_cores": (_cpu_seconds(_process_tree(self.server_pid)) - self.server0) / seconds,
+                "locust_cores": (_cpu_seconds(_process_tree(self.locust_pid)) - self.locust0) / seconds,
+                # every PostgreSQL process: the server's backends, and whatever else uses this cluster
+                "postgres_cores": (_cpu_seconds(self.postgres_pids) - self.postgres0) / seconds,
+                "load_avg": (min(self.loads), sum(self.loads) / len(self.loads), max(self.loads)) if self.loads else None}
+
+
+# ------------------------------------------------------------------------------ the run
+def run(url: str, args, workdir: Path) -> int:
+    people = plan(url, args.users, args.seed)
+    plan_file = workdir / "plan.json"
+    plan_file.write_text(json.dumps(people, ensure_ascii=False), encoding="utf-8")
+    server, port = start_server(url, args.workers, workdir)
+    prefix = workdir / "locust"
+    measured = args.minutes * 60
+    try:
+        print(f"serving on 127.0.0.1:{port} with --workers {args.workers}; {args.users} users over {args.ramp:.0f} s, "
+              f"then {measured:.0f} s measured", flush=True)
+        locust = subprocess.Popen(
+            [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", f"http://127.0.0.1:{port}",
+             "-u", str(args.users), "-r", f"{args.users / max(args.ramp, 1):.3f}", "-t", f"{int(args.ramp + measured)}s",
+             "--reset-stats", "--csv", str(prefix), "--only-summary", "--stop-timeout", "30",
+             "--loglevel", "WARNING", "--exit-code-on-error", "0"],
+            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), "FENGQIAO_LOAD_PLAN": str(plan_file)},
+            stdout=(workdir / "locust.log").open("ab"), stderr=subprocess.STDOUT)
+        watch = CpuWatch(server.pid, locust.pid)
+        time.sleep(args.ramp + 2)  # the figures are reset once every user runs
+        watch.begin()
+        time.sleep(max(1.0, measured - 4))
+        cpu = watch.end()  # before locust stops its users
+        code = locust.wait(measured + 300)
+    finally:
+        stop_server(server)
+    rows = list(csv.DictReader((prefix.parent / f"{prefix.name}_stats.csv").open(encoding="utf-8")))
+    failures = list(csv.DictReader((prefix.parent / f"{prefix.name}_failures.csv").open(encoding="utf-8")))
+    return report(rows, failures, cpu, code, workdir)
+
+
+def report(rows: list[dict], failures: list[dict], cpu: dict, code: int, workdir: Path) -> int:
+    width = max(len(r["Name"]) for r in rows)
+    print(f"\n{'request':<{width}}  {'count':>7} {'errors':>6} {'req/s':>7} {'p50':>6} {'p95':>6} {'p99':>6} {'max':>7}  (ms)")
+    total = None
+    for r in rows:
+        if r["Name"] == "Aggregated":
+            total = r
+            continue
+        print(_row(r, width))
+    if total is not None:
+        print(_row(total, width, "all requests"))
+    print(f"\nCPU over the measured {cpu['seconds']:.0f} s: the machine {cpu['machine_busy'] * 100:.0f} % busy of "
+          f"{cpu['cores']} cores; the server {cpu['server_cores']:.2f} cores, PostgreSQL {cpu['postgres_cores']:.2f} cores "
+          f"(all its backends, other users' included), locust {cpu['locust_cores']:.2f} cores; "
+          + (f"load average {cpu['load_avg'][0]:.1f}–{cpu['load_avg'][2]:.1f} (mean {cpu['load_avg'][1]:.1f})"
+             if cpu["load_avg"] else ""))
+    errors = int(total["Failure Count"]) if total else 1
+    for f in failures[:10]:
+        print(f"  error ×{f['Occurrences']}: {f['Method']} {f['Name']}: {f['Error'][:200]}")
+    p95 = float(total["95%"]) if total and total["95%"] not in ("N/A", "") else float("inf")
+    print(f"\nerrors: {errors}   p95 overall: {p95:.0f} ms (target under {TARGET_P95_MS:.0f} ms)   "
+          f"locust exit code {code}")
+    if errors:
+        print(f"server log: {(workdir / 'server.log').read_text()[-2000:]}")
+    return 0 if errors == 0 and p95 < TARGET_P95_MS else 1
+
+
+def _row(r: dict, width: int, name: str | None = None) -> str:
+    return (f"{name or r['Name']:<{width}}  {int(r['Request Count']):>7} {int(r['Failure Count']):>6} "
+            f"{float(r['Requests/s']):>7.2f} {r['50%']:>6} {r['95%']:>6} {r['99%']:>6} {float(r['Max Response Time']):>7.0f}")
+
+
 # ------------------------------------------------------------------------------ the run
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
