@@ -46,19 +46,19 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
 
-from engine.config import Settings  # noqa: E402
-from tests.stores import postgres_schema  # noqa: E402
+from engine.config import Settings
+from tests.stores import postgres_schema
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 TARGET_P95_MS = 300.0
@@ -70,7 +70,7 @@ def fill(url: str, cases: int, seed: int, workdir: Path) -> None:
     from bench.seed_cases import BPMN, fill_store, verify_sample
     from usecases import Services
     from workflows import build_system
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     seeder = build_system(Settings(database_url=url, simulated_clock=True, bpmn_dir=BPMN,
                                    notification_log=workdir / "seed-notifications.log"))
     seeder.upgrade()
@@ -210,16 +210,21 @@ def _process_tree(pid: int) -> list[int]:
     return found
 
 
-def _cpu_seconds(pids: list[int]) -> float:
+def _cpu_by_pid(pids: list[int]) -> dict[int, float]:
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    found = {}
     for p in pids:
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+            found[p] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
         except (OSError, IndexError, ValueError):
             pass
-    return total
+    return found
+
+
+def _cpu_since(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds used between two readings by the processes alive at both, and by those started since."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def _postgres_pids() -> list[int]:
@@ -252,10 +257,9 @@ class CpuWatch:
     def begin(self) -> None:
         self.t0 = time.monotonic()
         self.busy0 = _machine_busy()
-        self.server0 = _cpu_seconds(_process_tree(self.server_pid))
-        self.locust0 = _cpu_seconds(_process_tree(self.locust_pid))
-        self.postgres_pids = _postgres_pids()
-        self.postgres0 = _cpu_seconds(self.postgres_pids)
+        self.server0 = _cpu_by_pid(_process_tree(self.server_pid))
+        self.locust0 = _cpu_by_pid(_process_tree(self.locust_pid))
+        self.postgres0 = _cpu_by_pid(_postgres_pids())
         self._thread.start()
 
     def _sample(self) -> None:
@@ -269,10 +273,10 @@ class CpuWatch:
         cores = os.cpu_count() or 1
         return {"seconds": seconds, "cores": cores,
                 "machine_busy": (busy - self.busy0[0]) / max(1, total - self.busy0[1]),
-                "server_cores": (_cpu_seconds(_process_tree(self.server_pid)) - self.server0) / seconds,
-                "locust_cores": (_cpu_seconds(_process_tree(self.locust_pid)) - self.locust0) / seconds,
+                "server_cores": _cpu_since(self.server0, _cpu_by_pid(_process_tree(self.server_pid))) / seconds,
+                "locust_cores": _cpu_since(self.locust0, _cpu_by_pid(_process_tree(self.locust_pid))) / seconds,
                 # every PostgreSQL process: the server's backends, and whatever else uses this cluster
-                "postgres_cores": (_cpu_seconds(self.postgres_pids) - self.postgres0) / seconds,
+                "postgres_cores": _cpu_since(self.postgres0, _cpu_by_pid(_postgres_pids())) / seconds,
                 "load_avg": (min(self.loads), sum(self.loads) / len(self.loads), max(self.loads)) if self.loads else None}
 
 
@@ -329,6 +333,9 @@ def report(rows: list[dict], failures: list[dict], cpu: dict, code: int, workdir
     p95 = float(total["95%"]) if total and total["95%"] not in ("N/A", "") else float("inf")
     print(f"\nerrors: {errors}   p95 overall: {p95:.0f} ms (target under {TARGET_P95_MS:.0f} ms)   "
           f"locust exit code {code}")
+    log = (workdir / "locust.log").read_text(errors="replace").strip()
+    if log:
+        print(f"locust's log (last lines):\n{log[-3000:]}")
     if errors:
         print(f"server log: {(workdir / 'server.log').read_text()[-2000:]}")
     return 0 if errors == 0 and p95 < TARGET_P95_MS else 1

@@ -11,7 +11,13 @@ from sqlalchemy import func, select, text
 
 import usecases.audit
 from engine.store import AuditRun
-from tests.conftest import FIXTURES, PG_URL, fresh_postgres_schema, make_system, seed_people
+from tests.conftest import (
+    FIXTURES,
+    PG_URL,
+    fresh_postgres_schema,
+    make_system,
+    seed_people,
+)
 
 
 @pytest.fixture(params=["postgresql"])

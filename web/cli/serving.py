@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Callable
+from collections.abc import Callable
 
 THREADS = 8  # a process's request threads, as waitress's `threads=8` for one process
 
