@@ -40,6 +40,34 @@ def test_sqlite_is_served_by_one_process_and_says_so(fengqiao, monkeypatch, tmp_
     assert not (tmp_path / "one.db").exists()
 
 
+def test_no_scheduler_runs_in_serve_when_asked(fengqiao, monkeypatch, tmp_path):
+    """`--no-scheduler`: `fengqiao scheduler` runs beside (one process here; the same choice is handed
+    to gunicorn's workers, see the next test)."""
+    served = {}
+    monkeypatch.setenv("FENGQIAO_DATABASE_URL", f"sqlite:///{tmp_path / 'one.db'}")
+    monkeypatch.setenv("FENGQIAO_BPMN_DIR", str(FIXTURES / "bpmn"))
+    monkeypatch.setitem(sys.modules, "waitress", None)
+    monkeypatch.setattr("werkzeug.serving.run_simple", lambda host, port, app, **options: served.update(app=app))
+
+    def no_scheduler(ctx):
+        raise AssertionError("a scheduler was started")
+    monkeypatch.setattr("web.cli.service._scheduler", no_scheduler)
+    outcome = fengqiao("serve", "--no-scheduler", "--port", "5058")
+    assert outcome.code == 0, outcome.err
+    assert served["app"].test_client().get("/login").status_code == 200
+
+
+def test_the_scheduler_goes_to_one_worker_and_to_the_replacement_of_a_dead_one():
+    from types import SimpleNamespace
+
+    from web.cli.serving import takes_scheduler
+    holder, other = SimpleNamespace(fengqiao_scheduler=True), SimpleNamespace(fengqiao_scheduler=False)
+    assert takes_scheduler(True, [])  # the first worker forked
+    assert not takes_scheduler(True, [holder])  # the second, while the first lives
+    assert takes_scheduler(True, [other])  # the first died: its replacement
+    assert not takes_scheduler(False, [])  # --no-scheduler: none of them
+
+
 # ------------------------------------------------------------------------------ the pool
 def test_the_pool_is_sized_by_settings():
     settings = Settings.from_env({"FENGQIAO_DATABASE_URL": "postgresql+psycopg://fq@127.0.0.1/county",

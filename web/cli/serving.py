@@ -65,6 +65,12 @@ def options(host: str, port: int, workers: int) -> dict:
     }
 
 
+def takes_scheduler(wanted: bool, live_workers) -> bool:
+    """Whether the worker about to be forked runs the scheduler: when one is wanted and none of the live
+    workers runs it (the arbiter forgets a worker once it has died, so its replacement takes over)."""
+    return wanted and not any(getattr(w, "fengqiao_scheduler", False) for w in live_workers)
+
+
 def serve(app, db, make_scheduler: Callable[[], object] | None, host: str, port: int, workers: int) -> int:
     """Run gunicorn until it is stopped (SIGINT, SIGTERM); the master's exit status."""
     from gunicorn.app.base import BaseApplication
@@ -74,8 +80,7 @@ def serve(app, db, make_scheduler: Callable[[], object] | None, host: str, port:
     running: dict[str, object] = {}  # in a worker: its scheduler, if it runs one
 
     def pre_fork(server, worker):  # the master, before each fork: who runs the scheduler
-        worker.fengqiao_scheduler = make_scheduler is not None and not any(
-            getattr(w, "fengqiao_scheduler", False) for w in server.WORKERS.values())
+        worker.fengqiao_scheduler = takes_scheduler(make_scheduler is not None, server.WORKERS.values())
 
     def post_fork(server, worker):  # the new worker: connections of its own
         db.after_fork()
