@@ -21,6 +21,7 @@ UNITS = (("qh", "清河县", "county", None), ("dz", "东镇", "town", "qh"), ("
          ("dz-sq", "石桥村", "village", "dz"), ("xz", "西镇", "town", "qh"), ("xz-hx", "河西村", "village", "xz"))
 PEOPLE = {  # key: (username, roles, unit, display name)
     "intake": ("intake1", ["intake"], "dz-lc", "柳村网格员"),
+    "sq_intake": ("intake2", ["intake"], "dz-sq", "石桥村网格员"),
     "village": ("vmed1", ["mediator"], "dz-lc", "赵调解"),
     "other_village": ("smed1", ["mediator"], "dz-sq", "石桥调解员"),
     "town": ("tmed1", ["mediator"], "dz", "钱调解"),
@@ -172,14 +173,14 @@ def petition_to_final(people) -> int:
 
 
 def petition_declined(people) -> int:
-    case = people["intake"].register("petition", petition(summary="要求撤销民事判决"))["id"]
+    case = people["intake"].register("petition", petition(summary="要求撤销民事判决", category="contract"))["id"]
     people["town_officer"].do(case, "decide_acceptance", decision="not_accept",
                               reason="属于应当通过诉讼途径解决的事项")
     return case
 
 
 def petition_transferred(people) -> int:
-    case = people["intake"].register("petition", petition(summary="西镇集市占道经营"))["id"]
+    case = people["intake"].register("petition", petition(summary="西镇集市占道经营", category="business"))["id"]
     people["town_officer"].do(case, "decide_acceptance", decision="transfer", transfer_to="xz",
                               reason="属西镇管辖事项")
     return case
