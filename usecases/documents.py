@@ -106,4 +106,4 @@ def _facts(case: Case) -> papers.CaseFacts:
     return papers.CaseFacts(status=case.status, outcome=case.outcome, data=case.data or {})
 
 
-__all__ = ["Documents", "DocumentUnavailable", "PdfUnavailable"]
+__all__ = ["DocumentUnavailable", "Documents", "PdfUnavailable"]

@@ -117,7 +117,7 @@ def written_after_escalation(people) -> int:
     people["village"].do(case, "mediate", result="no_agreement", notes="第一次调解，双方分歧较大")
     people["town"].do(case, "mediate", result="agreement", agreement_form="written",
                       agreement_text="李四于十日内疏通排水沟，张三不再追究", difficulty="general",
-                      notes="第二次调解达成书面协议")
+                      performance_terms="李四自费雇工疏通，9月11日前完成，张三到场验收", notes="第二次调解达成书面协议")
     people["town"].do(case, "judicial_confirmation", applied=True, court="清河县人民法院")
     people["court"].send(case, "court_confirmation", result="confirmed")
     people["town"].do(case, "followup", performance="performed", satisfaction=5, notes="排水沟已疏通，双方满意")

@@ -9,8 +9,6 @@ from __future__ import annotations
 import io
 import sys
 
-import pytest
-
 from tests.conftest import definition_files, deploy_files, make_system
 from tests.documents.conftest import (
     BPMN,
@@ -46,7 +44,7 @@ EXPECTED = {
         "rights_notice": ["柳村人民调解委员会", "第二十三条", "张三、李四"],
         "record": ["第一次调解，双方分歧较大", "第二次调解达成书面协议", "柳村人民调解委员会", "东镇人民调解委员会"],
         "agreement": ["东镇人民调解委员会", "张三", "李四", "李四于十日内疏通排水沟，张三不再追究", "钱调解",
-                      "履行方式、时限", "（盖章）", "11010519491231002X"],
+                      "履行方式、时限", "李四自费雇工疏通，9月11日前完成，张三到场验收", "（盖章）", "11010519491231002X"],
         "confirmation_application": ["清河县人民法院", "东镇人民调解委员会", "李四于十日内疏通排水沟", "第三十三条"],
         "followup": ["排水沟已疏通，双方满意", "已履行", "5分", "东镇人民调解委员会"],
         "file_cover": ["东镇人民调解委员会", "镇级调解成功", "登记表", "权利义务告知书", "当事人身份证明", "调解笔录",
@@ -55,7 +53,7 @@ EXPECTED = {
     "oral_in_the_village": ("vmed1", {
         "application": ["宅基地边界争议"], "registration": ["柳村人民调解委员会"], "rights_notice": ["张三、李四"],
         "record": ["当场调解"],
-        "oral_agreement": ["柳村人民调解委员会", "双方以界桩为界，当场确认", "赵调解", "第三十条"],
+        "oral_agreement": ["柳村人民调解委员会", "双方以界桩为界，当场确认", "赵调解", "第三十条", "按上述协议内容即时履行"],
         "confirmation_application": ["柳村人民调解委员会", "双方以界桩为界"],
         "followup": ["界桩已立，围墙未拆", "部分履行"],
         "file_cover": ["村级调解成功"],
@@ -247,9 +245,10 @@ def test_a_county_puts_its_own_name_seal_and_wording_without_code(database_url, 
     try:
         deploy_files(system, definition_files(BPMN))
         seed(system)
+        from sqlalchemy import select
+
         from engine.accounts import actor_of
         from engine.store import User
-        from sqlalchemy import select
         with system.db.read() as s:
             intake, mediator = (actor_of(s.scalar(select(User).where(User.username == u))) for u in ("intake1", "vmed1"))
         case_id = system.services.cases.register(intake, "mediation", dispute())["id"]

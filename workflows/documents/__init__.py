@@ -16,13 +16,20 @@ layer's decision.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    select_autoescape,
+)
 
 from engine.calendar import ZONE
 from engine.errors import Conflict, EngineError
@@ -52,7 +59,7 @@ class DocumentKind:
     order: int
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalogue() -> dict[str, DocumentKind]:
     """Every bundled paper, by kind, in the order the case page lists them."""
     found = []
@@ -70,7 +77,7 @@ def kinds_of(case_type: str) -> list[DocumentKind]:
     return [d for d in catalogue().values() if d.case_type == case_type]
 
 
-@lru_cache(maxsize=None)
+@cache
 def names() -> dict[str, Any]:
     return json.loads((BUNDLED / "names.json").read_text(encoding="utf-8"))
 
