@@ -9,7 +9,14 @@ import re
 
 import pytest
 
-from tests.browser.conftest import BrowserUser, assert_accessible, screenshot, served
+from tests.browser.conftest import (
+    PHONE,
+    BrowserUser,
+    assert_accessible,
+    has_horizontal_scroll,
+    screenshot,
+    served,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -60,6 +67,10 @@ def test_a_mediator_prints_the_agreement_of_a_settled_case_and_its_pdf_names_par
     assert page.evaluate("getComputedStyle(document.querySelector('article.paper')).fontFamily").count("CJK")
     screenshot(page, "documents-agreement")
     assert_accessible(page)
+    page.set_viewport_size(PHONE)  # on a 360-px phone the sheet scrolls in its box, never the page
+    assert not has_horizontal_scroll(page)
+    screenshot(page, "documents-agreement-phone")
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     # In print only the paper shows: the site's header and the page's tools are left out.
     page.emulate_media(media="print")
