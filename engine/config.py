@@ -77,6 +77,10 @@ class Settings:
     health_sweep_max_age_seconds: float = 60.0  # /healthz: 503 when no scheduler has swept for this long
     health_outbox_max_age_seconds: float = 300.0  # … or messages are due and no dispatcher ran for this long
     metrics_token: str = ""  # /metrics: unset = loopback clients only; set = this bearer token, from anywhere
+    # --- the printed papers (workflows/documents/) ------------------------------------------------------
+    county_name: str = ""  # printed atop the papers; empty: the name of the county's org unit
+    seal_text: str = "（盖章）"  # printed in each paper's seal block, beside the issuing body's name
+    documents_dir: Path | None = None  # a county's own copies of templates (and paper.css), searched first
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
@@ -109,6 +113,9 @@ class Settings:
         for name, (attribute, parse) in _DEADLINE_AND_NOTIFICATION_ENV.items():
             if name in env:
                 values[attribute] = parse(env[name])
+        for name, (attribute, parse) in _DOCUMENT_ENV.items():
+            if name in env:
+                values[attribute] = parse(env[name])
         values.update(overrides)
         return replace(cls(), **values)
 
@@ -121,6 +128,8 @@ class Settings:
         if not 1 <= self.token_days <= 3650:
             raise ValueError("FENGQIAO_TOKEN_DAYS must be from 1 to 3650")
         _check_deadline_and_notification_settings(self)
+        if self.documents_dir is not None and not Path(self.documents_dir).is_dir():
+            raise ValueError(f"FENGQIAO_DOCUMENTS_DIR: {self.documents_dir} is not a folder")
 
     @property
     def is_sqlite(self) -> bool:
@@ -256,4 +265,10 @@ _DEADLINE_AND_NOTIFICATION_ENV = {
     "FENGQIAO_DB_POOL_SIZE": ("db_pool_size", int),
     "FENGQIAO_DB_MAX_OVERFLOW": ("db_max_overflow", int),
     "FENGQIAO_DB_POOL_TIMEOUT": ("db_pool_timeout", float),
+}
+
+_DOCUMENT_ENV = {
+    "FENGQIAO_COUNTY_NAME": ("county_name", str.strip),
+    "FENGQIAO_SEAL_TEXT": ("seal_text", str.strip),
+    "FENGQIAO_DOCUMENTS_DIR": ("documents_dir", lambda text: Path(text) if text.strip() else None),
 }

@@ -12,6 +12,7 @@ from .audit import Audit
 from .cases import Cases
 from .dashboard import Dashboard
 from .definitions import Definitions
+from .documents import Documents
 from .leader import Leader
 from .notifications import Notifications
 from .operations import Operations
@@ -42,6 +43,7 @@ class Services:
         self.admin = Admin(system)
         self.operations = Operations(system)
         self.definitions = Definitions(system)  # deployed versions, moving cases between them
+        self.documents = Documents(system)  # the standard papers printed from a case
         from .sign_in import SignIns  # the pages' sign-in (and the API's tokens) live there
         self.sign_ins = SignIns(system)
 

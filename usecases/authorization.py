@@ -191,6 +191,12 @@ TABLE: dict[str, dict[str, dict[str, frozenset[str]]]] = {
     # "workflow versions, rate tables"); every move is in the case's history.
     "definitions.read": {"*": _ADMIN},
     "definitions.migrate": {"*": _ADMIN},
+    # --- printed documents (issue 14, usecases/documents.py; the papers are workflows/documents/) -------
+    # Whoever may read a case may print its standard papers (auditors and admins to check a file), except
+    # the unit a petition complains about (DENIED_WHEN). The parties' ID numbers and phones are printed in
+    # full only on papers the parties sign, and only for the case's own handlers (DOMAIN.md §6).
+    "document.print": {"*": _READERS},
+    "document.full_identity": {"*": {role: _(HANDLER) for role in ROLES if role != "auditor"}},
 }
 
 # Relations that take a use case away whatever grants it (Art. 30: the unit complained about never
@@ -198,6 +204,9 @@ TABLE: dict[str, dict[str, dict[str, frozenset[str]]]] = {
 DENIED_WHEN: dict[str, frozenset[str]] = {
     "case.unmask": _(COMPLAINED_ABOUT),
     "case.identity": _(COMPLAINED_ABOUT),
+    # --- printed documents (issue 14): nothing of a petition is printed by the unit it complains about
+    "document.print": _(COMPLAINED_ABOUT),
+    "document.full_identity": _(COMPLAINED_ABOUT),
 }
 
 REFUSALS: dict[str, str] = {

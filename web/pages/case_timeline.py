@@ -146,6 +146,11 @@ def say_event(case_type: str, kind: str, data: Mapping[str, Any], names: Names,
             (_("调解员"), names.person(data.get("mediator"))), *because]
     if kind == "pii_viewed":
         return _("查看了完整的身份证号和电话（已记录）"), []
+    if kind == "document_printed":  # issue 14: each print of a standard paper
+        title = str(data.get("title") or data.get("kind") or "")
+        said = (_("打印了文书“{title}”（PDF）", title=title) if data.get("format") == "pdf"
+                else _("打印了文书“{title}”", title=title))
+        return said, [(_("身份信息"), _("完整显示"))] if data.get("full_identity") else []
     if kind == "definition_migrated":
         details = [(_("期限"), f"{word(DEADLINE_WORDS, d.get('kind'))}{sep()}{when(d.get('from'))} → {when(d.get('to'))}")
                    for d in data.get("deadlines") or []]

@@ -65,6 +65,7 @@ from .case_words import (
     yuan,
 )
 from .diagram import parse_diagram, render_diagram
+from .documents import document_links
 from .forms import field_error_summary, read_form, render_fields
 
 bp = Blueprint("cases", __name__)
@@ -487,7 +488,8 @@ def _render_case(view: Mapping, *, unmasked: bool = False, message_state=None, e
         missing_reason=(view.get("data") or {}).get("missing_reason"),
         subsidy=subsidy_rows(view, names), court=court_steps(view, names),
         messages=message_forms(view, names, message_state or {}),
-        diagram=diagram_model(case_id), timeline=timeline(view, history, names)), status
+        diagram=diagram_model(case_id), timeline=timeline(view, history, names),
+        documents=document_links(case_id)), status
 
 
 @bp.get("/cases/<id:case_id>")
