@@ -17,6 +17,7 @@ from .notifications import Notifications
 from .operations import Operations
 from .people import People
 from .petitions import Petitions
+from .reports import Reports
 from .subsidies import Subsidies
 from .tasks import Tasks
 
@@ -42,6 +43,7 @@ class Services:
         self.admin = Admin(system)
         self.operations = Operations(system)
         self.definitions = Definitions(system)  # deployed versions, moving cases between them
+        self.reports = Reports(system)  # the quarterly statistics
         from .sign_in import SignIns  # the pages' sign-in (and the API's tokens) live there
         self.sign_ins = SignIns(system)
 
@@ -55,6 +57,9 @@ class Services:
                   "dashboard": ("area.dashboard", None), "admin": ("admin.users", None)}
         for area, (use_case, case_type) in checks.items():
             if authz.allowed(use_case, actor, {"anywhere"}, case_type=case_type):
+                found.add(area)
+        for area in ("report.mediation", "report.petition"):  # the quarterly statistics
+            if authz.allowed(area, actor, {"anywhere"}):
                 found.add(area)
         if authz.allowed("subsidy.read", actor, {authz.ENTRY_OFFICE, authz.OFFICE_ABOVE, authz.PAYEE}):
             found.add("subsidies")
