@@ -58,9 +58,9 @@ class Services:
         for area, (use_case, case_type) in checks.items():
             if authz.allowed(use_case, actor, {"anywhere"}, case_type=case_type):
                 found.add(area)
-        for area in ("report.mediation", "report.petition"):  # the quarterly statistics
-            if authz.allowed(area, actor, {"anywhere"}):
-                found.add(area)
+        for kind in ("mediation", "petition"):  # the quarterly statistics
+            if authz.allowed(f"report.{kind}", actor, {"anywhere"}):
+                found.add(f"report_{kind}")
         if authz.allowed("subsidy.read", actor, {authz.ENTRY_OFFICE, authz.OFFICE_ABOVE, authz.PAYEE}):
             found.add("subsidies")
         return found

@@ -108,6 +108,12 @@ class Reports(UseCases):
         total = _petition_rates({figure: sum(r[figure] for r in units) for figure in counted})
         return {**report, "rows": units, "total": total, "backlog_days": self.system.settings.backlog_days}
 
+    def units(self, actor: Actor, kind: str) -> list[dict[str, Any]]:
+        """The units the actor may choose on report `kind` (mediation, petition)."""
+        authz.require(f"report.{kind}", actor, {"anywhere"})
+        with self.db.read() as session:
+            return Dashboard._choices(self, OrgTree.load(session), actor)
+
     def _frame(self, session, actor: Actor, quarter: Any, unit: Any):
         if unit is not None and not isinstance(unit, str):
             raise InvalidInput("单位应为单位代码 / unit must be an org unit code", fields={"unit": "单位代码 / a unit code"})
