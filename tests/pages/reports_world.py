@@ -20,6 +20,7 @@ the tests count every figure again in plain Python (never through the SQL of the
 - M5 石桥村 damages: no agreement at village, town or county; referred to court, mediated there,
   archived (court);
 - M6 柳村 (other): registered only;
+- M7 柳村 land, red risk, so mediated by the county: a written agreement there;
 - P2 王五 again on the same matter (letter): a repeat petition, accepted late;
 - P3 孙七 (online, accusation) against 河西村, held by 西镇: accepted, marked backlog, handled on time;
 - P4 handled late in December;
@@ -210,6 +211,9 @@ def play(w: World) -> None:
     w.at("2026-10-27 11:00")
     w.step("tofficer1", "P5", "decide_acceptance", decision="not_accept", reason="属于诉讼途径解决的事项")
     w.did("closed", "P5")
+    w.at("2026-11-02 10:00")
+    w.register("intake1", "M7", "mediation", dispute(category="land_forest", risk_level="red", summary="山林权属争议"))
+    agree(w, "cmed1", "M7", "written", "difficult")
     w.at("2026-11-02 11:00")
     w.step("xofficer1", "P3", "handle", opinion="explain", opinion_text="已作解释说明")
     w.at("2026-11-20 11:00")
@@ -318,5 +322,5 @@ def expected_petition(w: World, quarter: str, chosen: str) -> dict[str, dict]:
     for figures in rows.values():
         for name, n in figures.items():
             total[name] += n
-    return {"rows": {k: {n: v for n, v in r.items() if v} for k, r in rows.items()},
+    return {"rows": {k: {n: v for n, v in r.items() if v} for k, r in rows.items() if any(r.values())},
             "total": {n: v for n, v in total.items() if v}}

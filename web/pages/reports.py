@@ -128,9 +128,11 @@ def _page(kind: str):
         # The form comes back with what was typed and the message beside the field; no figures.
         errors = {k: say(v) for k, v in problem.fields.items()} or {"": say(problem.message)}
         units = services().reports.units(g.actor, kind)
+        # The summary says the whole message, linking to the field it is about.
+        summary = [(next(iter(problem.fields), ""), say(problem.message))]
         return render_template("reports/index.html", kind=kind, title=_(TITLES[kind]), r=None, typed=typed,
                                errors=errors, units=units, unit_titles=_unit_titles(units),
-                               summary=list(errors.items()), notes=_notes(kind)), 400
+                               summary=summary, notes=_notes(kind)), 400
     typed = {"quarter": report["quarter"], "unit": report["unit"]["code"]}
     return render_template("reports/index.html", kind=kind, title=_(TITLES[kind]), r=report, typed=typed, errors={},
                            summary=[], units=report["units"], unit_titles=_unit_titles(report["units"]),
