@@ -265,8 +265,11 @@ def test_each_report_is_for_its_own_offices(app, world):
     assert api(app, world, "tofficer1", "/reports/mediation").status_code == 403
     assert api(app, world, "leader_wang", "/reports/mediation").status_code == 200
     assert api(app, world, "leader_wang", "/reports/petition").status_code == 200
-    home = signed_in(app, "jtown1").page("/")
+    justice = signed_in(app, "jtown1")
+    home = justice.page("/")
     assert "/reports/mediation" in home and "/reports/petition" not in home
+    assert 'href="/reports/mediation"' in justice.page("/subsidies")  # where the justice office works
+    assert 'href="/reports/petition"' in signed_in(app, "tofficer1").page("/petitions/board")
 
 
 def test_a_town_justice_officer_sees_their_town_and_its_villages_only(app, world):
