@@ -28,15 +28,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from dashboard import timed  # noqa: E402
-from pages import Browser, percentile, seed, store_url  # noqa: E402
-from seed_cases import BPMN  # noqa: E402
+from dashboard import timed
+from pages import Browser, percentile, seed, store_url
+from seed_cases import BPMN
 
-from engine.calendar import ZONE  # noqa: E402
-from engine.config import Settings  # noqa: E402
-from engine.ledger import quarter_of, quarter_start  # noqa: E402
-from usecases import Services  # noqa: E402
-from workflows import build_system  # noqa: E402
+from engine.calendar import ZONE
+from engine.config import Settings
+from engine.ledger import quarter_of, quarter_start
+from usecases import Services
+from workflows import build_system
 
 TARGET_MS = 500.0
 

@@ -112,7 +112,7 @@ class Reports(UseCases):
         """The units the actor may choose on report `kind` (mediation, petition)."""
         authz.require(f"report.{kind}", actor, {"anywhere"})
         with self.db.read() as session:
-            return Dashboard._choices(self, OrgTree.load(session), actor)
+            return _choices(self, OrgTree.load(session), actor)
 
     def _frame(self, session, actor: Actor, quarter: Any, unit: Any):
         if unit is not None and not isinstance(unit, str):
@@ -125,8 +125,12 @@ class Reports(UseCases):
         report = {"quarter": chosen_quarter, "from": start.astimezone(ZONE).date().isoformat(),
                   "to": (end - timedelta(days=1)).astimezone(ZONE).date().isoformat(), "as_of": iso(now),
                   "unit": {"code": chosen, "name": tree.name(chosen), "level": tree.level(chosen)},
-                  "units": Dashboard._choices(self, tree, actor)}
+                  "units": _choices(self, tree, actor)}
         return report, _Rollup(tree, chosen), cases_in_units_sql(units), start, end
+
+
+# The units a reader may choose are the dashboard's (the same scope rule): its method, shared.
+_choices = Dashboard._choices
 
 
 def _petition_rates(row: dict[str, Any]) -> dict[str, Any]:

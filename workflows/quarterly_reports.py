@@ -16,6 +16,7 @@ quarter.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+
 from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 

@@ -35,11 +35,25 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from engine.accounts import MAX_TOKEN_DAYS, actor_of, add_org_unit, add_user, create_token, find_user
+from engine.accounts import (
+    MAX_TOKEN_DAYS,
+    actor_of,
+    add_org_unit,
+    add_user,
+    create_token,
+    find_user,
+)
 from engine.ledger import quarter_of
 from tests.conftest import definition_files, deploy_files, make_system
 from tests.mediation.conftest import COMPLETE_FILE, dispute
-from tests.petition.conftest import BPMN, SUN_QI, WANG_WU, ZHAO_LIU, ZHOU_BA, at, petition
+from tests.petition.conftest import (
+    BPMN,
+    SUN_QI,
+    ZHAO_LIU,
+    ZHOU_BA,
+    at,
+    petition,
+)
 
 UNITS = (("qh", "清河县", "county", None), ("dz", "东镇", "town", "qh"), ("dz-lc", "柳村", "village", "dz"),
          ("dz-sq", "石桥村", "village", "dz"), ("xz", "西镇", "town", "qh"), ("xz-hx", "河西村", "village", "xz"))
