@@ -40,6 +40,13 @@ DECIDE_ACCEPTANCE, HANDLE = "decide_acceptance", "handle"
 REPEAT = petition_board._stored_flag("repeat")
 
 
+def _of_type(case_type: str):
+    """The case type as a condition no index serves: a type matches most of the store, so the quarter's
+    time range (ix_case_created, ix_task_done, the events of the quarter's cases) must drive the query;
+    given `type = …`, SQLite's planner would read every case of the type instead."""
+    return func.coalesce(Case.type, "") == case_type
+
+
 def _category():
     return func.coalesce(Case.data["category"].as_string(), literal(dashboard_figures.UNCATEGORIZED))
 
@@ -57,7 +64,7 @@ def disputes_received(session: Session, visible, start: datetime, end: datetime)
     """(unit, category, cases registered in [start, end))."""
     category = _category().label("category_code")
     query = (select(Case.jurisdiction, category, func.count())
-             .where(Case.type == DISPUTE, Case.created_at >= start, Case.created_at < end)
+             .where(_of_type(DISPUTE), Case.created_at >= start, Case.created_at < end)
              .group_by(Case.jurisdiction, category))
     return _rows(session, _scoped(query, visible))
 
@@ -66,7 +73,7 @@ def _cases_with_step(session: Session, visible, step: str, start: datetime, end:
     category = _category().label("category_code")
     query = (select(Case.jurisdiction, category, func.count(func.distinct(Case.id)))
              .join(HumanTask, HumanTask.case_id == Case.id)
-             .where(Case.type == DISPUTE, HumanTask.name == step, HumanTask.status == "completed",
+             .where(_of_type(DISPUTE), HumanTask.name == step, HumanTask.status == "completed",
                     HumanTask.completed_at >= start, HumanTask.completed_at < end)
              .group_by(Case.jurisdiction, category))
     return _rows(session, _scoped(query, visible))
@@ -77,13 +84,25 @@ def disputes_mediated(session: Session, visible, start: datetime, end: datetime)
     return _cases_with_step(session, visible, MEDIATE, start, end)
 
 
+def _agreement_events():
+    """Agreements of the quarter found from the mediation steps finished in it (ix_task_done), each
+    joined to the history event its command wrote at the same instant (ix_case_event_kind): the
+    history has no index by time."""
+    return and_(CaseEvent.case_id == HumanTask.case_id, CaseEvent.kind == "agreement_reached",
+                CaseEvent.at == HumanTask.completed_at)
+
+
+def _steps_done(step: str, start: datetime, end: datetime):
+    return (HumanTask.name == step, HumanTask.status == "completed", HumanTask.completed_at >= start,
+            HumanTask.completed_at < end)
+
+
 def disputes_succeeded(session: Session, visible, start: datetime, end: datetime) -> list[tuple[str, str, int]]:
     """(unit, category, cases that reached an agreement in [start, end))."""
     category = _category().label("category_code")
     query = (select(Case.jurisdiction, category, func.count(func.distinct(Case.id)))
-             .join(CaseEvent, CaseEvent.case_id == Case.id)
-             .where(Case.type == DISPUTE, CaseEvent.kind == "agreement_reached", CaseEvent.at >= start,
-                    CaseEvent.at < end)
+             .select_from(HumanTask).join(CaseEvent, _agreement_events()).join(Case, Case.id == HumanTask.case_id)
+             .where(_of_type(DISPUTE), *_steps_done(MEDIATE, start, end))
              .group_by(Case.jurisdiction, category))
     return _rows(session, _scoped(query, visible))
 
@@ -105,9 +124,8 @@ def agreements(session: Session, visible, start: datetime, end: datetime) -> lis
     form = CaseEvent.data["agreement_form"].as_string().label("agreement_form")
     level = CaseEvent.data["level"].as_string().label("agreement_level")
     query = (select(Case.jurisdiction, form, level, func.count())
-             .join(CaseEvent, CaseEvent.case_id == Case.id)
-             .where(Case.type == DISPUTE, CaseEvent.kind == "agreement_reached", CaseEvent.at >= start,
-                    CaseEvent.at < end)
+             .select_from(HumanTask).join(CaseEvent, _agreement_events()).join(Case, Case.id == HumanTask.case_id)
+             .where(_of_type(DISPUTE), *_steps_done(MEDIATE, start, end))
              .group_by(Case.jurisdiction, form, level))
     return _rows(session, _scoped(query, visible))
 
@@ -116,16 +134,26 @@ def confirmations(session: Session, visible, start: datetime, end: datetime) -> 
     """(unit, judicial confirmations applied for, confirmed by the court), each in [start, end): the
     parties' application is the judicial-confirmation step finished with `applied` true, the court's
     answer the message `court_confirmation` with `result` confirmed."""
+    # The application is found from its step (ix_task_done) and the event written with it; the court's
+    # answer from the cases that ever applied before the quarter's end, by their own history
+    # (ix_case_event_kind): the history has no index by time.
     applied = (select(Case.jurisdiction, func.count())
-               .join(CaseEvent, CaseEvent.case_id == Case.id)
-               .where(Case.type == DISPUTE, CaseEvent.kind == "task_completed", CaseEvent.at >= start,
-                      CaseEvent.at < end, CaseEvent.data["step"].as_string() == JUDICIAL_CONFIRMATION,
+               .select_from(HumanTask)
+               .join(CaseEvent, and_(CaseEvent.case_id == HumanTask.case_id, CaseEvent.kind == "task_completed",
+                                     CaseEvent.at == HumanTask.completed_at))
+               .join(Case, Case.id == HumanTask.case_id)
+               .where(_of_type(DISPUTE), *_steps_done(JUDICIAL_CONFIRMATION, start, end),
+                      CaseEvent.data["step"].as_string() == JUDICIAL_CONFIRMATION,
                       CaseEvent.data[("data", "applied")].as_boolean().is_(True))
                .group_by(Case.jurisdiction))
+    asked = (select(HumanTask.case_id).where(HumanTask.name == JUDICIAL_CONFIRMATION, HumanTask.status == "completed",
+                                             HumanTask.completed_at < end).distinct().subquery())
     confirmed = (select(Case.jurisdiction, func.count())
-                 .join(CaseEvent, CaseEvent.case_id == Case.id)
-                 .where(Case.type == DISPUTE, CaseEvent.kind == "message_received", CaseEvent.at >= start,
-                        CaseEvent.at < end, CaseEvent.data["name"].as_string() == "court_confirmation",
+                 .select_from(asked)
+                 .join(CaseEvent, and_(CaseEvent.case_id == asked.c.case_id, CaseEvent.kind == "message_received"))
+                 .join(Case, Case.id == asked.c.case_id)
+                 .where(_of_type(DISPUTE), CaseEvent.at >= start, CaseEvent.at < end,
+                        CaseEvent.data["name"].as_string() == "court_confirmation",
                         CaseEvent.data[("data", "result")].as_string() == "confirmed")
                  .group_by(Case.jurisdiction))
     counts: dict[str | None, list[int]] = {}
@@ -161,7 +189,7 @@ def petitions_received(session: Session, visible, start: datetime, end: datetime
     kind = Case.data["kind"].as_string().label("kind_code")
     repeat = func.sum(case((REPEAT, 1), else_=0))
     query = (select(Case.jurisdiction, channel, kind, func.count(), repeat)
-             .where(Case.type == PETITION, Case.created_at >= start, Case.created_at < end)
+             .where(_of_type(PETITION), Case.created_at >= start, Case.created_at < end)
              .group_by(Case.jurisdiction, channel, kind))
     return [(u, c, k, n, int(r or 0)) for u, c, k, n, r in session.execute(_scoped(query, visible))]
 
@@ -173,7 +201,7 @@ def petition_steps_on_time(session: Session, visible, step: str, start: datetime
     on_time = func.sum(case((HumanTask.completed_at <= HumanTask.due_at, 1), else_=0))
     query = (select(Case.jurisdiction, func.count(), on_time)
              .join(HumanTask, HumanTask.case_id == Case.id)
-             .where(Case.type == PETITION, HumanTask.name == step, HumanTask.status == "completed",
+             .where(_of_type(PETITION), HumanTask.name == step, HumanTask.status == "completed",
                     HumanTask.completed_at >= start, HumanTask.completed_at < end)
              .group_by(Case.jurisdiction))
     return [(u, n, int(ok or 0)) for u, n, ok in session.execute(_scoped(query, visible))]
@@ -191,7 +219,7 @@ def backlog_turns(session: Session, visible, start: datetime, end: datetime, now
               .where(CaseEvent.kind == "backlog_marked").group_by(CaseEvent.case_id).subquery())
     query = (select(Case.jurisdiction, Case.created_at, Case.closed_at, marked.c.marked_at)
              .outerjoin(marked, marked.c.case_id == Case.id)
-             .where(Case.type == PETITION,
+             .where(_of_type(PETITION),
                     or_(and_(Case.created_at >= start - period, Case.created_at < end - period),
                         and_(marked.c.marked_at >= start, marked.c.marked_at < end),
                         and_(Case.closed_at >= start, Case.closed_at < end))))
