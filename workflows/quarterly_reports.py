@@ -148,18 +148,22 @@ def confirmations(session: Session, visible, start: datetime, end: datetime) -> 
                .group_by(Case.jurisdiction))
     asked = (select(HumanTask.case_id).where(HumanTask.name == JUDICIAL_CONFIRMATION, HumanTask.status == "completed",
                                              HumanTask.completed_at < end).distinct().subquery())
-    confirmed = (select(Case.jurisdiction, func.count())
-                 .select_from(asked)
-                 .join(CaseEvent, and_(CaseEvent.case_id == asked.c.case_id, CaseEvent.kind == "message_received"))
-                 .join(Case, Case.id == asked.c.case_id)
-                 .where(_of_type(DISPUTE), CaseEvent.at >= start, CaseEvent.at < end,
-                        CaseEvent.data["name"].as_string() == "court_confirmation",
-                        CaseEvent.data[("data", "result")].as_string() == "confirmed")
+    # Grouped per case first, so that only the cases with an answer in the quarter read their case row.
+    answers = (select(CaseEvent.case_id, func.count().label("answers"))
+               .select_from(asked)
+               .join(CaseEvent, and_(CaseEvent.case_id == asked.c.case_id, CaseEvent.kind == "message_received"))
+               .where(CaseEvent.at >= start, CaseEvent.at < end,
+                      CaseEvent.data["name"].as_string() == "court_confirmation",
+                      CaseEvent.data[("data", "result")].as_string() == "confirmed")
+               .group_by(CaseEvent.case_id).subquery())
+    confirmed = (select(Case.jurisdiction, func.sum(answers.c.answers))
+                 .select_from(answers).join(Case, Case.id == answers.c.case_id)
+                 .where(_of_type(DISPUTE))
                  .group_by(Case.jurisdiction))
     counts: dict[str | None, list[int]] = {}
     for index, query in enumerate((applied, confirmed)):
         for unit, count in session.execute(_scoped(query, visible)):
-            counts.setdefault(unit, [0, 0])[index] += count
+            counts.setdefault(unit, [0, 0])[index] += int(count or 0)
     return [(unit, a, c) for unit, (a, c) in counts.items()]
 
 
