@@ -18,6 +18,7 @@ from .notifications import Notifications
 from .operations import Operations
 from .people import People
 from .petitions import Petitions
+from .reports import Reports
 from .subsidies import Subsidies
 from .tasks import Tasks
 
@@ -44,6 +45,7 @@ class Services:
         self.operations = Operations(system)
         self.definitions = Definitions(system)  # deployed versions, moving cases between them
         self.documents = Documents(system)  # the standard papers printed from a case
+        self.reports = Reports(system)  # the quarterly statistics
         from .sign_in import SignIns  # the pages' sign-in (and the API's tokens) live there
         self.sign_ins = SignIns(system)
 
@@ -58,6 +60,9 @@ class Services:
         for area, (use_case, case_type) in checks.items():
             if authz.allowed(use_case, actor, {"anywhere"}, case_type=case_type):
                 found.add(area)
+        for kind in ("mediation", "petition"):  # the quarterly statistics
+            if authz.allowed(f"report.{kind}", actor, {"anywhere"}):
+                found.add(f"report_{kind}")
         if authz.allowed("subsidy.read", actor, {authz.ENTRY_OFFICE, authz.OFFICE_ABOVE, authz.PAYEE}):
             found.add("subsidies")
         return found

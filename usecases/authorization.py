@@ -197,6 +197,12 @@ TABLE: dict[str, dict[str, dict[str, frozenset[str]]]] = {
     # full only on papers the parties sign, and only for the case's own handlers (DOMAIN.md §6).
     "document.print": {"*": _READERS},
     "document.full_identity": {"*": {role: _(HANDLER) for role in ROLES if role != "auditor"}},
+    # --- quarterly statistics (issue 14 §4, usecases/reports.py) ---
+    # Figures only, no case shown: the dispute report for the justice offices that report mediation to
+    # the county bureau, the petition report for the petition offices; leaders, auditors and admins read
+    # both. Each reader sees their own unit and those below it (the county: all), as on the dashboard.
+    "report.mediation": {"*": {role: ANYWHERE for role in ("justice_officer", "leader", "auditor", "admin")}},
+    "report.petition": {"*": {role: ANYWHERE for role in ("petition_officer", "leader", "auditor", "admin")}},
 }
 
 # Relations that take a use case away whatever grants it (Art. 30: the unit complained about never
@@ -270,6 +276,11 @@ REFUSALS: dict[str, str] = {
     # ---- deployed versions (usecases/definitions.py)
     "definitions.read": "只有管理员可以查看和比较流程版本 / only admins see and compare process versions",
     "definitions.migrate": "只有管理员可以把案件迁移到另一版本 / only admins move cases to another version",
+    # --- quarterly statistics ---
+    "report.mediation": "只有司法行政人员、领导、审计人员和管理员查看调解季度统计 / only justice officers, leaders, "
+                        "auditors and admins see the mediation statistics",
+    "report.petition": "只有信访部门、领导、审计人员和管理员查看信访季度统计 / only petition officers, leaders, "
+                       "auditors and admins see the petition statistics",
 }
 _DEFAULT_REFUSAL = "您无权进行此操作 / you may not do this"
 _NOT_APPLICABLE = {

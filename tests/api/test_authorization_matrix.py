@@ -176,6 +176,8 @@ ROUTE_CELLS = {
     "GET /subsidies": {"object": None, "use_case": "subsidy.read"},
     "GET /audit/verify": {"object": None, "use_case": "audit.verify"},
     "GET /dashboard": {"object": None, "use_case": "dashboard.read"},
+    "GET /reports/mediation": {"object": None, "use_case": "report.mediation"},
+    "GET /reports/petition": {"object": None, "use_case": "report.petition"},
     "GET /org-units": {"object": None, "use_case": "people.read"},
     "GET /users": {"object": None, "use_case": "people.read"},
     "GET /inbox": {"object": None, "use_case": "inbox.own"},

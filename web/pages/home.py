@@ -32,6 +32,8 @@ AREAS: list[Area] = [
     Area("subsidies", N_("以案定补"), "/subsidies", N_("调解员补贴的审核、审批和发放")),
     Area("audit", N_("审计"), "/audit", N_("案件历史的校验和登录记录")),
     Area("dashboard", N_("全县概况"), "/dashboard", N_("全县案件数量、期限和化解情况")),
+    Area("report_mediation", N_("调解统计"), "/reports/mediation", N_("各单位每季度的纠纷受理、调解和补贴发放")),
+    Area("report_petition", N_("信访统计"), "/reports/petition", N_("各单位每季度的信访登记、按期受理和积案")),
     Area("admin", N_("系统管理"), "/admin", N_("单位、用户和流程定义")),
     Area("inbox", N_("通知"), "/inbox", N_("提醒和督办通知")),
 ]

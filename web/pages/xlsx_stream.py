@@ -68,6 +68,8 @@ def _row_xml(number: int, values: Iterable[object], letters: list[str]) -> str:
     for letter, value in zip(letters, values, strict=False):
         if isinstance(value, Money):
             parts.append(f'<c r="{letter}{number}" s="1"><v>{value.text()}</v></c>')
+        elif isinstance(value, int) and not isinstance(value, bool):  # a count, which sums
+            parts.append(f'<c r="{letter}{number}"><v>{value}</v></c>')
         elif value:
             parts.append(f'<c r="{letter}{number}" t="inlineStr">{_string(str(value))}</c>')
         else:  # an empty cell, kept so that every row is as wide as the table
@@ -154,7 +156,7 @@ def _styles(money_format: str) -> str:
 
 def stream(sheet: str, header: list[str], rows: Iterable[Iterable[object]], *,
            money_format: str = '#,##0.00" 元"') -> Iterator[bytes]:
-    """The XLSX of `header` and `rows` (each a sequence of cells: text, or `Money`), in chunks as they
+    """The XLSX of `header` and `rows` (each a sequence of cells: text, a whole number, or `Money`), in chunks as they
     are written. A sheet holds 1,048,576 rows: when more come, its last row says so instead (nothing is
     left out without a word)."""
     sink = _Sink()
