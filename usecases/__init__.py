@@ -19,6 +19,7 @@ from .people import People
 from .petitions import Petitions
 from .subsidies import Subsidies
 from .tasks import Tasks
+from .zero_reports import ZeroReports
 
 # The command line acts as the system (an operator with the machine's shell may do everything);
 # its name in the history is "cli".
@@ -44,6 +45,7 @@ class Services:
         self.definitions = Definitions(system)  # deployed versions, moving cases between them
         from .sign_in import SignIns  # the pages' sign-in (and the API's tokens) live there
         self.sign_ins = SignIns(system)
+        self.zero_reports = ZeroReports(system)  # 零上报; adds its reminders to the system's sweep
 
     def areas(self, actor: Actor) -> set[str]:
         """Which areas of the pages the actor has use for (the navigation shows just these)."""
@@ -58,6 +60,8 @@ class Services:
                 found.add(area)
         if authz.allowed("subsidy.read", actor, {authz.ENTRY_OFFICE, authz.OFFICE_ABOVE, authz.PAYEE}):
             found.add("subsidies")
+        if authz.allowed("zero_report.read", actor, {authz.IN_UNIT, authz.UNIT_ABOVE}):
+            found.add("zero_reports")
         return found
 
     def actor_for_token(self, token: str) -> Actor:

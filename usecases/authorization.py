@@ -191,6 +191,14 @@ TABLE: dict[str, dict[str, dict[str, frozenset[str]]]] = {
     # "workflow versions, rate tables"); every move is in the case's history.
     "definitions.read": {"*": _ADMIN},
     "definitions.migrate": {"*": _ADMIN},
+    # --- the monthly zero report (零上报, usecases/zero_reports.py) ---
+    # Relations to an org unit: `in_unit` (the user's own), `unit_above` (one below the user's).
+    # A village's mediator confirms its month without disputes; the town and county mediators,
+    # justice officers and leaders read their villages' reports (a village mediator their own);
+    # auditors and admins every unit's.
+    "zero_report.confirm": {"*": {"mediator": _(IN_UNIT)}},
+    "zero_report.read": {"*": {"mediator": _LOCAL, "justice_officer": _LOCAL, "leader": _LOCAL,
+                               "auditor": ANYWHERE, "admin": ANYWHERE}},
 }
 
 # Relations that take a use case away whatever grants it (Art. 30: the unit complained about never
@@ -261,6 +269,9 @@ REFUSALS: dict[str, str] = {
     # ---- deployed versions (usecases/definitions.py)
     "definitions.read": "只有管理员可以查看和比较流程版本 / only admins see and compare process versions",
     "definitions.migrate": "只有管理员可以把案件迁移到另一版本 / only admins move cases to another version",
+    # --- the monthly zero report
+    "zero_report.confirm": "只有本村（社区）的调解员可以零上报 / only a mediator of the village files its zero report",
+    "zero_report.read": "您不能查看该单位的零上报情况 / you may not see this unit's monthly reports",
 }
 _DEFAULT_REFUSAL = "您无权进行此操作 / you may not do this"
 _NOT_APPLICABLE = {
