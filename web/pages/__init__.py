@@ -23,7 +23,7 @@ from web.security import CSRFError, init_security, is_api_request, safe_next
 from . import auth, home  # noqa: F401  (the other page modules are imported by name)
 
 PAGE_MODULES = ("auth", "home", "tasks", "cases", "petitions", "leader", "subsidies", "dashboard", "admin", "inbox",
-                "audit", "definitions")
+                "audit", "definitions", "zero_reports")
 SYSTEM = "fengqiao"  # where the app keeps its Services (app.extensions)
 _INSTALLED = "fengqiao.pages"
 _ERROR_TEMPLATES = {400: "errors/400.html", 403: "errors/403.html", 404: "errors/404.html",

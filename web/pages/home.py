@@ -34,6 +34,7 @@ AREAS: list[Area] = [
     Area("dashboard", N_("全县概况"), "/dashboard", N_("全县案件数量、期限和化解情况")),
     Area("admin", N_("系统管理"), "/admin", N_("单位、用户和流程定义")),
     Area("inbox", N_("通知"), "/inbox", N_("提醒和督办通知")),
+    Area("zero_reports", N_("零上报"), "/reports/zero", N_("各村（社区）调委会每月矛盾纠纷上报情况")),
 ]
 
 
@@ -55,4 +56,5 @@ def navigation() -> dict:
 
 @bp.get("/")
 def index():
-    return render_template("home/index.html", areas=areas_for(g.actor))
+    from .zero_reports import due_notice
+    return render_template("home/index.html", areas=areas_for(g.actor), zero_due=due_notice())
