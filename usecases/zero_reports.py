@@ -193,9 +193,9 @@ class ZeroReports(UseCases):
                             else self._town_messages(conn, now, month, stage, missing, tree))
                     enqueue(conn, rows)
                     queued += len(rows)
-                for stage in markers:
-                    if markers[stage] not in written:
-                        session.add(Setting(key=markers[stage], value=iso(now)))
+                for marker in markers.values():
+                    if marker not in written:
+                        session.add(Setting(key=marker, value=iso(now)))
         self._reminded.update((str(month), stage) for stage, _day, _who in due)
         if queued:
             log.info("queued %d reminder(s) of the zero report of %s", queued, month)

@@ -24,9 +24,9 @@ Asia/Shanghai, written `YYYY-MM`.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -52,7 +52,7 @@ class Month:
     month: int
 
     @classmethod
-    def parse(cls, text: object, field: str = "month") -> "Month":
+    def parse(cls, text: object, field: str = "month") -> Month:
         found = _MONTH.match(text) if isinstance(text, str) else None
         if not found or not 1900 <= int(found.group(1)) <= 9998:
             raise InvalidInput("月份应写作 YYYY-MM，如 2026-10 / the month must be written YYYY-MM, e.g. 2026-10",
@@ -60,17 +60,17 @@ class Month:
         return cls(int(found.group(1)), int(found.group(2)))
 
     @classmethod
-    def of(cls, at: datetime) -> "Month":
+    def of(cls, at: datetime) -> Month:
         local = at.astimezone(ZONE)
         return cls(local.year, local.month)
 
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
 
-    def next(self) -> "Month":
+    def next(self) -> Month:
         return Month(self.year + self.month // 12, self.month % 12 + 1)
 
-    def previous(self) -> "Month":
+    def previous(self) -> Month:
         return Month(self.year - (self.month == 1), (self.month - 2) % 12 + 1)
 
     def first_day(self) -> date:

@@ -37,7 +37,7 @@ def test_the_village_mediator_confirms_from_the_start_page_and_the_county_sees_i
 
     after = county.page("/reports/zero?month=2026-08")
     assert "所有村（社区）都已上报。" in missing_list(after)
-    row = re.search(r'<tr data-unit="qh-dz-lc" data-status="zero">.*?</tr>', after, re.S).group(0)
+    row = re.search(r'<tr data-unit="qh-dz-lc" data-status="zero">.*?</tr>', after, re.DOTALL).group(0)
     assert "已零上报" in row and "vmed1" in row and "2026-09-01 09:00" in row
 
 

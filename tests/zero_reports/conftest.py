@@ -9,7 +9,14 @@ import pytest
 from engine.accounts import actor_of, add_user, find_user
 from engine.calendar import ZONE
 from tests.conftest import make_system
-from tests.mediation.conftest import BPMN, PEOPLE, bundle_files, deploy_bundle, dispute, seed_county
+from tests.mediation.conftest import (
+    BPMN,
+    PEOPLE,
+    bundle_files,
+    deploy_bundle,
+    dispute,
+    seed_county,
+)
 
 
 def local(text: str) -> datetime:

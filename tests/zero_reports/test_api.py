@@ -53,6 +53,7 @@ def test_reading_another_town_is_forbidden_and_the_document_describes_the_routes
     county.at("2026-11-02 10:00")
     assert api("tleader1").get("/reports/zero", unit="xz").status_code == 403
     assert api("vmed1").get("/reports/zero", month="2026-1").status_code == 400
+    assert api("vmed1").get("/reports/zero", month="").status_code == 400  # as the document's pattern says
     document = api("vmed1").get("/openapi.json").get_json()
     assert set(document["paths"]["/reports/zero"]) == {"get", "post"}
     assert "ZeroReportMonth" in document["components"]["schemas"]

@@ -3,7 +3,7 @@ village mediator's one-click confirmation that the month had no dispute. The sam
 `/reports/zero` page (usecases/zero_reports.py)."""
 from __future__ import annotations
 
-from .http import actor, json_body, query_text, route, services
+from .http import actor, json_body, query, route, services
 from .openapi import Param
 
 MONTH_PATTERN = "^[0-9]{4}-(0[1-9]|1[0-2])$"
@@ -19,7 +19,7 @@ ZERO_REPORT_QUERY = (
 @route("GET", "/reports/zero", summary="各村（社区）某月的上报情况 / A month's reports of a unit's villages",
        response="ZeroReportMonth", query=ZERO_REPORT_QUERY, errors=(403,), tag="reports")
 def zero_report_month():
-    return services().zero_reports.overview(actor(), month=query_text("month"), unit=query_text("unit"))
+    return services().zero_reports.overview(actor(), month=query("month"), unit=query("unit"))
 
 
 @route("POST", "/reports/zero", summary="确认本月无矛盾纠纷（零上报）/ Confirm a month without disputes (zero report)",
