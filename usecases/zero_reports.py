@@ -220,10 +220,10 @@ class ZeroReports(UseCases):
     def _village_messages(self, conn, now, month: Month, stage: str, missing: list[str], tree: OrgTree) -> list:
         reminders = self.system.reminders
         people = reminders.people(conn)
+        staff = _staff(conn, missing, month)
         rows = []
         for village in missing:
-            mediators = [u["username"] for u in people.in_unit(village)
-                         if set(rules.VILLAGE_ROLES) & set(u["roles"] or [])]
+            mediators = [u for u, roles in staff.get(village, []) if set(rules.VILLAGE_ROLES) & roles]
             payload = {"month": str(month), "stage": stage, "village": village, "village_name": tree.name(village),
                        "town": tree.units[village].parent, "due_date": month.due_date().isoformat(),
                        "link": self._link(month)}
@@ -237,9 +237,10 @@ class ZeroReports(UseCases):
         by_town: dict[str, list[str]] = {}
         for village in missing:
             by_town.setdefault(tree.units[village].parent or "", []).append(village)
+        staff = _staff(conn, list(by_town), month)
         rows = []
         for town, villages in sorted(by_town.items()):
-            officers = [u["username"] for u in people.in_unit(town) if set(rules.TOWN_ROLES) & set(u["roles"] or [])]
+            officers = [u for u, roles in staff.get(town, []) if set(rules.TOWN_ROLES) & roles]
             payload = {"month": str(month), "stage": stage, "town": town, "town_name": tree.name(town) or town,
                        "due_date": month.due_date().isoformat(), "missing_count": len(villages),
                        "missing": [{"code": v, "name": tree.name(v)} for v in villages],
@@ -247,6 +248,19 @@ class ZeroReports(UseCases):
             rows += reminders.messages(conn, now, "zero_report_overdue", f"zero:{month}:{stage}:{town}", payload,
                                        officers, people=people)
         return rows
+
+
+def _staff(conn, units: list[str], month: Month) -> dict[str, list[tuple[str, set[str]]]]:
+    """The active users of some units whose accounts existed before `month` ended, with their roles: a
+    person given an account later is not asked about a month before their time."""
+    found: dict[str, list[tuple[str, set[str]]]] = {}
+    if not units:
+        return found
+    for row in conn.execute(select(User.username, User.org_unit, User.roles).where(
+            User.active.is_(True), User.org_unit.in_(units), User.created_at < month.end())
+            .order_by(User.username)):
+        found.setdefault(row.org_unit, []).append((row.username, set(row.roles or [])))
+    return found
 
 
 def _already(row: MonthlyZeroReport) -> str:

@@ -19,7 +19,9 @@ Asia/Shanghai, written `YYYY-MM`.
 - Reminders, each once: from the 1st of the next month (released at the first working hour) the
   mediators of each village still missing; on the 5th again the still missing ones (unless the 5th
   falls in the same holiday stretch, when both would go out together: then only the first); from the
-  6th the town's mediators and justice officers, with the list of their villages still missing.
+  6th the town's mediators and justice officers, with the list of their villages still missing. Only
+  people whose accounts existed before the month ended are asked about it (a county that starts using
+  the system on the 1st is not chased for the month before).
 """
 from __future__ import annotations
 

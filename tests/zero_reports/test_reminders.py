@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from engine.accounts import add_user
 from engine.store import OutboxMessage
 from usecases import Services
 
@@ -89,3 +90,15 @@ def test_a_scheduler_that_was_down_until_after_the_fifth_sends_one_reminder_per_
     sweep_at(county, "2026-11-05 09:00")
     sent = outbox(county)
     assert {s for _k, _r, _v, s, _at in sent} == {"last_day"} and len(sent) == 6
+
+
+def test_nobody_is_asked_about_a_month_before_their_account_existed(county):
+    """The county's accounts were made on 1 September: August's reports are nobody's to chase."""
+    sweep_at(county, "2026-09-07 10:00")
+    assert outbox(county, "2026-08") == []
+    with county.system.db.write() as s:
+        add_user(s, "newmed", ["mediator"], "dz-sq", "password1", now=local("2026-10-15 10:00"))
+    sweep_at(county, "2026-10-08 10:00")  # September's reminders: the October account is not asked
+    assert "newmed" not in {r for _k, r, _v, _s, _at in outbox(county, "2026-09")}
+    sweep_at(county, "2026-11-02 10:00")
+    assert "newmed" in {r for _k, r, _v, _s, _at in outbox(county, "2026-10")}
