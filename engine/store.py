@@ -419,3 +419,17 @@ class AuditRun(Base):
     heartbeat_at: Mapped[datetime]  # real time of the last progress written; a stale one means the run died
     finished_at: Mapped[Optional[datetime]]
     error: Mapped[str] = mapped_column(Text, default="")
+
+
+class MonthlyZeroReport(Base):
+    """A village's 零上报: a mediator of the village confirmed that it had no dispute in the month.
+    Months with cases need no row (they are counted from `case_record`); the row stays when a case
+    of that month is registered later, and the reports then show it as void."""
+    __tablename__ = "monthly_zero_report"
+    __table_args__ = (UniqueConstraint("unit", "month"), Index("ix_monthly_zero_report_month", "month", "unit"))
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    unit: Mapped[str] = mapped_column(ForeignKey("org_unit.code"))
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM, in Asia/Shanghai
+    reported_by: Mapped[str] = mapped_column(String(64))
+    reported_at: Mapped[datetime]
+    admin_event_seq: Mapped[Optional[int]] = mapped_column(Id)  # its event in the administrators' log

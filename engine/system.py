@@ -31,10 +31,11 @@ class SweepReport:
     fired: int  # deadlines fired
     warned: int  # deadlines that reached their warning level
     digests: int  # owners' digests queued
+    jobs: int = 0  # notifications queued by the sweep jobs the application layer added (add_sweep_job)
 
     @property
     def queued_anything(self) -> bool:
-        return bool(self.fired or self.warned or self.digests)
+        return bool(self.fired or self.warned or self.digests or self.jobs)
 
 
 class System:
@@ -51,6 +52,14 @@ class System:
             key: parse_supervisor(app.supervisor) for key, app in (applications or {}).items()})
         self.engine.reminders = self.reminders
         self._calendar_generation: object = _NOT_LOADED  # the first sweep loads the imported years
+        self._sweep_jobs: dict[str, Callable[[datetime], int]] = {}
+
+    def add_sweep_job(self, name: str, job: Callable[[datetime], int]) -> None:
+        """Run `job(now)` in every sweep after the deadlines (a reminder that is no deadline of a case,
+        such as the villages' monthly report). It returns how many notifications it queued, keeps itself
+        cheap when it has nothing to do, and must be idempotent: every scheduler process runs it.
+        A second job of the same name replaces the first (several Services over one System)."""
+        self._sweep_jobs[name] = job
 
     def upgrade(self) -> None:
         upgrade_schema(self.db)
@@ -95,7 +104,8 @@ class System:
         fired = self.engine.sweep(workers=self.settings.sweep_workers, now=now) if work.due else 0
         warned = self.reminders.sweep_warnings(self.db, now) if work.warning else 0
         digests = self.reminders.write_digests(self.db, now)
-        return SweepReport(fired, warned, digests)
+        jobs = sum(job(now) for job in list(self._sweep_jobs.values()))
+        return SweepReport(fired, warned, digests, jobs)
 
     # --- the simulated clock's storage -----------------------------------------------------
     def _load_clock(self) -> str | None:

@@ -21,6 +21,7 @@ from .petitions import Petitions
 from .reports import Reports
 from .subsidies import Subsidies
 from .tasks import Tasks
+from .zero_reports import ZeroReports
 
 # The command line acts as the system (an operator with the machine's shell may do everything);
 # its name in the history is "cli".
@@ -48,6 +49,7 @@ class Services:
         self.reports = Reports(system)  # the quarterly statistics
         from .sign_in import SignIns  # the pages' sign-in (and the API's tokens) live there
         self.sign_ins = SignIns(system)
+        self.zero_reports = ZeroReports(system)  # 零上报; adds its reminders to the system's sweep
 
     def areas(self, actor: Actor) -> set[str]:
         """Which areas of the pages the actor has use for (the navigation shows just these)."""
@@ -65,6 +67,8 @@ class Services:
                 found.add(f"report_{kind}")
         if authz.allowed("subsidy.read", actor, {authz.ENTRY_OFFICE, authz.OFFICE_ABOVE, authz.PAYEE}):
             found.add("subsidies")
+        if authz.allowed("zero_report.read", actor, {authz.IN_UNIT, authz.UNIT_ABOVE}):
+            found.add("zero_reports")
         return found
 
     def actor_for_token(self, token: str) -> Actor:

@@ -203,6 +203,14 @@ TABLE: dict[str, dict[str, dict[str, frozenset[str]]]] = {
     # both. Each reader sees their own unit and those below it (the county: all), as on the dashboard.
     "report.mediation": {"*": {role: ANYWHERE for role in ("justice_officer", "leader", "auditor", "admin")}},
     "report.petition": {"*": {role: ANYWHERE for role in ("petition_officer", "leader", "auditor", "admin")}},
+    # --- the monthly zero report (零上报, usecases/zero_reports.py) ---
+    # Relations to an org unit: `in_unit` (the user's own), `unit_above` (one below the user's).
+    # A village's mediator confirms its month without disputes; the town and county mediators,
+    # justice officers and leaders read their villages' reports (a village mediator their own);
+    # auditors and admins every unit's.
+    "zero_report.confirm": {"*": {"mediator": _(IN_UNIT)}},
+    "zero_report.read": {"*": {"mediator": _LOCAL, "justice_officer": _LOCAL, "leader": _LOCAL,
+                               "auditor": ANYWHERE, "admin": ANYWHERE}},
 }
 
 # Relations that take a use case away whatever grants it (Art. 30: the unit complained about never
@@ -281,6 +289,9 @@ REFUSALS: dict[str, str] = {
                         "auditors and admins see the mediation statistics",
     "report.petition": "只有信访部门、领导、审计人员和管理员查看信访季度统计 / only petition officers, leaders, "
                        "auditors and admins see the petition statistics",
+    # --- the monthly zero report
+    "zero_report.confirm": "只有本村（社区）的调解员可以零上报 / only a mediator of the village files its zero report",
+    "zero_report.read": "您不能查看该单位的零上报情况 / you may not see this unit's monthly reports",
 }
 _DEFAULT_REFUSAL = "您无权进行此操作 / you may not do this"
 _NOT_APPLICABLE = {

@@ -211,6 +211,11 @@ ROUTE_CELLS = {
     "GET /definitions/<key>/diff": {"object": None, "use_case": "definitions.read"},
     "POST /definitions/<key>/migrate": {"object": None, "use_case": "definitions.migrate",
                                         "body": {"from": 1, "to": 1}},
+    # --- the monthly zero report (web/api/zero_reports.py): the reader's own unit; the confirmation of
+    # vmed1's own village for a month not begun, which even the village's mediator is refused (409) ---
+    "GET /reports/zero": {"object": "own_unit", "use_case": "zero_report.read"},
+    "POST /reports/zero": {"object": "own_unit", "use_case": "zero_report.confirm",
+                           "body": {"unit": "dz-lc", "month": "2099-01"}},
 }
 MESSAGE = {"mediation": "withdraw", "petition": "review_request"}
 
@@ -241,6 +246,8 @@ def expected(role: str, cell: dict, key: str | None) -> str:
         if not authz.allowed("subsidy.read", actor, relations):
             return "hidden"
         return "allowed" if authz.allowed(use_case, actor, relations) else "refused"
+    if kind == "own_unit":  # a route about the caller's own org unit (its default)
+        return "allowed" if authz.allowed(use_case, actor, {A.IN_UNIT}) else "refused"
     relations = {A.AT_COUNTY} if role in COUNTY else set()
     if use_case == "subsidy.read":
         relations = {A.ENTRY_OFFICE, A.OFFICE_ABOVE, A.PAYEE}

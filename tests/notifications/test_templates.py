@@ -21,8 +21,14 @@ DIGEST = {"leader": "leader1", "date": "2026-12-04", "link": "http://fq.example/
 FAILED = {"message_id": 12, "failed_kind": "deadline_overdue", "failed_recipient": "vmed1", "channel": "email",
           "attempts": 8, "error": "SMTP 451 <try later>", "case_number": "MEDIATION-2026-000007", "case_id": 7,
           "link": "http://fq.example/api/v1/outbox?status=failed"}
+ZERO_DUE = {"month": "2026-10", "stage": "first", "village": "qh-dz-lc", "village_name": "柳村", "town": "qh-dz",
+            "due_date": "2026-11-05", "link": "http://fq.example/reports/zero?month=2026-10"}
+ZERO_OVERDUE = {"month": "2026-10", "stage": "overdue", "town": "qh-dz", "town_name": "东镇", "due_date": "2026-11-05",
+                "missing_count": 1, "missing": [{"code": "qh-dz-lc", "name": "柳村 <一组>"}],
+                "link": "http://fq.example/reports/zero?month=2026-10&unit=qh-dz"}
 PAYLOADS = {"deadline_warning": DEADLINE, "deadline_overdue": DEADLINE, "deadline_overdue_supervisor": DEADLINE,
-            "owner_digest": DIGEST, "delivery_failed": FAILED}
+            "owner_digest": DIGEST, "delivery_failed": FAILED, "zero_report_due": ZERO_DUE,
+            "zero_report_overdue": ZERO_OVERDUE}
 
 
 def test_every_kind_has_a_text_and_an_html_template():
@@ -43,6 +49,11 @@ def test_a_notification_renders_in_both_languages_with_case_time_and_link(kind):
     if kind == "owner_digest":
         assert "PETITION-2026-000001" in rendered.text and "94 天" in rendered.text
         assert "2026年11月01日 23:59" in rendered.html
+    if kind.startswith("zero_report"):
+        assert "2026-10" in rendered.subject and "2026-11-05" in rendered.text
+        assert "http://fq.example/reports/zero?month=2026-10" in rendered.text
+    if kind == "zero_report_overdue":
+        assert "柳村 <一组>（qh-dz-lc）" in rendered.text and "柳村 &lt;一组&gt;" in rendered.html
 
 
 def test_the_warning_says_when_the_due_date_is_only_estimated_and_the_task_unclaimed():

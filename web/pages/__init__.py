@@ -25,7 +25,8 @@ from . import auth, home  # noqa: F401  (the other page modules are imported by 
 PAGE_MODULES = ("auth", "home", "tasks", "cases", "petitions", "leader", "subsidies", "dashboard", "admin", "inbox",
                 "audit", "definitions",
                 "documents",  # printed documents (issue 14)
-                "reports")  # quarterly statistics (issue 14)
+                "reports",  # quarterly statistics (issue 14)
+                "zero_reports")  # the monthly zero report (issue 14)
 SYSTEM = "fengqiao"  # where the app keeps its Services (app.extensions)
 _INSTALLED = "fengqiao.pages"
 _ERROR_TEMPLATES = {400: "errors/400.html", 403: "errors/403.html", 404: "errors/404.html",

@@ -43,6 +43,7 @@ EVENT_KINDS = {
     "token_revoked": N_("撤销令牌"), "org_unit_created": N_("新建单位"), "calendar_imported": N_("导入节假日安排"),
     "outbox_retried": N_("重发通知"), "definitions_deployed": N_("部署流程定义"), "contacts_changed": N_("修改通知设置"),
     "clock_set": N_("调整模拟时钟"),
+    "zero_report_confirmed": N_("零上报"),
 }
 FIELD_NAMES = {"roles": N_("角色"), "org_unit": N_("所属单位"), "display_name": N_("姓名"),
                "civil_servant": N_("公务员")}

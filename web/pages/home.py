@@ -36,6 +36,7 @@ AREAS: list[Area] = [
     Area("report_petition", N_("信访统计"), "/reports/petition", N_("各单位每季度的信访登记、按期受理和积案")),
     Area("admin", N_("系统管理"), "/admin", N_("单位、用户和流程定义")),
     Area("inbox", N_("通知"), "/inbox", N_("提醒和督办通知")),
+    Area("zero_reports", N_("零上报"), "/reports/zero", N_("各村（社区）调委会每月矛盾纠纷上报情况")),
 ]
 
 
@@ -57,4 +58,5 @@ def navigation() -> dict:
 
 @bp.get("/")
 def index():
-    return render_template("home/index.html", areas=areas_for(g.actor))
+    from .zero_reports import due_notice
+    return render_template("home/index.html", areas=areas_for(g.actor), zero_due=due_notice())
