@@ -77,6 +77,18 @@ def workable_tasks_sql(actor: Actor):
                     and_(HumanTask.assignee.is_(None), HumanTask.org_unit == actor.org_unit)))
 
 
+def workable_branches_sql(actor: Actor) -> list:
+    """workable_tasks_sql as disjoint conditions, one per way the actor may work a task, each answered
+    by its own index in the worklist's order: tasks claimed by the actor (ix_task_assignee_queue), and
+    per role the unclaimed ones in the actor's unit (ix_task_unit_queue)."""
+    roles = sorted(actor.roles)
+    if not roles:
+        return []
+    return [and_(HumanTask.assignee == actor.username, HumanTask.status == "ready", HumanTask.role.in_(roles)),
+            *(and_(HumanTask.status == "ready", HumanTask.org_unit == actor.org_unit, HumanTask.role == role,
+                   HumanTask.assignee.is_(None)) for role in roles)]
+
+
 # ------------------------------------------------------------------------------ cases
 def case_relations(session: Session, tree: OrgTree, actor: Actor, case: Mapping[str, Any],
                    tasks: Iterable[Mapping[str, Any]] | None = None) -> set[str]:
