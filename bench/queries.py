@@ -152,14 +152,16 @@ def paths_of(system, services) -> list[tuple[str, object, list]]:
         ("case history", lambda i: c.history(mediator, i), case_ids),
         ("petition board, county", lambda who: p.board(who), [county]),
         ("petition board, town", lambda who: p.board(who), [u[f"pet_{town}"]]),
-        ("leader's cases", lambda who: lead.owned(who), [lead]),
+        ("leader's cases", lambda who: lead.owned(who), [u["lead_cty1"]]),
         ("ledger list, town office", lambda who: sub.list(who), [u[f"jus_{town}"]]),
         ("ledger list accrued, town", lambda who: sub.list(who, status="accrued"), [u[f"jus_{town}"]]),
         ("ledger list, county", lambda who: sub.list(who), [u["jus_cty"]]),
         ("ledger report, county", lambda who: sub.ledger_report(who), [u["jus_cty"]]),
         ("dashboard figures, county", lambda who: d.figures(who), [u["lead_cty1"]]),
         ("dashboard figures, town", lambda who: d.figures(who, unit=town), [u["lead_cty1"]]),
-        ("audit search by name", lambda q: a.search(u["auditor_cty"], q=q), three[:8]),
+        ("audit search by name", lambda q: a.search(u["auditor_cty"], party=q), three[:8]),
+        ("audit search by 2-char name", lambda q: a.search(u["auditor_cty"], party=q), two[:8]),
+        ("audit search by number tail", lambda q: a.search(u["auditor_cty"], number=q), [n[-6:] for n in numbers[:8]]),
         ("audit search, all", lambda _q: a.search(u["auditor_cty"]), [None]),
     ]
     return [(label, call, args) for label, call, args in found if args and all(x is not None for x in args)]

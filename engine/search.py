@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from .store import Case, CaseSearchTerm
 
+COMMON = 2000  # a term of more cases than this counts as common
 NUMBER_MARK = "#"
 TERM_LENGTH = 40  # the column's width: a tail of a number (32 at most) with its mark, or two characters
 
@@ -78,3 +79,25 @@ def rebuild(db, *, chunk: int = 2000, progress=None) -> int:
         last, done = rows[-1][0], done + len(rows)
         if progress:
             progress(done)
+
+
+# ------------------------------------------------------------------------------ looking up
+def number_candidates(text: str):
+    """A select of the ids of the cases whose number may contain `text` (it begins one of its tails)."""
+    prefix = NUMBER_MARK + text.lower()[:TERM_LENGTH - 1]
+    return select(CaseSearchTerm.case_id).where(CaseSearchTerm.term >= prefix,
+                                                CaseSearchTerm.term < prefix + "\U0010ffff")
+
+
+def rarest_term(session: Session, text: str) -> str:
+    """Of the pairs of characters of `text` (two or more characters), the one fewest cases have
+    (counted up to COMMON each; of its first 24 pairs)."""
+    return min(sorted(text_terms(text))[:24], key=lambda term: session.scalar(
+        select(func.count()).select_from(select(CaseSearchTerm.case_id).where(CaseSearchTerm.term == term)
+                                         .limit(COMMON).subquery())))
+
+
+def text_candidates(session: Session, text: str):
+    """A select of the ids of the cases whose searchable text may contain `text` (two or more
+    characters): those that have its rarest pair of characters."""
+    return select(CaseSearchTerm.case_id).where(CaseSearchTerm.term == rarest_term(session, text))

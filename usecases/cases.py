@@ -5,7 +5,7 @@ import re
 from datetime import timedelta
 from typing import Any, Mapping
 
-from sqlalchemy import String, and_, cast, exists, func, not_, or_, select
+from sqlalchemy import String, and_, cast, exists, false, not_, or_, select, true
 
 from engine import privacy, search
 from engine.application import Actor
@@ -17,7 +17,7 @@ from engine.store import Case, CaseParty, CaseSearchTerm, Deadline, Definition, 
 from . import authorization as authz
 from . import views
 from .base import UseCases, check_id
-from .relations import OrgTree, readable_cases_sql
+from .relations import OrgTree, readable_cases_branches, readable_cases_sql
 
 LEVELS = ("village", "town", "county")
 STATUSES = ("open", "closed")
@@ -157,9 +157,9 @@ class Cases(UseCases):
                                        fields={"type": "未知的案件类型 / unknown case type"})
             tree = OrgTree.load(session)
             where = []
-            visible = readable_cases_sql(session, tree, actor)
-            if visible is not None:
-                where.append(visible)
+            branches = readable_cases_branches(session, tree, actor)
+            if branches is not None:
+                where.append(or_(*branches) if branches else false())
             for column, value in ((Case.type, type), (Case.status, status), (Case.level, level), (Case.owner, owner)):
                 if value:
                     where.append(column == value)
@@ -176,9 +176,19 @@ class Cases(UseCases):
             query = select(Case).order_by(Case.id.desc()).limit(limit + 1)
             if q and q.strip():
                 ids = _found(session, where, self._matches(actor, q.strip()), q.strip(), limit + 1, after)
-                query = query.where(Case.id.in_(ids))
+            elif overdue:  # the overdue cases are few, and indexed: check them, not every case
+                ids = sorted(_checked(session, where, true(), iter([_overdue_ids(session, now, after)]), limit + 1),
+                             reverse=True)
+            elif branches:  # each way the actor may read cases on its own index, newest first, merged
+                rest = where[1:]
+                ids = sorted({i for branch in branches for i in session.scalars(
+                    select(Case.id).where(branch, *rest).order_by(Case.id.desc()).limit(limit + 1))},
+                    reverse=True)[:limit + 1]
             else:
+                ids = None
                 query = query.where(*where)
+            if ids is not None:
+                query = query.where(Case.id.in_(ids))
             rows = session.scalars(query).all()
             more = len(rows) > limit
             rows = rows[:limit]
@@ -289,7 +299,7 @@ def _id_numbers(value: Any):
             yield from _id_numbers(item)
 
 
-CAP = 2000          # a term with more cases than this is common: the search reads it newest first
+CAP = search.COMMON  # a term with more cases than this is common: the search reads it newest first
 FIRST_BATCH = 500   # candidates checked at a time, growing fourfold up to LAST_BATCH
 LAST_BATCH = 8000
 
@@ -305,21 +315,18 @@ def _found(session, where: list, matches, q: str, wanted: int, after: int | None
         return list(session.scalars(select(Case.id).where(*where, matches).order_by(Case.id.desc()).limit(wanted)))
     found: set[int] = set()
     # The number: a search that begins one of its tails.
-    prefix = search.NUMBER_MARK + text.lower()[:search.TERM_LENGTH - 1]
-    by_number = select(CaseSearchTerm.case_id).where(CaseSearchTerm.term >= prefix,
-                                                     CaseSearchTerm.term < prefix + "\U0010ffff")
+    by_number = search.number_candidates(text)
     if after:
         by_number = by_number.where(CaseSearchTerm.case_id < after)
-    numbered = sorted(set(session.scalars(by_number.limit(CAP + 1))), reverse=True)
-    if len(numbered) <= CAP:
+    tails = list(session.scalars(by_number.limit(CAP + 1)))  # a case may have the search in two tails
+    numbered = sorted(set(tails), reverse=True)
+    if len(tails) <= CAP:
         found |= _checked(session, where, matches, iter([numbered]), wanted)
     else:  # common in numbers (a year): the newest cases have it
         found |= set(session.scalars(select(Case.id).where(*where, matches, Case.number.like(f"%{text}%"))
                                      .order_by(Case.id.desc()).limit(wanted)))
     # The text: every case whose text holds the search has its rarest pair of characters.
-    rarest = min(sorted(search.text_terms(text))[:24], key=lambda term: session.scalar(
-        select(func.count()).select_from(select(CaseSearchTerm.case_id).where(CaseSearchTerm.term == term)
-                                         .limit(CAP).subquery())))
+    rarest = search.rarest_term(session, text)
     found |= _checked(session, where, matches, _newest_with(session, rarest, after), wanted)
     # A whole phone or ID number: by its digest.
     keys = _party_keys(q)
@@ -327,6 +334,16 @@ def _found(session, where: list, matches, q: str, wanted: int, after: int | None
         found |= set(session.scalars(select(Case.id).where(*where, matches, Case.id.in_(keys))
                                      .order_by(Case.id.desc()).limit(wanted)))
     return sorted(found, reverse=True)[:wanted]
+
+
+def _overdue_ids(session, now, after: int | None) -> list[int]:
+    """The ids of the cases with an overdue deadline or step, newest first (by the deadline and
+    worklist indexes: only open work is read)."""
+    deadlines = select(Deadline.case_id).where(Deadline.status == "pending", Deadline.due_at <= now)
+    steps = select(HumanTask.case_id).where(HumanTask.status == "ready", HumanTask.due_at.is_not(None),
+                                            HumanTask.due_at <= now)
+    found = set(session.scalars(deadlines)) | set(session.scalars(steps))
+    return sorted((i for i in found if not after or i < after), reverse=True)
 
 
 def _newest_with(session, term: str, after: int | None):

@@ -155,6 +155,15 @@ def _granted(use_case: str, actor: Actor) -> set[str] | None:
 def readable_cases_sql(session: Session, tree: OrgTree, actor: Actor):
     """A SQL condition on Case for the cases `actor` may read (None: every case), from the table's
     `case.read` row: one branch per relation that grants it to one of the actor's roles."""
+    branches = readable_cases_branches(session, tree, actor)
+    if branches is None:
+        return None
+    return or_(*branches) if branches else false()
+
+
+def readable_cases_branches(session: Session, tree: OrgTree, actor: Actor) -> list | None:
+    """readable_cases_sql as its branches (None: every case; []: none), each answered by an index, for
+    lists that read each branch apart, newest first."""
     granted = _granted("case.read", actor)
     if granted is None:
         return None
@@ -173,7 +182,7 @@ def readable_cases_sql(session: Session, tree: OrgTree, actor: Actor):
         branches.append(exists().where(HumanTask.case_id == Case.id, HumanTask.completed_by == actor.username))
         branches.append(exists().where(HumanTask.case_id == Case.id, HumanTask.assignee == actor.username))
         branches.append(exists().where(HumanTask.case_id == Case.id, workable_tasks_sql(actor)))
-    return or_(*branches) if branches else false()
+    return branches
 
 
 # ------------------------------------------------------------------------------ ledger entries
