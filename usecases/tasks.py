@@ -22,12 +22,7 @@ WARNINGS = ("normal", "warning", "overdue")
 PAGE = 50
 
 
-def now_floor():
-    """A stand-in due time for sorting undated tasks (sorted after the dated ones anyway)."""
-    return _EPOCH
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)  # stands in for no due date when sorting (those go last)
 
 
 @dataclass(frozen=True)
@@ -111,7 +106,7 @@ class Tasks(UseCases):
                     if cursor is not None and cursor[0] is None:
                         query = query.where(HumanTask.id > cursor[1])
                 found.extend(session.execute(query).all())
-        found.sort(key=lambda r: (r[0].due_at is None, r[0].due_at or now_floor(), r[0].id))
+        found.sort(key=lambda r: (r[0].due_at is None, r[0].due_at or _EPOCH, r[0].id))
         return found[:count]
 
     def worklist_page(self, actor: Actor, *, step: str | None = None, level: str | None = None,
