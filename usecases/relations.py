@@ -70,11 +70,9 @@ def may_work(actor: Actor, task: Mapping[str, Any], case_type: str) -> bool:
 
 def workable_tasks_sql(actor: Actor):
     """The ready tasks `actor` may work (`worker` of each): their own, or unclaimed ones of their roles in
-    their unit. One branch per way, each on its own index."""
-    roles = list(actor.roles)
-    return and_(HumanTask.status == "ready", HumanTask.role.in_(roles),
-                or_(HumanTask.assignee == actor.username,
-                    and_(HumanTask.assignee.is_(None), HumanTask.org_unit == actor.org_unit)))
+    their unit. One branch per way, each on its own index (workable_branches_sql)."""
+    branches = workable_branches_sql(actor)
+    return or_(*branches) if branches else false()
 
 
 def workable_branches_sql(actor: Actor) -> list:
@@ -183,7 +181,7 @@ def readable_cases_branches(session: Session, tree: OrgTree, actor: Actor) -> li
         # worklist's), never by probing every case for a task of theirs.
         branches.append(Case.id.in_(select(HumanTask.case_id).where(HumanTask.completed_by == actor.username)))
         branches.append(Case.id.in_(select(HumanTask.case_id).where(HumanTask.assignee == actor.username)))
-        branches.append(Case.id.in_(select(HumanTask.case_id).where(workable_tasks_sql(actor))))
+        branches.extend(Case.id.in_(select(HumanTask.case_id).where(branch)) for branch in workable_branches_sql(actor))
     return branches
 
 
