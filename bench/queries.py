@@ -181,7 +181,7 @@ def time_paths(paths, requests: int, warmup: int) -> dict[str, tuple[float, floa
                 cpu.append((time.process_time() - used) * 1000)
                 wall.append((time.perf_counter() - started) * 1000)
                 sizes.append(_page(answer))
-        except Exception as exc:  # a path this store or this code does not have: say so, time the rest
+        except Exception as exc:  # noqa: BLE001 -- a path this store or code lacks: say so, time the rest
             _write(f"{label:<36} not timed: {type(exc).__name__}: {str(exc)[:100]}\n")
             continue
         results[label] = (percentile(wall, 50), percentile(wall, 95), f"{min(sizes)}–{max(sizes)} rows")
@@ -214,7 +214,7 @@ def main() -> None:
     dialect = "sqlite"
     for size in sizes:
         with tempfile.TemporaryDirectory() as tmp, store_for(args, size, Path(tmp)) as (url, fill):
-            settings = dict(database_url=url, bpmn_dir=BPMN, notification_log=Path(tmp) / "n.log")
+            settings = {"database_url": url, "bpmn_dir": BPMN, "notification_log": Path(tmp) / "n.log"}
             if fill:
                 seed(url, settings, size, args.seed)
             system = build_system(Settings(simulated_clock=False, **settings))

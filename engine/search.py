@@ -17,7 +17,7 @@ as before (`LIKE`), so what it finds is exactly what a scan would find, only wit
 `rebuild` fills it for every case (the migration, and a seeder after a bulk load)."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session

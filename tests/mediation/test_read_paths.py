@@ -9,8 +9,6 @@ from engine import search
 from engine.scheduler import OPTIMIZE, DeadlineScheduler
 from engine.store import CaseSearchTerm
 
-from .conftest import dispute
-
 
 def ids(person, q: str) -> list[int]:
     response = person.get("/cases", q=q)
