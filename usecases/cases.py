@@ -5,7 +5,7 @@ import re
 from datetime import timedelta
 from typing import Any, Mapping
 
-from sqlalchemy import String, and_, cast, exists, false, not_, or_, select, true
+from sqlalchemy import String, and_, cast, exists, not_, or_, select, true
 
 from engine import privacy, search
 from engine.application import Actor
@@ -158,8 +158,8 @@ class Cases(UseCases):
             tree = OrgTree.load(session)
             where = []
             branches = readable_cases_branches(session, tree, actor)
-            if branches is not None:
-                where.append(or_(*branches) if branches else false())
+            if branches is not None:  # checked per case with probes; a list is driven by `branches`
+                where.append(readable_cases_sql(session, tree, actor))
             for column, value in ((Case.type, type), (Case.status, status), (Case.level, level), (Case.owner, owner)):
                 if value:
                     where.append(column == value)

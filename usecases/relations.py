@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import and_, exists, false, or_, select
 from sqlalchemy.orm import Session
 
 from engine.application import Actor
@@ -153,15 +153,17 @@ def _granted(use_case: str, actor: Actor) -> set[str] | None:
 def readable_cases_sql(session: Session, tree: OrgTree, actor: Actor):
     """A SQL condition on Case for the cases `actor` may read (None: every case), from the table's
     `case.read` row: one branch per relation that grants it to one of the actor's roles."""
-    branches = readable_cases_branches(session, tree, actor)
+    branches = readable_cases_branches(session, tree, actor, probe=True)
     if branches is None:
         return None
     return or_(*branches) if branches else false()
 
 
-def readable_cases_branches(session: Session, tree: OrgTree, actor: Actor) -> list | None:
+def readable_cases_branches(session: Session, tree: OrgTree, actor: Actor, *, probe: bool = False) -> list | None:
     """readable_cases_sql as its branches (None: every case; []: none), each answered by an index, for
-    lists that read each branch apart, newest first."""
+    lists that read each branch apart, newest first. The cases of the actor's own tasks are, to drive
+    a list, the tasks' case ids read from the tasks' indexes; with `probe`, for checking given cases,
+    an `EXISTS` per case on the task's case index (never the actor's whole history read per statement)."""
     granted = _granted("case.read", actor)
     if granted is None:
         return None
@@ -177,11 +179,13 @@ def readable_cases_branches(session: Session, tree: OrgTree, actor: Actor) -> li
     if authz.REGISTRANT in granted:
         branches.append(Case.registered_by == actor.username)
     if authz.HANDLER in granted:
-        # The cases of the actor's own tasks, found from the tasks' indexes (completed_by, assignee, the
-        # worklist's), never by probing every case for a task of theirs.
-        branches.append(Case.id.in_(select(HumanTask.case_id).where(HumanTask.completed_by == actor.username)))
-        branches.append(Case.id.in_(select(HumanTask.case_id).where(HumanTask.assignee == actor.username)))
-        branches.extend(Case.id.in_(select(HumanTask.case_id).where(branch)) for branch in workable_branches_sql(actor))
+        # The cases of the actor's own tasks (completed_by, assignee, the worklist's branches).
+        mine = [HumanTask.completed_by == actor.username, HumanTask.assignee == actor.username,
+                *workable_branches_sql(actor)]
+        if probe:
+            branches.extend(exists().where(HumanTask.case_id == Case.id, condition) for condition in mine)
+        else:
+            branches.extend(Case.id.in_(select(HumanTask.case_id).where(condition)) for condition in mine)
     return branches
 
 
