@@ -109,16 +109,16 @@ def entry_view(e: LedgerEntry, current: LedgerEvent | None) -> dict[str, Any]:
             "status_reason": current.reason if current else ""}
 
 
-def _newest_event_ids():
-    return select(func.max(LedgerEvent.id).label("event_id"), LedgerEvent.entry_id).group_by(
-        LedgerEvent.entry_id).subquery()
+def _newest_event_id():
+    """The id of an entry's newest status row, found by the (entry_id, id) index for that entry alone."""
+    return (select(func.max(LedgerEvent.id)).where(LedgerEvent.entry_id == LedgerEntry.id)
+            .correlate(LedgerEntry).scalar_subquery())
 
 
 def with_status(query):
-    """`query` (over LedgerEntry, LedgerEvent) joined to each entry's newest status row."""
-    newest = _newest_event_ids()
-    return (query.join(newest, newest.c.entry_id == LedgerEntry.id)
-            .join(LedgerEvent, LedgerEvent.id == newest.c.event_id))
+    """`query` (over LedgerEntry, LedgerEvent) joined to each entry's newest status row: per entry, by
+    its index, so a page of entries never groups the whole ledger_event table."""
+    return query.select_from(LedgerEntry).join(LedgerEvent, LedgerEvent.id == _newest_event_id())
 
 
 def case_entries(session: Session, case_id: int) -> list[dict[str, Any]]:

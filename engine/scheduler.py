@@ -16,6 +16,9 @@ It runs inside `fengqiao serve` and alone as `fengqiao scheduler`. Due times liv
   often and takes over once the holder has stopped renewing. On PostgreSQL every scheduler works
   at once: sweeps claim rows with FOR UPDATE SKIP LOCKED, so each deadline fires exactly once
   (there the job is only a watchdog that restarts a job chain that somehow ended).
+- **optimize**, on SQLite: the lease holder runs `PRAGMA optimize` every OPTIMIZE_EVERY (an hour),
+  which analyses the tables whose planner statistics went stale as cases grew (`init` ran ANALYZE).
+  PostgreSQL's autovacuum analyses by itself; there the job does not run.
 """
 from __future__ import annotations
 
@@ -41,7 +44,8 @@ from .store import SchedulerLease
 
 log = logging.getLogger("fengqiao.scheduler")
 
-SWEEP, DISPATCH, LEASE = "fengqiao-sweep", "fengqiao-dispatch", "fengqiao-lease"
+SWEEP, DISPATCH, LEASE, OPTIMIZE = "fengqiao-sweep", "fengqiao-dispatch", "fengqiao-lease", "fengqiao-optimize"
+OPTIMIZE_EVERY = timedelta(hours=1)
 _LATE_MARGIN = timedelta(milliseconds=1)  # a timer fires once `now` is past its time, not at it
 
 
@@ -109,7 +113,7 @@ class DeadlineScheduler:
         self._aps = BackgroundScheduler(timezone=timezone.utc, executors={"default": ThreadPoolExecutor(4)},
                                         job_defaults={"coalesce": True, "misfire_grace_time": None,
                                                       "max_instances": 10})
-        self.fired = self.warned = self.digests = self.sweeps = 0  # since start, for logs and tests
+        self.fired = self.warned = self.digests = self.sweeps = self.optimized = 0  # since start, for logs and tests
         # In the store, so that /healthz of any process sees that some scheduler sweeps and delivers.
         self._swept = health.Heartbeat(system.db, health.LAST_SWEEP)
         self._dispatched = health.Heartbeat(system.db, health.LAST_DISPATCH)
@@ -120,6 +124,9 @@ class DeadlineScheduler:
             self._take_lease()
         every = self.lease.ttl.total_seconds() / 3 if self.lease is not None else 10.0
         self._aps.add_job(self._lease_job, IntervalTrigger(seconds=max(every, 0.2)), id=LEASE, replace_existing=True)
+        if self.lease is not None:
+            self._aps.add_job(self._optimize_job, IntervalTrigger(seconds=OPTIMIZE_EVERY.total_seconds()),
+                              id=OPTIMIZE, replace_existing=True)
         self._aps.start()
         now = utcnow()
         self._arm(SWEEP, self._sweep_job, now)
@@ -226,6 +233,16 @@ class DeadlineScheduler:
                 log.exception("outbox dispatch failed; retrying")
             finally:
                 self._arm(DISPATCH, self._dispatch_job, self._within_poll(next_at, started))
+
+    def _optimize_job(self) -> None:
+        """SQLite: refresh the planner's statistics where they went stale (the lease holder only)."""
+        if not self._holding or self._stopping:
+            return
+        try:
+            self.system.optimize(full=False)
+            self.optimized += 1
+        except Exception:
+            log.exception("PRAGMA optimize failed; trying again at the next interval")
 
     def _take_lease(self) -> None:
         try:

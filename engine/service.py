@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from . import reminders, rows
+from . import reminders, rows, search
 from . import runtime as rt
 from .application import SYSTEM, Actor, CaseChange, CaseSnapshot, CommandScope, ProcessApplication
 from .audit import chain_rows
@@ -177,6 +177,7 @@ class CaseEngine:
             "repeat_of": init.repeat_of, "data": case_data, "version": 0, "last_event_seq": 0,
             "last_event_hash": "", "created_at": now, "updated_at": now, "registered_by": actor.username,
             "withheld_from": withheld or None, "search_text": init.search_text or None})
+        search.index_case(session, case_id, number, init.search_text)
         if init.parties:
             session.execute(CaseParty.__table__.insert(), [
                 {"case_id": case_id, "person_key": p.get("person_key"), "phone_key": p.get("phone_key"),

@@ -168,7 +168,10 @@ class HumanTask(Base):
     __table_args__ = (Index("ix_task_worklist", "status", "role", "org_unit"),
                       Index("ix_task_case", "case_id", "status"),
                       # Counting done steps per step and unit, on time or not, from the index alone.
-                      Index("ix_task_done", "status", "name", "org_unit", "completed_at", "due_at"))
+                      Index("ix_task_done", "status", "name", "org_unit", "completed_at", "due_at"),
+                      # The worklist: one index per way a user may work a task, in its order (migration 0008).
+                      Index("ix_task_unit_queue", "status", "org_unit", "role", "due_at", "id"),
+                      Index("ix_task_assignee_queue", "assignee", "status", "due_at", "id"))
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"))
     spiff_id: Mapped[str] = mapped_column(String(36))
@@ -387,6 +390,15 @@ class CaseParty(Base):
     category: Mapped[Optional[str]] = mapped_column(String(64))
     respondent_unit: Mapped[Optional[str]] = mapped_column(String(200))
     created_at: Mapped[datetime]
+
+
+class CaseSearchTerm(Base):
+    """The search index of cases (engine/search.py): a pair of characters of a case's searchable text,
+    or a tail of its number marked `#`, lowercased. Filled on registering and by `search.rebuild`."""
+    __tablename__ = "case_search_term"
+    __table_args__ = (Index("ix_case_search_term_case", "case_id"), {"sqlite_with_rowid": False})
+    term: Mapped[str] = mapped_column(String(40), primary_key=True)
+    case_id: Mapped[int] = mapped_column(Id, primary_key=True)
 
 
 class SignInLog(Base):

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import String, and_, cast, func, not_, or_, select, update
 from sqlalchemy.orm import aliased
 
-from engine import privacy
+from engine import privacy, search
 from engine.application import Actor
 from engine.audit import event_links, verify_batch, verify_cases, verify_chain
 from engine.calendar import ZONE, iso
@@ -288,9 +288,12 @@ class Audit(UseCases):
             condition.append(visible)
         found = aliased(Case, name="found")
         if "number" in chosen:
-            condition.append(Case.id.in_(select(found.id).where(found.number.like(f"%{_like(chosen['number'])}%"))))
+            number = _like(chosen["number"])
+            candidates = search.number_candidates(number) if number else select(found.id)
+            condition.append(Case.id.in_(select(found.id).where(found.id.in_(candidates),
+                                                                found.number.like(f"%{number}%"))))
         if "party" in chosen:
-            condition.append(_party_matches(actor, chosen["party"], found))
+            condition.append(_party_matches(session, actor, chosen["party"], found))
         if "category" in chosen:
             condition.append(Case.id.in_(select(CaseParty.case_id).where(CaseParty.category == chosen["category"])))
         if "unit" in chosen:
@@ -416,7 +419,7 @@ def _identity_relations(actor: Actor, case: Case) -> set[str]:
     return {authz.COMPLAINED_ABOUT} if actor.org_unit and actor.org_unit in (case.withheld_from or []) else set()
 
 
-def _party_matches(actor: Actor, q: str, found):
+def _party_matches(session, actor: Actor, q: str, found):
     """A whole phone or ID number (by their digests), or else a party's name (or a word of the summary);
     never for a unit the parties are withheld from (Art. 30)."""
     knows_parties = or_(Case.withheld_from.is_(None),
@@ -425,8 +428,11 @@ def _party_matches(actor: Actor, q: str, found):
         person = select(CaseParty.case_id).where(CaseParty.person_key == privacy.person_key(q))
     elif _PHONE.match(q) and sum(ch.isdigit() for ch in q) >= 7:
         person = select(CaseParty.case_id).where(CaseParty.phone_key == privacy.phone_key(q))
-    else:
-        person = select(found.id).where(found.search_text.like(f"%{_like(q)}%"))
+    else:  # the search index's candidates (engine/search.py), checked on the text itself
+        text = _like(q)
+        person = select(found.id).where(found.search_text.like(f"%{text}%"))
+        if len(text) >= 2:
+            person = person.where(found.id.in_(search.text_candidates(session, text)))
     return and_(knows_parties, Case.id.in_(person))
 
 

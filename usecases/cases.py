@@ -5,19 +5,19 @@ import re
 from datetime import timedelta
 from typing import Any, Mapping
 
-from sqlalchemy import String, and_, cast, exists, not_, or_, select
+from sqlalchemy import String, and_, cast, exists, not_, or_, select, true
 
-from engine import privacy
+from engine import privacy, search
 from engine.application import Actor
 from engine.calendar import iso
 from engine.command import CommandResult
 from engine.errors import InvalidInput, NotFound
-from engine.store import Case, CaseParty, Deadline, Definition, HumanTask
+from engine.store import Case, CaseParty, CaseSearchTerm, Deadline, Definition, HumanTask
 
 from . import authorization as authz
 from . import views
 from .base import UseCases, check_id
-from .relations import OrgTree, readable_cases_sql
+from .relations import OrgTree, readable_cases_branches, readable_cases_sql
 
 LEVELS = ("village", "town", "county")
 STATUSES = ("open", "closed")
@@ -156,25 +156,39 @@ class Cases(UseCases):
                     raise InvalidInput(f"未知的案件类型“{type}” / unknown case type {type!r}",
                                        fields={"type": "未知的案件类型 / unknown case type"})
             tree = OrgTree.load(session)
-            query = select(Case).order_by(Case.id.desc()).limit(limit + 1)
-            visible = readable_cases_sql(session, tree, actor)
-            if visible is not None:
-                query = query.where(visible)
+            where = []
+            branches = readable_cases_branches(session, tree, actor)
+            if branches is not None:  # checked per case with probes; a list is driven by `branches`
+                where.append(readable_cases_sql(session, tree, actor))
             for column, value in ((Case.type, type), (Case.status, status), (Case.level, level), (Case.owner, owner)):
                 if value:
-                    query = query.where(column == value)
+                    where.append(column == value)
             if overdue:
-                query = query.where(or_(exists().where(Deadline.case_id == Case.id, Deadline.status == "pending",
-                                                       Deadline.due_at <= now),
-                                        _task_due(now=now)))
+                where.append(or_(exists().where(Deadline.case_id == Case.id, Deadline.status == "pending",
+                                                Deadline.due_at <= now),
+                                 _task_due(now=now)))
             if flag:
-                query = query.where(self._has_flag(flag, now))
+                where.append(self._has_flag(flag, now))
             if due_within_days:
-                query = query.where(_task_due(after=now, now=now + timedelta(days=due_within_days)))
-            if q and q.strip():
-                query = query.where(self._matches(actor, q.strip()))
+                where.append(_task_due(after=now, now=now + timedelta(days=due_within_days)))
             if after:
-                query = query.where(Case.id < after)
+                where.append(Case.id < after)
+            query = select(Case).order_by(Case.id.desc()).limit(limit + 1)
+            if q and q.strip():
+                ids = _found(session, where, self._matches(actor, q.strip()), q.strip(), limit + 1, after)
+            elif overdue:  # the overdue cases are few, and indexed: check them, not every case
+                ids = sorted(_checked(session, where, true(), iter([_overdue_ids(session, now, after)]), limit + 1),
+                             reverse=True)
+            elif branches:  # each way the actor may read cases on its own index, newest first, merged
+                rest = where[1:]
+                ids = sorted({i for branch in branches for i in session.scalars(
+                    select(Case.id).where(branch, *rest).order_by(Case.id.desc()).limit(limit + 1))},
+                    reverse=True)[:limit + 1]
+            else:
+                ids = None
+                query = query.where(*where)
+            if ids is not None:
+                query = query.where(Case.id.in_(ids))
             rows = session.scalars(query).all()
             more = len(rows) > limit
             rows = rows[:limit]
@@ -283,6 +297,89 @@ def _id_numbers(value: Any):
     elif isinstance(value, list):
         for item in value:
             yield from _id_numbers(item)
+
+
+CAP = search.COMMON  # a term with more cases than this is common: the search reads it newest first
+FIRST_BATCH = 500   # candidates checked at a time, growing fourfold up to LAST_BATCH
+LAST_BATCH = 8000
+
+
+def _found(session, where: list, matches, q: str, wanted: int, after: int | None) -> list[int]:
+    """The ids of the newest `wanted` cases that meet `where` and `matches` (the search's own
+    condition on the case's columns), found through the search index (engine/search.py): by the
+    number's tails, by the rarest pair of characters of the text, and by the parties' phone or ID
+    digests; each source's candidates are checked with the same conditions, so the result is what a
+    scan of every case would find. A search of one character reads the cases newest first."""
+    text = q.replace("%", "").replace("_", "")
+    if len(text) < 2:
+        return list(session.scalars(select(Case.id).where(*where, matches).order_by(Case.id.desc()).limit(wanted)))
+    found: set[int] = set()
+    # The number: a search that begins one of its tails.
+    by_number = search.number_candidates(text)
+    if after:
+        by_number = by_number.where(CaseSearchTerm.case_id < after)
+    tails = list(session.scalars(by_number.limit(CAP + 1)))  # a case may have the search in two tails
+    numbered = sorted(set(tails), reverse=True)
+    if len(tails) <= CAP:
+        found |= _checked(session, where, matches, iter([numbered]), wanted)
+    else:  # common in numbers (a year): the newest cases have it
+        found |= set(session.scalars(select(Case.id).where(*where, matches, Case.number.like(f"%{text}%"))
+                                     .order_by(Case.id.desc()).limit(wanted)))
+    # The text: every case whose text holds the search has its rarest pair of characters.
+    rarest = search.rarest_term(session, text)
+    found |= _checked(session, where, matches, _newest_with(session, rarest, after), wanted)
+    # A whole phone or ID number: by its digest.
+    keys = _party_keys(q)
+    if keys is not None:
+        found |= set(session.scalars(select(Case.id).where(*where, matches, Case.id.in_(keys))
+                                     .order_by(Case.id.desc()).limit(wanted)))
+    return sorted(found, reverse=True)[:wanted]
+
+
+def _overdue_ids(session, now, after: int | None) -> list[int]:
+    """The ids of the cases with an overdue deadline or step, newest first (by the deadline and
+    worklist indexes: only open work is read)."""
+    deadlines = select(Deadline.case_id).where(Deadline.status == "pending", Deadline.due_at <= now)
+    steps = select(HumanTask.case_id).where(HumanTask.status == "ready", HumanTask.due_at.is_not(None),
+                                            HumanTask.due_at <= now)
+    found = set(session.scalars(deadlines)) | set(session.scalars(steps))
+    return sorted((i for i in found if not after or i < after), reverse=True)
+
+
+def _newest_with(session, term: str, after: int | None):
+    """Batches of the ids of the cases that have `term`, newest first, read on its index."""
+    size, last = FIRST_BATCH, after
+    while True:
+        query = select(CaseSearchTerm.case_id).where(CaseSearchTerm.term == term)
+        if last:
+            query = query.where(CaseSearchTerm.case_id < last)
+        batch = list(session.scalars(query.order_by(CaseSearchTerm.case_id.desc()).limit(size)))
+        if batch:
+            yield batch
+        if len(batch) < size:
+            return
+        last, size = batch[-1], min(size * 4, LAST_BATCH)
+
+
+def _checked(session, where: list, matches, batches, wanted: int) -> set[int]:
+    """The newest `wanted` of the candidates (batches of ids, newest first) that meet the conditions."""
+    found: list[int] = []
+    for batch in batches:
+        for start in range(0, len(batch), LAST_BATCH):
+            part = batch[start:start + LAST_BATCH]
+            found += session.scalars(select(Case.id).where(Case.id.in_(part), *where, matches)
+                                     .order_by(Case.id.desc()).limit(wanted - len(found)))
+            if len(found) >= wanted:
+                return set(found)
+    return set(found)
+
+
+def _party_keys(q: str):
+    if _ID_NUMBER.match(q):
+        return select(CaseParty.case_id).where(CaseParty.person_key == privacy.person_key(q))
+    if _PHONE.match(q) and sum(ch.isdigit() for ch in q) >= 7:
+        return select(CaseParty.case_id).where(CaseParty.phone_key == privacy.phone_key(q))
+    return None
 
 
 def _task_due(*, now, after=None):

@@ -70,11 +70,21 @@ def may_work(actor: Actor, task: Mapping[str, Any], case_type: str) -> bool:
 
 def workable_tasks_sql(actor: Actor):
     """The ready tasks `actor` may work (`worker` of each): their own, or unclaimed ones of their roles in
-    their unit. One branch per way, each on its own index."""
-    roles = list(actor.roles)
-    return and_(HumanTask.status == "ready", HumanTask.role.in_(roles),
-                or_(HumanTask.assignee == actor.username,
-                    and_(HumanTask.assignee.is_(None), HumanTask.org_unit == actor.org_unit)))
+    their unit. One branch per way, each on its own index (workable_branches_sql)."""
+    branches = workable_branches_sql(actor)
+    return or_(*branches) if branches else false()
+
+
+def workable_branches_sql(actor: Actor) -> list:
+    """workable_tasks_sql as disjoint conditions, one per way the actor may work a task, each answered
+    by its own index in the worklist's order: tasks claimed by the actor (ix_task_assignee_queue), and
+    per role the unclaimed ones in the actor's unit (ix_task_unit_queue)."""
+    roles = sorted(actor.roles)
+    if not roles:
+        return []
+    return [and_(HumanTask.assignee == actor.username, HumanTask.status == "ready", HumanTask.role.in_(roles)),
+            *(and_(HumanTask.status == "ready", HumanTask.org_unit == actor.org_unit, HumanTask.role == role,
+                   HumanTask.assignee.is_(None)) for role in roles)]
 
 
 # ------------------------------------------------------------------------------ cases
@@ -143,6 +153,17 @@ def _granted(use_case: str, actor: Actor) -> set[str] | None:
 def readable_cases_sql(session: Session, tree: OrgTree, actor: Actor):
     """A SQL condition on Case for the cases `actor` may read (None: every case), from the table's
     `case.read` row: one branch per relation that grants it to one of the actor's roles."""
+    branches = readable_cases_branches(session, tree, actor, probe=True)
+    if branches is None:
+        return None
+    return or_(*branches) if branches else false()
+
+
+def readable_cases_branches(session: Session, tree: OrgTree, actor: Actor, *, probe: bool = False) -> list | None:
+    """readable_cases_sql as its branches (None: every case; []: none), each answered by an index, for
+    lists that read each branch apart, newest first. The cases of the actor's own tasks are, to drive
+    a list, the tasks' case ids read from the tasks' indexes; with `probe`, for checking given cases,
+    an `EXISTS` per case on the task's case index (never the actor's whole history read per statement)."""
     granted = _granted("case.read", actor)
     if granted is None:
         return None
@@ -158,10 +179,14 @@ def readable_cases_sql(session: Session, tree: OrgTree, actor: Actor):
     if authz.REGISTRANT in granted:
         branches.append(Case.registered_by == actor.username)
     if authz.HANDLER in granted:
-        branches.append(exists().where(HumanTask.case_id == Case.id, HumanTask.completed_by == actor.username))
-        branches.append(exists().where(HumanTask.case_id == Case.id, HumanTask.assignee == actor.username))
-        branches.append(exists().where(HumanTask.case_id == Case.id, workable_tasks_sql(actor)))
-    return or_(*branches) if branches else false()
+        # The cases of the actor's own tasks (completed_by, assignee, the worklist's branches).
+        mine = [HumanTask.completed_by == actor.username, HumanTask.assignee == actor.username,
+                *workable_branches_sql(actor)]
+        if probe:
+            branches.extend(exists().where(HumanTask.case_id == Case.id, condition) for condition in mine)
+        else:
+            branches.extend(Case.id.in_(select(HumanTask.case_id).where(condition)) for condition in mine)
+    return branches
 
 
 # ------------------------------------------------------------------------------ ledger entries

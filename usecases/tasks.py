@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from sqlalchemy import and_, func, or_, select
 
@@ -14,11 +15,14 @@ from engine.store import Case, Deadline, HumanTask
 from . import authorization as authz
 from . import views
 from .base import UseCases, check_id, task_row
-from .relations import task_relations, workable_tasks_sql
+from .relations import task_relations, workable_branches_sql, workable_tasks_sql
 
 MAX_TEXT = 2000
 WARNINGS = ("normal", "warning", "overdue")
 PAGE = 50
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)  # stands in for no due date when sorting (those go last)
 
 
 @dataclass(frozen=True)
@@ -36,28 +40,74 @@ class Tasks(UseCases):
         self.cases = cases  # the case view after each command
 
     # ------------------------------------------------------------------ reading
-    def worklist(self, actor: Actor, case_id: int | None = None, *, after: int | None = None,
-                 limit: int | None = None) -> list[dict[str, Any]]:
-        """The tasks the actor may work (their own, or unclaimed ones of their roles in their unit),
-        soonest due first."""
+    def worklist(self, actor: Actor, case_id: int | None = None) -> list[dict[str, Any]]:
+        """Every task the actor may work (of one case, with `case_id`), in the worklist's order."""
+        items, after = self.worklist_after(actor, case_id, limit=500)
+        while after is not None:
+            more, after = self.worklist_after(actor, case_id, after=after, limit=500)
+            items.extend(more)
+        return items
+
+    def worklist_after(self, actor: Actor, case_id: int | None = None, *, after: int | None = None,
+                       limit: int = PAGE) -> tuple[list[dict[str, Any]], int | None]:
+        """A page of the tasks the actor may work (their own, or unclaimed ones of their roles in their
+        unit), soonest due first (then by id; tasks without a due date last), and the `next` cursor:
+        the id of the page's last task when more follow. Each way of working a task is read on its own
+        index in this order, so a page costs the same however many tasks the county has."""
         if case_id is not None:
             check_id(case_id, "case")
+        if after is not None:
+            check_id(after, "after")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 500:
+            raise InvalidInput("limit 应为 1 到 500 / limit must be 1 to 500", fields={"limit": "1–500"})
         now = self.now()
         with self.db.read() as session:
-            query = (select(HumanTask, Case.number, Case.type).join(Case, Case.id == HumanTask.case_id)
-                     .where(workable_tasks_sql(actor))
-                     .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id))
-            if case_id is not None:
-                query = query.where(HumanTask.case_id == case_id)
-            if limit is not None:
-                query = query.limit(limit)
-            rows = [(t, number, case_type) for t, number, case_type in session.execute(query)
+            cursor = None
+            if after is not None:
+                row = session.execute(select(HumanTask.due_at).where(HumanTask.id == after)).first()
+                cursor = (row[0], after) if row is not None else (None, after)
+            rows, more = [], True
+            while len(rows) <= limit and more:
+                batch = self._workable(session, actor, case_id, cursor, limit + 1 - len(rows))
+                more = len(batch) == limit + 1 - len(rows)
+                for t, number, case_type in batch:
+                    cursor = (t.due_at, t.id)
                     if authz.allowed("task.complete", actor, task_relations(actor, task_row(t)),
-                                     case_type=case_type, step=t.name)]
+                                     case_type=case_type, step=t.name):
+                        rows.append((t, number, case_type))
+            more, rows = len(rows) > limit, rows[:limit]
             deadlines = views.pending_deadlines(session, {t.case_id for t, _, _ in rows})
-            return [views.task_view(t, now, deadlines.get((t.case_id, t.name)), case_number=number,
-                                    titles=self.app(case_type).form_schema(t.name), app=self.app(case_type))
-                    for t, number, case_type in rows]
+            items = [views.task_view(t, now, deadlines.get((t.case_id, t.name)), case_number=number,
+                                     titles=self.app(case_type).form_schema(t.name), app=self.app(case_type))
+                     for t, number, case_type in rows]
+            return items, (rows[-1][0].id if more and rows else None)
+
+    @staticmethod
+    def _workable(session, actor: Actor, case_id: int | None, cursor, count: int):
+        """The next `count` workable tasks after `cursor` (due_at, id) in the worklist's order: each
+        branch of workable_branches_sql, its dated and undated tasks apart, read in index order, merged."""
+        found = []
+        for branch in workable_branches_sql(actor):
+            for dated in (True, False):
+                if cursor is not None and cursor[0] is None and dated:
+                    continue  # past every dated task already
+                query = (select(HumanTask, Case.number, Case.type).join(Case, Case.id == HumanTask.case_id)
+                         .where(branch).limit(count))
+                if case_id is not None:
+                    query = query.where(HumanTask.case_id == case_id)
+                if dated:
+                    query = query.where(HumanTask.due_at.is_not(None)).order_by(HumanTask.due_at, HumanTask.id)
+                    if cursor is not None:
+                        due, last = cursor
+                        query = query.where(HumanTask.due_at >= due,
+                                            or_(HumanTask.due_at > due, HumanTask.id > last))
+                else:
+                    query = query.where(HumanTask.due_at.is_(None)).order_by(HumanTask.id)
+                    if cursor is not None and cursor[0] is None:
+                        query = query.where(HumanTask.id > cursor[1])
+                found.extend(session.execute(query).all())
+        found.sort(key=lambda r: (r[0].due_at is None, r[0].due_at or _EPOCH, r[0].id))
+        return found[:count]
 
     def worklist_page(self, actor: Actor, *, step: str | None = None, level: str | None = None,
                       warning: str | None = None, page: int = 1, per_page: int = PAGE) -> WorklistPage:
@@ -111,9 +161,11 @@ class Tasks(UseCases):
         return WorklistPage(items, total, page, pages, [(name, title) for name, title in steps])
 
     def count(self, actor: Actor) -> int:
-        """How many tasks the actor may work now (the number in the navigation)."""
+        """How many tasks the actor may work now (the number in the navigation): a count per way of
+        working a task, each on its own index."""
         with self.db.read() as session:
-            return session.scalar(select(func.count()).select_from(HumanTask).where(workable_tasks_sql(actor))) or 0
+            return sum(session.scalar(select(func.count()).select_from(HumanTask).where(branch)) or 0
+                       for branch in workable_branches_sql(actor))
 
     def get(self, actor: Actor, task_id: int) -> dict[str, Any]:
         """A task with its form (JSON Schema), if the actor may read its case."""

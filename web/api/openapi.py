@@ -234,7 +234,15 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                                 "description": "sha256(prev_hash + 事件的规范 JSON / canonical JSON of the event)"}},
     },
     "EventList": _list_of("Event", "案件历史，按 seq 排序 / the case history in seq order"),
-    "TaskList": _list_of("Task", "当前用户可办理的任务 / the caller's workable tasks"),
+    "TaskList": {
+        "type": "object", "required": ["items", "next"],
+        "description": "一页当前用户可办理的任务，最先到期的在前（同一期限按编号；无期限的在后）/ a page of the "
+                       "caller's workable tasks, soonest due first (then by id; those without a due date last)",
+        "properties": {"items": {"type": "array", "items": _ref("Task")},
+                       "next": {"type": ["string", "null"],
+                                "description": "下一页游标，作为 ?after= 传回；没有下一页时为 null / pass back as "
+                                               "?after= for the next page; null on the last page"}},
+    },
     "OrgUnit": {
         "type": "object", "required": ["code", "name", "level", "parent"],
         "properties": {"code": {"type": "string"}, "name": {"type": "string"},

@@ -1,14 +1,20 @@
 """REST routes of tasks: the worklist, a task with its form, assignment, completion, extension."""
 from __future__ import annotations
 
-from .http import actor, form_data, json_body, query, route, services
+from .http import DEFAULT_PAGE, MAX_PAGE, actor, form_data, json_body, page, query, route, services
 from .openapi import Param
 
 
-@route("GET", "/tasks", summary="我的待办 / The caller's workable tasks", response="TaskList",
-       query=(Param("case", "只看某个案件 / only this case's tasks", type="integer"),), tag="tasks")
+@route("GET", "/tasks", summary="我的待办（每页默认 50 条）/ The caller's workable tasks, 50 a page by default",
+       response="TaskList", tag="tasks", query=(
+           Param("case", "只看某个案件 / only this case's tasks", type="integer"),
+           Param("after", "上一页返回的 next / the `next` of the previous page", type="integer", minimum=1),
+           Param("limit", f"每页条数 / page size (default {DEFAULT_PAGE})", type="integer", minimum=1,
+                 maximum=MAX_PAGE)))
 def list_tasks():
-    return {"items": services().tasks.worklist(actor(), query("case"))}
+    items, next_id = services().tasks.worklist_after(actor(), query("case"), after=query("after"),
+                                               limit=query("limit") or DEFAULT_PAGE)
+    return page(items, next_id)
 
 
 @route("GET", "/tasks/<id:task_id>", summary="任务详情及其表单 / A task with its form", response="Task",

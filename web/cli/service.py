@@ -55,6 +55,8 @@ def deploy_path(ctx: Context, path: Path) -> list[DeployResult]:
 def initialise(ctx: Context, demo: bool) -> None:
     services = ctx.services  # creates or upgrades the schema
     out(f"数据库已就绪 / database ready: {safe_url(ctx.settings.database_url)}")
+    ran = ctx.services.system.optimize()
+    out(f"已更新查询统计 / planner statistics updated: {ran}")
     bpmn_dir = ctx.settings.bpmn_dir
     if _has_definitions(bpmn_dir):
         _print_deployed(deploy_path(ctx, bpmn_dir))

@@ -1,0 +1,258 @@
+"""p50 / p95 of every read path of the application layer, at growing numbers of cases.
+
+    python bench/queries.py [--sizes 10000,100000,1000000 | --cases N] [--database-url URL]
+                            [--seeded] [--store PATTERN] [--requests 40] [--warmup 5] [--explain]
+
+Each size gets a store of that many cases of the bundled processes, filled by bench/seed_cases.py's
+fill_store (a county of 20 towns × 15 villages, about 96 % closed), or, with --seeded, the store at
+--database-url as it is (already filled, e.g. by bench/seed.py: nothing is seeded; one size).
+--store PATTERN keeps the SQLite stores (PATTERN with `{n}` for the size, e.g. /tmp/q{n}.db) and
+reuses them on the next run; a PostgreSQL --database-url without --seeded gets a schema of its own
+per size, dropped afterwards.
+
+For every path it times REQUESTS calls of the use case (after WARMUP), cycling over a few
+arguments chosen from the store (the busiest village mediator, a town's petition office, cases of
+the mediator's village, names, phones and numbers of real cases), on the real clock, and prints
+p50 / p95 in ms (wall clock, and beside it this process's CPU time, the steadier figure on a
+shared machine); at the end, when more than one size ran, each path's p95 at each size and its growth
+from the smallest size to the largest. Targets (issue 12): p95 under 200 ms on SQLite and 100 ms on
+PostgreSQL at 1,000,000 cases, and growth of at most 2× from 10,000 to 1,000,000.
+
+--explain prints the statements of one call of each path with their plans (as bench/pages.py).
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from sqlalchemy import func, select  # noqa: E402
+
+from engine.accounts import actor_of  # noqa: E402
+from engine.config import Settings  # noqa: E402
+from engine.store import Case, HumanTask, LedgerEntry, User  # noqa: E402
+from fresh_store import fresh_store  # noqa: E402
+from pages import explain, percentile  # noqa: E402
+from seed_cases import BPMN, fill_store  # noqa: E402
+from usecases import Services  # noqa: E402
+from workflows import build_system  # noqa: E402
+
+TARGET_MS = {"sqlite": 200.0, "postgresql": 100.0}
+GROWTH = 2.0
+
+
+def _write(message: str) -> None:
+    sys.stdout.write(message)
+    sys.stdout.flush()
+
+
+# ------------------------------------------------------------------------------------ the store
+def seed(url: str, settings: dict, cases: int, seed_value: int) -> None:
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    seeder = build_system(Settings(simulated_clock=True, **settings))
+    seeder.upgrade()
+    seeder.clock.set(now)
+    seeder.services = Services(seeder)
+    _write(f"{url.split(':', 1)[0]}: filling a county with {cases} cases\n")
+    started = time.perf_counter()
+    fill_store(seeder, cases, now, seed=seed_value)
+    seeder.optimize()
+    _write(f"\n  filled in {time.perf_counter() - started:.0f} s\n")
+    seeder.clock.reset()
+    seeder.close()
+
+
+@contextmanager
+def store_for(args, size: int, tmp: Path):
+    """(url, whether to fill it) for one size."""
+    if args.seeded:
+        yield args.database_url, False
+    elif args.store:
+        path = Path(args.store.replace("{n}", str(size))).resolve()
+        yield f"sqlite:///{path}", not (path.exists() and path.stat().st_size > 0)
+    else:
+        with fresh_store(args.database_url, tmp, f"queries{size}") as url:
+            yield url, True
+
+
+# ------------------------------------------------------------------------------------ the paths
+def _actor(session, username: str):
+    user = session.scalar(select(User).where(User.username == username))
+    return actor_of(user) if user is not None else None
+
+
+def _page(result):
+    """Items of a use case's answer, whatever its shape (a list, (items, next), a page object, a dict)."""
+    if isinstance(result, tuple):
+        result = result[0]
+    if isinstance(result, dict):
+        result = result.get("items", result.get("cases", result))
+    items = getattr(result, "items", result)
+    return len(items) if isinstance(items, (list, tuple)) else 1
+
+
+def _people(data) -> list[dict]:
+    return list((data or {}).get("parties") or (data or {}).get("petitioners") or [])
+
+
+def paths_of(system, services) -> list[tuple[str, object, list]]:
+    """(label, call, arguments) of every read path timed."""
+    with system.db.read() as s:
+        busiest = s.execute(select(HumanTask.org_unit, func.count()).where(
+            HumanTask.status == "ready", HumanTask.level == "village", HumanTask.role == "mediator")
+            .group_by(HumanTask.org_unit).order_by(func.count().desc(), HumanTask.org_unit).limit(1)).first()
+        village = busiest[0] if busiest else "vil0101"
+        town = "twn" + village[3:5]
+        users = {name: _actor(s, name) for name in (
+            f"med_{village}", f"med_{town}", f"pet_{town}", "pet_cty1", "med_cty1", f"jus_{town}", "jus_cty",
+            "lead_cty1", "auditor_cty")}
+        cases = list(s.execute(select(Case.id, Case.number, Case.data).where(Case.jurisdiction == village)
+                               .order_by(Case.id.desc()).limit(10)))
+        recent = list(s.execute(select(Case.number, Case.data).order_by(Case.id.desc()).limit(200)))
+    rng = random.Random(7)
+    names = [p["name"] for _n, data in recent for p in _people(data) if p.get("name")]
+    two = [n[:2] for n in names] or ["张伟"]
+    three = [n for n in names if len(n) == 3] or names or ["张小伟"]
+    phones = [p["phone"] for _n, data in recent for p in _people(data) if p.get("phone")] or ["13800000000"]
+    numbers = [n for n, _d in recent]
+    rng.shuffle(two), rng.shuffle(three), rng.shuffle(phones), rng.shuffle(numbers)
+    case_ids = [c.id for c in cases]
+    u = users
+    mediator, county = u[f"med_{village}"], u["pet_cty1"]
+    t, c, p, sub, d, a, lead = (services.tasks, services.cases, services.petitions, services.subsidies,
+                                services.dashboard, services.audit, services.leader)
+    found = [
+        ("worklist, village mediator", lambda who: t.worklist_after(who), [mediator]),
+        ("worklist page, village mediator", lambda who: t.worklist_page(who), [mediator]),
+        ("worklist, town mediator", lambda who: t.worklist_after(who), [u[f"med_{town}"]]),
+        ("worklist, town petition office", lambda who: t.worklist_after(who), [u[f"pet_{town}"]]),
+        ("worklist, county petition bureau", lambda who: t.worklist_after(who), [county]),
+        ("worklist, county mediator", lambda who: t.worklist_after(who), [u["med_cty1"]]),
+        ("cases list, village mediator", lambda who: c.search(who), [mediator]),
+        ("cases list, county", lambda who: c.search(who), [county]),
+        ("search 2-char name, village", lambda q: c.search(mediator, q=q), two[:8]),
+        ("search 2-char name, county", lambda q: c.search(county, q=q), two[:8]),
+        ("search 3-char name, county", lambda q: c.search(county, q=q), three[:8]),
+        ("search phone, county", lambda q: c.search(county, q=q), phones[:8]),
+        ("search number, county", lambda q: c.search(county, q=q), numbers[:8]),
+        ("search number tail, county", lambda q: c.search(county, q=q), [n[-6:] for n in numbers[:8]]),
+        ("search summary word, county", lambda q: c.search(county, q=q), ["宅基地", "工资", "纠纷", "土地承包"]),
+        ("search absent word, county", lambda q: c.search(county, q=q), ["不存在的词", "火星"]),
+        ("overdue list, town", lambda who: c.search(who, overdue=True), [u[f"pet_{town}"]]),
+        ("overdue list, county", lambda who: c.search(who, overdue=True), [county]),
+        ("case view", lambda i: c.get(mediator, i), case_ids),
+        ("case history", lambda i: c.history(mediator, i), case_ids),
+        ("petition board, county", lambda who: p.board(who), [county]),
+        ("petition board, town", lambda who: p.board(who), [u[f"pet_{town}"]]),
+        ("leader's cases", lambda who: lead.owned(who), [u["lead_cty1"]]),
+        ("ledger list, town office", lambda who: sub.list(who), [u[f"jus_{town}"]]),
+        ("ledger list accrued, town", lambda who: sub.list(who, status="accrued"), [u[f"jus_{town}"]]),
+        ("ledger list, county", lambda who: sub.list(who), [u["jus_cty"]]),
+        ("ledger report, county", lambda who: sub.ledger_report(who), [u["jus_cty"]]),
+        ("dashboard figures, county", lambda who: d.figures(who), [u["lead_cty1"]]),
+        ("dashboard figures, town", lambda who: d.figures(who, unit=town), [u["lead_cty1"]]),
+        ("audit search by name", lambda q: a.search(u["auditor_cty"], party=q), three[:8]),
+        ("audit search by 2-char name", lambda q: a.search(u["auditor_cty"], party=q), two[:8]),
+        ("audit search by number tail", lambda q: a.search(u["auditor_cty"], number=q), [n[-6:] for n in numbers[:8]]),
+        ("audit search, all", lambda _q: a.search(u["auditor_cty"]), [None]),
+    ]
+    return [(label, call, args) for label, call, args in found if args and all(x is not None for x in args)]
+
+
+def time_paths(paths, requests: int, warmup: int) -> dict[str, tuple[float, float, str]]:
+    results = {}
+    for label, call, args in paths:
+        try:
+            for i in range(warmup):
+                call(args[i % len(args)])
+            wall, cpu, sizes = [], [], []
+            for i in range(requests):
+                started, used = time.perf_counter(), time.process_time()
+                answer = call(args[i % len(args)])
+                cpu.append((time.process_time() - used) * 1000)
+                wall.append((time.perf_counter() - started) * 1000)
+                sizes.append(_page(answer))
+        except Exception as exc:  # noqa: BLE001 -- a path this store or code lacks: say so, time the rest
+            _write(f"{label:<36} not timed: {type(exc).__name__}: {str(exc)[:100]}\n")
+            continue
+        results[label] = (percentile(wall, 50), percentile(wall, 95), f"{min(sizes)}–{max(sizes)} rows")
+        p50, p95, said = results[label]
+        _write(f"{label:<36}{p50:8.1f}{p95:8.1f}{percentile(cpu, 50):8.1f}{percentile(cpu, 95):8.1f}   {said}\n")
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default=None, help="comma-separated numbers of cases (default: --cases)")
+    parser.add_argument("--cases", type=int, default=10_000)
+    parser.add_argument("--database-url", help="default: SQLite files in a temporary directory")
+    parser.add_argument("--seeded", action="store_true", help="measure --database-url's store as it is")
+    parser.add_argument("--store", help="SQLite: keep the stores in files named PATTERN ({n}: the size)")
+    parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=20261201)
+    parser.add_argument("--explain", action="store_true")
+    args = parser.parse_args()
+    sizes = [int(x) for x in (args.sizes or str(args.cases)).split(",") if x.strip()]
+    if args.seeded and (not args.database_url or len(sizes) > 1):
+        parser.error("--seeded measures one store: give its --database-url and no --sizes")
+    if args.store and args.database_url:
+        parser.error("--store is for SQLite")
+    if any(n < 400 for n in sizes) and not args.seeded:
+        parser.error("each size must be at least 400 cases (the templates alone are a few hundred)")
+
+    table: dict[int, dict[str, tuple[float, float, str]]] = {}
+    dialect = "sqlite"
+    for size in sizes:
+        with tempfile.TemporaryDirectory() as tmp, store_for(args, size, Path(tmp)) as (url, fill):
+            settings = {"database_url": url, "bpmn_dir": BPMN, "notification_log": Path(tmp) / "n.log"}
+            if fill:
+                seed(url, settings, size, args.seed)
+            system = build_system(Settings(simulated_clock=False, **settings))
+            system.upgrade()
+            system.services = Services(system)
+            dialect = "postgresql" if system.db.is_postgres else "sqlite"
+            with system.db.read() as s:
+                total = s.scalar(select(func.count()).select_from(Case))
+                entries = s.scalar(select(func.count()).select_from(LedgerEntry))
+            _write(f"\n{dialect}, {total} cases, {entries} ledger entries; {args.requests} calls each (ms)\n"
+                   f"{'path':<36}{'p50':>8}{'p95':>8}{'cpu p50':>8}{'cpu p95':>8}\n")
+            paths = paths_of(system, system.services)
+            table[size] = time_paths(paths, args.requests, args.warmup)
+            if args.explain:
+                explain(system, paths)
+            system.close()
+
+    target = TARGET_MS[dialect]
+    if len(sizes) > 1:
+        first, last = sizes[0], sizes[-1]
+        _write(f"\np95 (ms) by size, and growth from {first} to {last} cases ({dialect}; target p95 < "
+               f"{target:.0f} ms, growth ≤ {GROWTH:.0f}×)\n")
+        _write(f"{'path':<36}" + "".join(f"{n:>10}" for n in sizes) + f"{'growth':>9}\n")
+        for label in table[first]:
+            row = [table[n].get(label, (None, None, ""))[1] for n in sizes]
+            cells = "".join(f"{v:10.1f}" if v is not None else f"{'-':>10}" for v in row)
+            growth = row[-1] / row[0] if row[0] and row[-1] is not None else None
+            flags = []
+            if row[-1] is not None and row[-1] >= target:
+                flags.append("over target")
+            if growth is not None and growth > GROWTH:
+                flags.append("grows")
+            _write(f"{label:<36}{cells}{(f'{growth:8.1f}×' if growth is not None else '        -')}"
+                   f"  {', '.join(flags)}\n")
+    else:
+        over = [label for label, (_p50, p95, _s) in table[sizes[0]].items() if p95 >= target]
+        _write(f"\n{len(over)} paths at or over the {target:.0f} ms p95 target{': ' + ', '.join(over) if over else ''}\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Read paths that stay flat as cases grow (issue 12): the search index finds what a scan of every
+case would (two-character names, numbers and their tails, summary words, phones), kept on register
+and rebuilt for cases loaded in bulk; the worklist in keyset pages; statistics for the planner."""
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select, text
+
+from engine import search
+from engine.scheduler import OPTIMIZE, DeadlineScheduler
+from engine.store import CaseSearchTerm
+
+
+def ids(person, q: str) -> list[int]:
+    response = person.get("/cases", q=q)
+    assert response.status_code == 200, response.get_json()
+    return [c["id"] for c in response.get_json()["items"]]
+
+
+def test_search_finds_two_character_names_numbers_tails_summary_words_and_phones(system, people):
+    intake, village = people["intake"], people["village"]
+    ditch = intake.register()  # 张三 and 李四, 排水沟堵塞引发邻里纠纷, 13800138000
+    wall = intake.register(summary="院墙倒塌砸坏邻居菜地", parties=[
+        {"side": "applicant", "name": "王小花", "phone": "13700137000", "residence_org": "dz-lc"},
+        {"side": "respondent", "name": "欧阳", "residence_org": "dz-lc"}])
+    assert ids(village, "张三") == [ditch["id"]]        # two characters: shorter than any trigram
+    assert ids(village, "欧阳") == [wall["id"]]
+    assert ids(village, "小花") == [wall["id"]]         # the middle of a name
+    assert ids(village, "王小花") == [wall["id"]]
+    assert ids(village, "倒塌") == [wall["id"]]         # a word of the summary
+    assert ids(village, "邻") == [wall["id"], ditch["id"]]  # one character: 邻里 and 邻居
+    assert ids(village, wall["number"]) == [wall["id"]]
+    # As LIKE does on each store: SQLite ignores the case of Latin letters, PostgreSQL does not.
+    assert ids(village, wall["number"].lower()) == ([] if system.db.is_postgres else [wall["id"]])
+    assert ids(village, wall["number"][-6:]) == [wall["id"]]  # the tail of the number
+    assert ids(village, "13700137000") == [wall["id"]]  # the whole phone, by its digest
+    assert ids(village, "137001") == []                # never part of a phone
+    assert ids(village, "张花") == [] and ids(village, "菜地倒塌") == []  # pairs of both, not the words
+    assert ids(people["other_village"], "欧阳") == []   # nor a case the searcher may not read
+
+
+def test_registering_indexes_the_case_and_rebuild_fills_the_index_after_a_bulk_load(system, people):
+    case = people["intake"].register()
+    with system.db.read() as s:
+        terms = set(s.scalars(select(CaseSearchTerm.term).where(CaseSearchTerm.case_id == case["id"])))
+    assert {"张三", "李四", "纠纷", "#" + case["number"].lower(), "#" + case["number"][-6:]} <= terms
+    assert terms == search.terms_of(case["number"], "张三 李四 排水沟堵塞引发邻里纠纷")
+    with system.db.write() as s:  # as a seeder's bulk copy leaves them: no terms
+        s.execute(delete(CaseSearchTerm))
+    assert ids(people["village"], "张三") == []
+    assert search.rebuild(system.db, chunk=1) == 1
+    assert ids(people["village"], "张三") == [case["id"]]
+
+
+def test_the_worklist_pages_by_cursor_without_duplicates_or_gaps_in_a_stable_order(system, people):
+    for _ in range(7):  # registered at one instant: their steps are due at the same time
+        people["intake"].register()
+    village = people["village"]
+    whole = village.get("/tasks").get_json()
+    assert whole["next"] is None and len(whole["items"]) == 7
+    seen, after = [], None
+    while True:
+        answer = village.get("/tasks", limit=3, **({"after": after} if after else {}))
+        assert answer.status_code == 200, answer.get_json()
+        body = answer.get_json()
+        assert len(body["items"]) <= 3
+        seen += [t["id"] for t in body["items"]]
+        after = body["next"]
+        if after is None:
+            break
+    assert seen == [t["id"] for t in whole["items"]] and len(set(seen)) == 7
+    order = [(t["due_at"] is None, t["due_at"] or "", t["id"]) for t in whole["items"]]
+    assert order == sorted(order)
+    assert village.get("/tasks", limit=0).status_code == 400
+
+
+def test_init_gives_the_planner_statistics_and_the_scheduler_keeps_them(system):
+    ran = system.optimize()
+    assert ran == "ANALYZE"
+    if system.db.is_postgres:
+        assert system.optimize(full=False).startswith("nothing")
+        assert DeadlineScheduler(system).lease is None  # autovacuum's job: no optimize job
+        return
+    with system.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(text("sqlite_stat1"))) > 0
+    scheduler = DeadlineScheduler(system)
+    scheduler.start()
+    try:
+        assert scheduler._aps.get_job(OPTIMIZE) is not None
+        scheduler._optimize_job()
+        assert scheduler.optimized == (1 if scheduler.holding else 0)
+    finally:
+        scheduler.stop()
