@@ -357,7 +357,9 @@ class CaseEngine:
         ctx.known = Known(timers, ready)
         if closing:
             ctx.event("case_closed", {"outcome": case.get("outcome")})
-        self._write_case(ctx, {"data": _jsonable(process_data), "state": rt.dump_state(workflow)})
+        # A closed case keeps of its state only what its diagram shows: nothing runs its workflow again.
+        state = rt.closed_state(workflow) if case["status"] != "open" else rt.dump_state(workflow)
+        self._write_case(ctx, {"data": _jsonable(process_data), "state": state})
         if closing:
             self._tell_linking_cases(ctx)
 
