@@ -513,8 +513,8 @@ class Pieces:
 
 
 def _stored(value: Any) -> str:
-    """A JSON value as SQLAlchemy's JSON type stores it (json.dumps with its defaults)."""
-    return json.dumps(value)
+    """A JSON value as the store's JSON columns hold it (the engines' json_serializer)."""
+    return state_codec.json_text(value)
 
 
 def _json_str(value: str) -> str:

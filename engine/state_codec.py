@@ -35,6 +35,12 @@ def dumps(value: Any) -> bytes:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
+def json_text(value: Any) -> str:
+    """How the store writes its JSON columns (the engines' `json_serializer`, engine/db.py): compact, and
+    Chinese as UTF-8, not as \\u escapes (a third of the bytes). Any JSON reads back the same."""
+    return dumps(value).decode("utf-8")
+
+
 def loads(text: bytes | str) -> Any:
     try:
         return orjson.loads(text)
