@@ -49,14 +49,21 @@ class PendingEvent:
     actor: str
 
 
+class StoredJSON(str):
+    """JSON text to store as it is in a JSON column (engine/rows.py's insert_events does)."""
+    __slots__ = ()
+
+
 def chain_rows(case_id: int, last_seq: int, last_hash: str, at: datetime,
-               events: Iterable[PendingEvent]) -> tuple[list[dict], int, str]:
-    """Rows for new events continuing a case's chain, and the new head (seq, hash)."""
+               events: Iterable[PendingEvent], *, data_as_text: bool = False) -> tuple[list[dict], int, str]:
+    """Rows for new events continuing a case's chain, and the new head (seq, hash). Each row's data is
+    exactly what was hashed: the canonical JSON read back, or (`data_as_text`) that text itself, for
+    `rows.insert_events` to store without encoding it again."""
     rows, seq, prev = [], last_seq, last_hash or GENESIS
     for ev in events:
         seq += 1
         text = canonical(ev.data)
-        data = json.loads(text)  # what is stored is exactly what was hashed
+        data = StoredJSON(text) if data_as_text else json.loads(text)
         digest = hashlib.sha256((prev + _body(case_id, seq, at, ev.actor, ev.kind, text)).encode("utf-8")).hexdigest()
         rows.append({"case_id": case_id, "seq": seq, "at": at, "actor": ev.actor, "kind": ev.kind,
                      "data": data, "hash": digest})

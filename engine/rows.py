@@ -9,6 +9,7 @@ parameters to the driver itself.
 """
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, Iterable, NamedTuple
 
@@ -18,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
+from .audit import StoredJSON
 from .store import Case, CaseCounter, CaseEvent, CaseLink, Deadline, Definition, HumanTask
 
 class Prepared:
@@ -33,10 +35,13 @@ class Prepared:
     An INSERT is compiled for the columns of the rows it is given; a column left out that has a
     Python-side default is not supported here (the callers pass every such column)."""
 
-    __slots__ = ("stmt", "_compiled")
+    __slots__ = ("stmt", "_compiled", "_raw")
 
-    def __init__(self, stmt):
+    def __init__(self, stmt, raw: tuple[str, ...] = ()):
+        """`raw`: parameters handed to the driver as given, without their type's processing (JSON
+        columns given their text already)."""
         self.stmt = stmt
+        self._raw = raw
         self._compiled: dict[tuple, tuple] = {}
 
     def _prepare(self, dialect, keys: tuple[str, ...] | None):
@@ -51,7 +56,7 @@ class Prepared:
                        and not c.primary_key]
             if missing:
                 raise ValueError(f"{table.name}: rows without {missing}, whose defaults the store sets")
-        processors = compiled._bind_processors
+        processors = {k: v for k, v in compiled._bind_processors.items() if k not in self._raw}
         statics = {name: bp.value for name, bp in compiled.binds.items()  # literal values of the statement
                    if not bp.required and bp.callable is None and bp.value is not None}
         names = list(compiled.positiontup) if compiled.positional else list(compiled.bind_names.values())
@@ -182,6 +187,7 @@ _FAST_TASK_AND_CASE, _FAST_READY_TASKS = Prepared(_SELECT_TASK_AND_CASE), Prepar
 _FAST_PENDING_TIMERS, _FAST_COMPLETE_TASK = Prepared(_PENDING_TIMERS), Prepared(_COMPLETE_TASK)
 _FAST_SET_ASSIGNEE, _FAST_SET_TASK_DUE = Prepared(_SET_ASSIGNEE), Prepared(_SET_TASK_DUE)
 _FAST_INSERT_TASKS, _FAST_INSERT_EVENTS = Prepared(_INSERT_TASKS), Prepared(_INSERT_EVENTS)
+_FAST_INSERT_EVENTS_TEXT = Prepared(_INSERT_EVENTS, raw=("data",))
 _FAST_INSERT_CASE = Prepared(_INSERT_CASE)
 _FAST_SAVE_CASE, _FAST_SAVE_CASE_KEEP_STATE = Prepared(_SAVE_CASE), Prepared(_SAVE_CASE_KEEP_STATE)
 _TASK_DEFAULTS = {"level": None, "assignee": None, "status": "ready", "title": ""}
@@ -290,8 +296,14 @@ def insert_deadlines(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
 
 
 def insert_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        _FAST_INSERT_EVENTS.insert_many(conn, rows)
+    """Insert event rows (audit.chain_rows); data given as audit.StoredJSON text is stored as it is."""
+    if not rows:
+        return
+    if all(isinstance(r["data"], StoredJSON) for r in rows):
+        _FAST_INSERT_EVENTS_TEXT.insert_many(conn, rows)
+    else:
+        _FAST_INSERT_EVENTS.insert_many(conn, [{**r, "data": json.loads(r["data"])}
+                                               if isinstance(r["data"], StoredJSON) else r for r in rows])
 
 
 def insert_case(conn: Connection, row: dict[str, Any]) -> int:

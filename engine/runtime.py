@@ -139,7 +139,8 @@ def closed_state(workflow: BpmnWorkflow) -> bytes:
     again: messages, task commands and version migrations refuse or skip closed cases, and a review
     request (复查) can only come while the petition is still open, in its window. What is read of a
     closed case's state is its diagram's marks (`progress`): those stay."""
-    done, _current = progress_of(state_dict(workflow))
+    done = {t.task_spec.name for t in _all_tasks(workflow) if t.state == TaskState.COMPLETED}
+    done.update(workflow.__dict__.get(_PASSED_ATTR) or ())  # what `progress` reads from a full state
     return state_codec.encode({CLOSED_KEY: 1, PASSED_KEY: sorted(done)})
 
 

@@ -367,7 +367,7 @@ class CaseEngine:
         """Bump the case version (or fail on a stale one) and append the command's events."""
         case = ctx.case
         event_rows, head_seq, head_hash = chain_rows(case["id"], case["last_event_seq"], case["last_event_hash"],
-                                               ctx.now, ctx.events)
+                                                     ctx.now, ctx.events, data_as_text=True)
         expected = case["version"]
         case.update(updates, version=expected + 1, updated_at=ctx.now, last_event_seq=head_seq,
                     last_event_hash=head_hash)
