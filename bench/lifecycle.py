@@ -121,7 +121,6 @@ def main() -> None:
     print(f"plain SpiffWorkflow, in memory:       {1 / plain:8.1f} lifecycles/s  ({plain * 1000:6.2f} ms each)")
     for mode, url in modes:
         engine = statistics.median(engine_times[mode]) / args.n
-        engine_c = statistics.median(engine_cpu[mode]) / args.n
         label = f"engine, SQLite synchronous={mode}" if mode else f"engine, {url.split('://')[0]}"
         print(f"{label + ':':<38}{1 / engine:8.1f} lifecycles/s  ({engine * 1000:6.2f} ms each, "
               f"{engine / per_lifecycle_commands * 1000:.2f} ms a command)  ratio {engine / plain:5.1f}x")
