@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fresh_store import fresh_store  # bench/fresh_store.py
 from sqlalchemy import func, select
 
+from engine import state_codec
 from engine.accounts import actor_of, add_org_unit, add_user
 from engine.config import Settings
 from engine.definitions import load_directory
@@ -90,7 +91,8 @@ class Bench:
 
     def state_size(self, case_id: int) -> int:
         with self.system.db.read() as s:
-            return len((s.scalar(select(Case.state).where(Case.id == case_id)) or "").encode())
+            # the state's JSON (it is stored compressed: engine/state_codec.py), to see whether it grows
+            return len(state_codec.decode_json(s.scalar(select(Case.state).where(Case.id == case_id))))
 
     def events(self, case_id: int) -> int:
         with self.system.db.read() as s:

@@ -52,6 +52,7 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import func, select, text  # noqa: E402
 
+from engine import state_codec  # noqa: E402
 from engine.accounts import actor_of, hash_password  # noqa: E402
 from engine import search  # noqa: E402
 from engine.audit import GENESIS, canonical, event_hash  # noqa: E402
@@ -513,8 +514,8 @@ class Pieces:
 
 
 def _stored(value: Any) -> str:
-    """A JSON value as SQLAlchemy's JSON type stores it (json.dumps with its defaults)."""
-    return json.dumps(value)
+    """A JSON value as the store's JSON columns hold it (the engines' json_serializer)."""
+    return state_codec.json_text(value)
 
 
 def _json_str(value: str) -> str:
@@ -540,7 +541,7 @@ class TemplateRows:
     bound: dict[str, list[dict[str, Any]]] = field(init=False)  # the rows as the driver gets them
 
     def __post_init__(self):
-        self.state = Pieces(self.case["state"] or "")
+        self.state = Pieces(state_codec.decode_json(self.case["state"]).decode("utf-8"))
         self.json_cols = {k: Pieces(_stored(self.case[k])) for k in ("data", "withheld_from", "flags")}
         self.event_parts = [(Pieces(_stored(e["data"])), Pieces(canonical(e["data"])), Pieces(e["actor"]))
                             for e in self.events]
@@ -664,14 +665,14 @@ def fill_copies(system, templates: list[TemplateRows], plan: list[TemplateRows],
                     assert digest == event_hash(prev, case_id, e["seq"], e["at"], actor, e["kind"],
                                                 json.loads(data_canon)), "hash recomputation differs"
                 batch["event"].append({**eb, "id": next_id["event"], "case_id": case_id, "actor": actor,
-                                       "data": stored.render(r), "prev_hash": prev, "hash": digest})
+                                       "data": stored.render(r), "hash": digest})
                 next_id["event"] += 1
                 prev = digest
             checked.add(id(t))
             c = t.case
             batch["case"].append({**b["case"][0], "id": case_id, "number": number, "jurisdiction": r.text(c["jurisdiction"]),
                                   "owner": r.text(c["owner"]), "registered_by": r.text(c["registered_by"]),
-                                  "state": t.state.render(r), "last_event_hash": prev,
+                                  "state": state_codec.encode_json(t.state.render(r)), "last_event_hash": prev,
                                   **{k: p.render(r) for k, p in t.json_cols.items()}})
             for task, tb in zip(t.tasks, b["task"]):
                 batch["task"].append({**tb, "id": task_ids[task["id"]], "case_id": case_id,

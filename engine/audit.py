@@ -1,8 +1,10 @@
 """The tamper-evident case history: one hash chain per case.
 
-hash = sha256(prev_hash + canonical JSON of {case_id, seq, at, actor, kind, data}). The case row
-keeps the newest seq and hash, so a deleted last event is found as well as an edited,
-deleted or reordered one in the middle.
+hash = sha256(prev_hash + canonical JSON of {case_id, seq, at, actor, kind, data}), where prev_hash is
+the hash of the case's event before (seq - 1), or GENESIS for the first. The case row keeps the newest
+seq and hash, so a deleted last event is found as well as an edited, deleted or reordered one in the
+middle. Since migration 0008 an event row does not repeat its predecessor's hash: `prev_hashes` gives
+it from the chain itself, as the readers (the API's history, the case file) show it.
 """
 from __future__ import annotations
 
@@ -28,8 +30,15 @@ def canonical(event: Mapping[str, Any]) -> str:
     return json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+def _body(case_id: int, seq: int, at: datetime, actor: str, kind: str, data_canonical: str) -> str:
+    """canonical({case_id, seq, at, actor, kind, data}) with `data` already canonical: the same text,
+    key for key in sorted order, without encoding the data a second time."""
+    return (f'{{"actor":{canonical(actor)},"at":"{_iso(at)}","case_id":{int(case_id)},"data":{data_canonical},'
+            f'"kind":{canonical(kind)},"seq":{int(seq)}}}')
+
+
 def event_hash(prev_hash: str, case_id: int, seq: int, at: datetime, actor: str, kind: str, data: Any) -> str:
-    body = canonical({"case_id": case_id, "seq": seq, "at": _iso(at), "actor": actor, "kind": kind, "data": data})
+    body = _body(case_id, seq, at, actor, kind, canonical(data))
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
@@ -40,18 +49,36 @@ class PendingEvent:
     actor: str
 
 
+class StoredJSON(str):
+    """JSON text to store as it is in a JSON column (engine/rows.py's insert_events does)."""
+    __slots__ = ()
+
+
 def chain_rows(case_id: int, last_seq: int, last_hash: str, at: datetime,
-               events: Iterable[PendingEvent]) -> tuple[list[dict], int, str]:
-    """Rows for new events continuing a case's chain, and the new head (seq, hash)."""
+               events: Iterable[PendingEvent], *, data_as_text: bool = False) -> tuple[list[dict], int, str]:
+    """Rows for new events continuing a case's chain, and the new head (seq, hash). Each row's data is
+    exactly what was hashed: the canonical JSON read back, or (`data_as_text`) that text itself, for
+    `rows.insert_events` to store without encoding it again."""
     rows, seq, prev = [], last_seq, last_hash or GENESIS
     for ev in events:
         seq += 1
-        data = json.loads(canonical(ev.data))  # what is stored is exactly what was hashed
-        digest = event_hash(prev, case_id, seq, at, ev.actor, ev.kind, data)
+        text = canonical(ev.data)
+        data = StoredJSON(text) if data_as_text else json.loads(text)
+        digest = hashlib.sha256((prev + _body(case_id, seq, at, ev.actor, ev.kind, text)).encode("utf-8")).hexdigest()
         rows.append({"case_id": case_id, "seq": seq, "at": at, "actor": ev.actor, "kind": ev.kind,
-                     "data": data, "prev_hash": prev, "hash": digest})
+                     "data": data, "hash": digest})
         prev = digest
     return rows, seq, prev
+
+
+def prev_hashes(events: Iterable[Any]) -> dict[int, str]:
+    """Per event seq, the hash it is chained to: the previous event's (by seq), GENESIS for the first.
+    What the rows held as `prev_hash` before migration 0008, derived from the chain as it stands."""
+    out, prev = {}, GENESIS
+    for ev in events:
+        out[ev.seq] = prev
+        prev = ev.hash
+    return out
 
 
 def insert_events(session: Session, rows: list[dict]) -> None:
@@ -80,8 +107,6 @@ def verify_chain(case_id: int, events: list[CaseEvent], head_seq: int, head_hash
         if ev.seq != expected_seq:
             return ChainBreak(case_id, expected_seq, ev.id,
                               f"缺少第 {expected_seq} 条事件（已被删除或顺序被改动）/ event {expected_seq} is missing or out of order")
-        if ev.prev_hash != prev:
-            return ChainBreak(case_id, ev.seq, ev.id, "前一哈希不符（事件被删除或重排）/ prev_hash does not match the previous event")
         digest = event_hash(prev, case_id, ev.seq, ev.at, ev.actor, ev.kind, ev.data)
         if digest != ev.hash:
             return ChainBreak(case_id, ev.seq, ev.id, "内容与哈希不符（事件被篡改）/ content does not match its hash (edited)")

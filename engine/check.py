@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import runtime as rt
+from . import state_codec
 from .audit import verify_chain
 from .store import (Case, CaseEvent, Deadline, HumanTask, InboxItem, LedgerBatch, LedgerEntry, LedgerEvent,
                     OutboxAttempt, OutboxMessage)
@@ -129,6 +130,12 @@ class ConsistencyCheck:
         self._check_history(case, tasks, events, found)
         ready_rows = {t["spiff_id"]: t for t in tasks if t["status"] == "ready"}
         timer_rows = {d["spiff_id"]: d for d in deadlines if d["spiff_id"] is not None}
+        if case["status"] != "open" and rt.is_closed_state(state_codec.decode(case["state"])):
+            # A closed case keeps only the steps it passed (runtime.closed_state): nothing is left waiting.
+            if ready_rows or deadlines:
+                found("status", f"已结案的案件仍有 {len(ready_rows)} 个待办、{len(deadlines)} 个待触发期限 / a closed "
+                                f"case still has {len(ready_rows)} ready task(s) and {len(deadlines)} pending deadline(s)")
+            return
         try:
             workflow = self.engine.restore(session, case, self.engine.application(case["type"]), case["state"])
         except Exception as exc:  # a state that does not restore is exactly what this looks for

@@ -1,20 +1,23 @@
 """Connections and units of work: one transaction per command, on SQLite or PostgreSQL."""
 from __future__ import annotations
 
+import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine as SAEngine, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .config import Settings
+from .state_codec import json_text
 
 
 def _sqlite_engine(url: str, busy_timeout_ms: int, synchronous: str, *, immediate: bool) -> SAEngine:
-    engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False})
+    engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
+                           json_serializer=json_text)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
@@ -31,7 +34,13 @@ def _sqlite_engine(url: str, busy_timeout_ms: int, synchronous: str, *, immediat
     def _on_begin(conn):
         # A writer takes the lock at BEGIN: it then reads the newest committed state, and two
         # writers queue instead of failing later on a stale snapshot.
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # Straight to the driver: the statement needs none of SQLAlchemy's execution machinery, and
+        # every command begins with it.
+        sql = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+        try:
+            conn.connection.dbapi_connection.execute(sql)
+        except sqlite3.Error as exc:  # as SQLAlchemy would raise it ("database is locked": OperationalError)
+            raise DBAPIError.instance(sql, None, exc, sqlite3.Error, dialect=conn.dialect) from exc
 
     return engine
 
@@ -60,7 +69,8 @@ class Database:
             self.write_engine = create_engine(url, pool_pre_ping=True, pool_size=settings.db_pool_size,
                                               connect_args={"options": options},
                                               max_overflow=settings.db_max_overflow,
-                                              pool_timeout=settings.db_pool_timeout)
+                                              pool_timeout=settings.db_pool_timeout,
+                                              json_serializer=json_text)
             self.read_engine = self.write_engine
         # One statement needs no transaction: on PostgreSQL that saves the BEGIN and the ROLLBACK
         # round trips (the scheduler's every-second probe, the simulated clock).

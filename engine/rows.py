@@ -3,16 +3,142 @@
 Commands are the hot path (ARCHITECTURE.md: a handful of statements, one commit). Going
 through the ORM for these costs more than the statements themselves, so the engine's writes
 use these prebuilt Core statements with bound parameters; the ORM stays for queries and admin.
+The statements every command runs (reading the task and case, completing the task, inserting tasks
+and events, saving the case) go further: `Prepared` compiles them once per dialect and hands their
+parameters to the driver itself.
 """
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, Iterable, NamedTuple
 
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
-from .store import Case, CaseEvent, Deadline, HumanTask
+from .audit import StoredJSON
+from .store import Case, CaseCounter, CaseEvent, CaseLink, Deadline, Definition, HumanTask
+
+class Prepared:
+    """A Core statement compiled once per dialect and run on the connection's DBAPI cursor.
+
+    SQLAlchemy's compiled cache is hit for these statements, but each execution still builds an
+    execution context, its parameters and its result object (about a quarter of a cached command's
+    time). The hot path's statements are fixed, so this keeps, per dialect, the SQL text, the order of
+    its parameters and the type processors of its parameters and result columns — exactly the ones
+    SQLAlchemy's own execution would apply — and hands the parameters to the driver itself, in the
+    connection's transaction. Errors come back wrapped as SQLAlchemy's (sqlalchemy.exc.DBAPIError …).
+
+    An INSERT is compiled for the columns of the rows it is given; a column left out that has a
+    Python-side default is not supported here (the callers pass every such column)."""
+
+    __slots__ = ("stmt", "_compiled", "_raw")
+
+    def __init__(self, stmt, raw: tuple[str, ...] = ()):
+        """`raw`: parameters handed to the driver as given, without their type's processing (JSON
+        columns given their text already)."""
+        self.stmt = stmt
+        self._raw = raw
+        self._compiled: dict[tuple, tuple] = {}
+
+    def _prepare(self, dialect, keys: tuple[str, ...] | None):
+        key = (dialect.name, dialect.paramstyle, keys)
+        found = self._compiled.get(key)
+        if found is not None:
+            return found
+        compiled = self.stmt.compile(dialect=dialect, column_keys=list(keys) if keys is not None else None)
+        if keys is not None:
+            table = self.stmt.table
+            missing = [c.name for c in table.columns if c.name not in keys and c.default is not None
+                       and not c.primary_key]
+            if missing:
+                raise ValueError(f"{table.name}: rows without {missing}, whose defaults the store sets")
+        processors = {k: v for k, v in compiled._bind_processors.items() if k not in self._raw}
+        statics = {name: bp.value for name, bp in compiled.binds.items()  # literal values of the statement
+                   if not bp.required and bp.callable is None and bp.value is not None}
+        names = list(compiled.positiontup) if compiled.positional else list(compiled.bind_names.values())
+        # (name, its processor or None, its static value or a marker that the caller gives it)
+        params = tuple((name, processors.get(name), statics.get(name, _GIVEN)) for name in names)
+        results = tuple(entry[3]._cached_result_processor(dialect, None) for entry in compiled._result_columns)
+        result_names = tuple(entry[0] for entry in compiled._result_columns)
+        found = self._compiled[key] = (compiled.string, params, compiled.positional, results, result_names)
+        return found
+
+    @staticmethod
+    def _bind(params, positional: bool, given: dict[str, Any]):
+        out = [] if positional else {}
+        for name, proc, static in params:
+            value = given[name] if static is _GIVEN else static
+            if proc is not None and value is not None:
+                value = proc(value)
+            if positional:
+                out.append(value)
+            else:
+                out[name] = value
+        return out
+
+    def _cursor(self, conn: Connection):
+        return conn.connection.dbapi_connection.cursor()
+
+    def _run(self, conn: Connection, keys, fn):
+        dialect = conn.dialect
+        sql, params, positional, results, names = self._prepare(dialect, keys)
+        cursor = self._cursor(conn)
+        try:
+            return fn(cursor, sql, params, positional, results, names)
+        except dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error,
+                                      dialect=dialect) from exc
+        finally:
+            cursor.close()
+
+    def execute(self, conn: Connection, given: dict[str, Any]) -> int:
+        """Run with one set of parameters; the count of rows it changed."""
+        def run(cursor, sql, params, positional, _results, _names):
+            cursor.execute(sql, self._bind(params, positional, given))
+            return cursor.rowcount
+        return self._run(conn, None, run)
+
+    def rows(self, conn: Connection, given: dict[str, Any]) -> list[tuple]:
+        """Run a query; its rows as tuples, each value as SQLAlchemy would give it."""
+        def run(cursor, sql, params, positional, results, _names):
+            cursor.execute(sql, self._bind(params, positional, given))
+            return [tuple(v if p is None or v is None else p(v) for p, v in zip(results, row))
+                    for row in cursor.fetchall()]
+        return self._run(conn, None, run)
+
+    def columns(self, conn: Connection) -> tuple[str, ...]:
+        return self._prepare(conn.dialect, None)[4]
+
+    def insert(self, conn: Connection, rows: list[dict[str, Any]]) -> list[tuple]:
+        """Insert the rows one by one (each in its own order, RETURNING what the statement returns);
+        every row must have the same keys."""
+        keys = tuple(rows[0])
+
+        def run(cursor, sql, params, positional, results, _names):
+            out = []
+            for row in rows:
+                cursor.execute(sql, self._bind(params, positional, row))
+                if results:
+                    got = cursor.fetchone()
+                    out.append(tuple(v if p is None or v is None else p(v) for p, v in zip(results, got)))
+            return out
+        return self._run(conn, keys, run)
+
+    def insert_many(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        """Insert the rows with one executemany (nothing returned); every row must have the same keys."""
+        keys = tuple(rows[0])
+
+        def run(cursor, sql, params, positional, _results, _names):
+            cursor.executemany(sql, [self._bind(params, positional, row) for row in rows])
+        return self._run(conn, keys, run)
+
+
+_GIVEN = object()
+
 
 case_t, task_t = Case.__table__, HumanTask.__table__
 deadline_t, event_t = Deadline.__table__, CaseEvent.__table__
@@ -56,15 +182,35 @@ _SAVE_CASE = update(case_t).where(case_t.c.id == bindparam("b_case"), case_t.c.v
 _SAVE_CASE_KEEP_STATE = update(case_t).where(case_t.c.id == bindparam("b_case"),
                                              case_t.c.version == bindparam("b_version")) \
     .values({name: bindparam(f"v_{name}") for name in _MUTABLE if name != "state"})
+_FAST_SELECT_CASE, _FAST_SELECT_STATE = Prepared(_SELECT_CASE), Prepared(_SELECT_STATE)
+_FAST_TASK_AND_CASE, _FAST_READY_TASKS = Prepared(_SELECT_TASK_AND_CASE), Prepared(_READY_TASKS)
+_FAST_PENDING_TIMERS, _FAST_COMPLETE_TASK = Prepared(_PENDING_TIMERS), Prepared(_COMPLETE_TASK)
+_FAST_SET_ASSIGNEE, _FAST_SET_TASK_DUE = Prepared(_SET_ASSIGNEE), Prepared(_SET_TASK_DUE)
+_FAST_INSERT_TASKS, _FAST_INSERT_EVENTS = Prepared(_INSERT_TASKS), Prepared(_INSERT_EVENTS)
+_FAST_INSERT_EVENTS_TEXT = Prepared(_INSERT_EVENTS, raw=("data",))
+_FAST_INSERT_CASE = Prepared(_INSERT_CASE)
+_FAST_SAVE_CASE, _FAST_SAVE_CASE_KEEP_STATE = Prepared(_SAVE_CASE), Prepared(_SAVE_CASE_KEEP_STATE)
+_TASK_DEFAULTS = {"level": None, "assignee": None, "status": "ready", "title": ""}
+_CASE_DEFAULTS = {"status": "open", "flags": [], "data": {}, "version": 1, "last_event_seq": 0, "last_event_hash": "",
+                  "state": b""}
+
+
+class OpenedTask(NamedTuple):
+    id: int
+    name: str
+    role: str
+    org_unit: str | None
 
 
 def load_case(conn: Connection, case_id: int) -> dict[str, Any] | None:
-    row = conn.execute(_SELECT_CASE, {"b_case": case_id}).mappings().first()
-    return dict(row) if row is not None else None
+    found = _FAST_SELECT_CASE.rows(conn, {"b_case": case_id})
+    return dict(zip(_CASE_NAMES, found[0])) if found else None
 
 
-def load_state(conn: Connection, case_id: int) -> str | None:
-    return conn.execute(_SELECT_STATE, {"b_case": case_id}).scalar()
+def load_state(conn: Connection, case_id: int) -> bytes | str | None:
+    """The case's stored workflow state (engine/state_codec.py decodes it)."""
+    found = _FAST_SELECT_STATE.rows(conn, {"b_case": case_id})
+    return found[0][0] if found else None
 
 
 def load_cases(conn: Connection, case_ids: list[int], *, with_state: bool) -> dict[int, dict[str, Any]]:
@@ -96,9 +242,10 @@ def ready_tasks_of(conn: Connection, case_ids: list[int]) -> dict[int, list[dict
 
 def load_task_and_case(conn: Connection, task_id: int) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """A task and its case in one read: the first thing every task command needs."""
-    row = conn.execute(_SELECT_TASK_AND_CASE, {"b_task": task_id}).first()
-    if row is None:
+    found = _FAST_TASK_AND_CASE.rows(conn, {"b_task": task_id})
+    if not found:
         return None
+    row = found[0]
     split = len(_TASK_NAMES)
     return dict(zip(_TASK_NAMES, row[:split])), dict(zip(_CASE_NAMES, row[split:]))
 
@@ -111,23 +258,24 @@ class TaskRow(NamedTuple):
 
 
 def ready_tasks(conn: Connection, case_id: int) -> list[TaskRow]:
-    return [TaskRow(*r) for r in conn.execute(_READY_TASKS, {"b_case": case_id})]
+    return [TaskRow(*r) for r in _FAST_READY_TASKS.rows(conn, {"b_case": case_id})]
 
 
 def pending_timers(conn: Connection, case_id: int) -> list[dict[str, Any]]:
-    return [dict(r) for r in conn.execute(_PENDING_TIMERS, {"b_case": case_id}).mappings()]
+    names = _FAST_PENDING_TIMERS.columns(conn)
+    return [dict(zip(names, r)) for r in _FAST_PENDING_TIMERS.rows(conn, {"b_case": case_id})]
 
 
 def complete_task(conn: Connection, task_id: int, at: datetime, by: str) -> None:
-    conn.execute(_COMPLETE_TASK, {"b_task": task_id, "b_at": at, "b_by": by})
+    _FAST_COMPLETE_TASK.execute(conn, {"b_task": task_id, "b_at": at, "b_by": by})
 
 
 def set_assignee(conn: Connection, task_id: int, username: str | None) -> None:
-    conn.execute(_SET_ASSIGNEE, {"b_task": task_id, "b_user": username})
+    _FAST_SET_ASSIGNEE.execute(conn, {"b_task": task_id, "b_user": username})
 
 
 def set_task_due(conn: Connection, task_id: int, due: datetime | None) -> None:
-    conn.execute(_SET_TASK_DUE, {"b_task": task_id, "b_due": due})
+    _FAST_SET_TASK_DUE.execute(conn, {"b_task": task_id, "b_due": due})
 
 
 def cancel_tasks(conn: Connection, ids: Iterable[int]) -> None:
@@ -138,8 +286,9 @@ def set_deadlines(conn: Connection, ids: Iterable[int], status: str, at: datetim
     conn.execute(_SET_DEADLINES, {"b_ids": list(ids), "b_status": status, "b_at": at})
 
 
-def insert_tasks(conn: Connection, rows: list[dict[str, Any]]):
-    return conn.execute(_INSERT_TASKS, rows).all()
+def insert_tasks(conn: Connection, rows: list[dict[str, Any]]) -> list[OpenedTask]:
+    """Insert task rows (in order); each one's id, name, role and org unit."""
+    return [OpenedTask(*r) for r in _FAST_INSERT_TASKS.insert(conn, [{**_TASK_DEFAULTS, **r} for r in rows])]
 
 
 def insert_deadlines(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
@@ -147,12 +296,18 @@ def insert_deadlines(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
 
 
 def insert_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(_INSERT_EVENTS, rows)
+    """Insert event rows (audit.chain_rows); data given as audit.StoredJSON text is stored as it is."""
+    if not rows:
+        return
+    if all(isinstance(r["data"], StoredJSON) for r in rows):
+        _FAST_INSERT_EVENTS_TEXT.insert_many(conn, rows)
+    else:
+        _FAST_INSERT_EVENTS.insert_many(conn, [{**r, "data": json.loads(r["data"])}
+                                               if isinstance(r["data"], StoredJSON) else r for r in rows])
 
 
 def insert_case(conn: Connection, row: dict[str, Any]) -> int:
-    return conn.execute(_INSERT_CASE, [row]).scalar_one()
+    return _FAST_INSERT_CASE.insert(conn, [{**_CASE_DEFAULTS, **row}])[0][0]
 
 
 def save_case(conn: Connection, case: dict[str, Any], expected_version: int) -> bool:
@@ -160,4 +315,38 @@ def save_case(conn: Connection, case: dict[str, Any], expected_version: int) -> 
     with_state = "state" in case  # commands that did not move the workflow leave it as it is
     params = {f"v_{name}": case[name] for name in _MUTABLE if with_state or name != "state"}
     params.update(b_case=case["id"], b_version=expected_version)
-    return conn.execute(_SAVE_CASE if with_state else _SAVE_CASE_KEEP_STATE, params).rowcount == 1
+    return (_FAST_SAVE_CASE if with_state else _FAST_SAVE_CASE_KEEP_STATE).execute(conn, params) == 1
+
+
+# ---------------------------------------------------------------- what registering a case reads and writes
+_definition_t, _counter_t, _link_t = Definition.__table__, CaseCounter.__table__, CaseLink.__table__
+_FAST_LATEST = Prepared(select(_definition_t.c.id, _definition_t.c.version)
+                        .where(_definition_t.c.process_key == bindparam("b_key"))
+                        .order_by(_definition_t.c.version.desc()).limit(1))
+_FAST_LINKING = Prepared(select(_link_t.c.case_id).where(_link_t.c.linked_case_id == bindparam("b_case"))
+                         .order_by(_link_t.c.id))
+
+
+def _counter_upsert(insert_of):
+    stmt = insert_of(_counter_t).values(type=bindparam("b_type"), year=bindparam("b_year"), last=1)
+    return Prepared(stmt.on_conflict_do_update(index_elements=["type", "year"], set_={"last": _counter_t.c.last + 1})
+                    .returning(_counter_t.c.last))
+
+
+_FAST_NEXT_NUMBER = {"sqlite": _counter_upsert(sqlite_insert), "postgresql": _counter_upsert(pg_insert)}
+
+
+def latest_definition(conn: Connection, process_key: str) -> tuple[int, int] | None:
+    """(id, version) of a process's newest deployed definition, without reading its spec."""
+    found = _FAST_LATEST.rows(conn, {"b_key": process_key})
+    return found[0] if found else None
+
+
+def next_number(conn: Connection, case_type: str, year: int) -> int:
+    """The next sequence number of a case type in a year (engine/numbering.py formats it)."""
+    return _FAST_NEXT_NUMBER[conn.dialect.name].rows(conn, {"b_type": case_type, "b_year": year})[0][0]
+
+
+def linking_cases(conn: Connection, case_id: int) -> list[int]:
+    """The cases that opened this one (a petition that opened a mediation), oldest link first."""
+    return [r[0] for r in _FAST_LINKING.rows(conn, {"b_case": case_id})]

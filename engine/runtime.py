@@ -9,7 +9,6 @@ grow with its age.
 from __future__ import annotations
 
 import builtins
-import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
@@ -29,6 +28,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
+from . import state_codec
 from .clock import current_time
 
 
@@ -117,14 +117,46 @@ _registry = BpmnWorkflowSerializer.configure({**SPIFF_CONFIG, BpmnWorkflow: _Sta
 _serializer = BpmnWorkflowSerializer(_registry)
 
 
-def dump_state(workflow: BpmnWorkflow) -> str:
+def state_dict(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """The workflow's state as the serializer gives it (without the spec), with its version."""
     dct = _serializer.to_dict(workflow)
     dct[_serializer.VERSION_KEY] = _serializer.VERSION
-    return json.dumps(dct, separators=(",", ":"), ensure_ascii=False)
+    return dct
 
 
-def load_state(state: str, spec, subprocess_specs, script_engine: PythonScriptEngine) -> BpmnWorkflow:
-    dct = json.loads(state)
+def dump_state(workflow: BpmnWorkflow) -> bytes:
+    """The stored form of the workflow's state (engine/state_codec.py): serialized once, to bytes."""
+    return state_codec.encode(state_dict(workflow))
+
+
+CLOSED_KEY = "fengqiao_closed"  # a closed case's state: only what its diagram shows (`closed_state`)
+
+
+def closed_state(workflow: BpmnWorkflow) -> bytes:
+    """The stored state of a case that has closed: the BPMN ids of every step it passed, nothing more.
+
+    A closed case's workflow has finished (no task waits, no timer, no message), and nothing runs it
+    again: messages, task commands and version migrations refuse or skip closed cases, and a review
+    request (复查) can only come while the petition is still open, in its window. What is read of a
+    closed case's state is its diagram's marks (`progress`): those stay."""
+    done = {t.task_spec.name for t in _all_tasks(workflow) if t.state == TaskState.COMPLETED}
+    done.update(workflow.__dict__.get(_PASSED_ATTR) or ())  # what `progress` reads from a full state
+    return state_codec.encode({CLOSED_KEY: 1, PASSED_KEY: sorted(done)})
+
+
+def is_closed_state(dct: Mapping[str, Any]) -> bool:
+    return bool(dct.get(CLOSED_KEY))
+
+
+class ClosedState(ValueError):
+    """A closed case's workflow is not kept: its state holds only the steps it passed."""
+
+
+def load_state(state: bytes | str, spec, subprocess_specs, script_engine: PythonScriptEngine) -> BpmnWorkflow:
+    dct = state_codec.decode(state)
+    if is_closed_state(dct):
+        raise ClosedState("已结案案件只保留经过的步骤，不保留工作流 / a closed case keeps the steps it passed, "
+                          "not its workflow")
     _serializer.migrate(dct)
     workflow = _serializer.from_dict(dct, spec=spec, subprocess_specs=subprocess_specs)
     workflow.script_engine = script_engine
@@ -492,10 +524,14 @@ def _forget(top: BpmnWorkflow, wf, task, passed: set[str]) -> int:
     return removed
 
 
-def progress(state: str) -> tuple[set[str], set[str]]:
+def progress(state: bytes | str | None) -> tuple[set[str], set[str]]:
     """From a stored state, the BPMN ids of the steps passed (completed) and of those open now (ready,
     waiting or started), without restoring the workflow: what a case's diagram shows."""
-    dct = json.loads(state) if state else {}
+    return progress_of(state_codec.decode(state))
+
+
+def progress_of(dct: Mapping[str, Any]) -> tuple[set[str], set[str]]:
+    """`progress` of a state already decoded to its dict."""
     done, current = set(), set()
     open_states = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 

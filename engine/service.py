@@ -22,7 +22,7 @@ from .clock import Clock, command_time, current_time
 from .command import (CommandObserver, CommandResult, Ctx, Known, WorkflowCache, command_actor, current_username,
                       observed)
 from .db import Database
-from .definitions_repo import SpecCache, latest
+from .definitions_repo import SpecCache
 from .errors import Conflict, InvalidInput, NotFound
 from .forms import validate_form
 from .numbering import next_case_number
@@ -156,7 +156,7 @@ class CaseEngine:
                    data: dict[str, Any], actor: Actor, link: tuple[int, str] | None = None) -> Ctx:
         """Insert a new case and run its workflow to the first wait, in the caller's transaction;
         `link` = (id of the case that opens this one, kind of link)."""
-        definition = latest(session, case_type)
+        definition = rows.latest_definition(session.connection(), case_type)  # (id, version)
         if definition is None:
             raise InvalidInput(f"流程“{case_type}”尚未部署 / process {case_type!r} is not deployed",
                                fields={"type": "尚未部署 / not deployed"})
@@ -167,12 +167,12 @@ class CaseEngine:
         if link is not None:  # a case opened by another one keeps its parties' identity from the same units
             parent = session.execute(select(Case.withheld_from).where(Case.id == link[0])).scalar()
             withheld = list(dict.fromkeys([*withheld, *(parent or [])]))
-        spec, subprocess_specs = self.specs.get(session, definition.id)
+        spec, subprocess_specs = self.specs.get(session, definition[0])
         workflow = rt.new_workflow(spec, subprocess_specs, self._script_engine(app),
                                    {**case_data, "level": init.level, "jurisdiction": init.jurisdiction})
         number = next_case_number(session, case_type, app.number_prefix, now.astimezone(ZONE).year)
         case_id = rows.insert_case(session.connection(), {
-            "number": number, "type": case_type, "definition_id": definition.id, "status": "open",
+            "number": number, "type": case_type, "definition_id": definition[0], "status": "open",
             "level": init.level, "jurisdiction": init.jurisdiction, "flags": list(init.flags),
             "repeat_of": init.repeat_of, "data": case_data, "version": 0, "last_event_seq": 0,
             "last_event_hash": "", "created_at": now, "updated_at": now, "registered_by": actor.username,
@@ -185,7 +185,7 @@ class CaseEngine:
                 for p in init.parties])
         case = self._load_case(session, case_id)
         ctx = Ctx(session, now, actor, app, case, workflow, Known({}, {}))
-        created = {"number": number, "type": case_type, "definition_version": definition.version,
+        created = {"number": number, "type": case_type, "definition_version": definition[1],
                    "level": init.level, "jurisdiction": init.jurisdiction, "data": case_data}
         if link is not None:
             session.execute(CaseLink.__table__.insert().values(case_id=link[0], linked_case_id=case_id,
@@ -358,7 +358,9 @@ class CaseEngine:
         ctx.known = Known(timers, ready)
         if closing:
             ctx.event("case_closed", {"outcome": case.get("outcome")})
-        self._write_case(ctx, {"data": _jsonable(process_data), "state": rt.dump_state(workflow)})
+        # A closed case keeps of its state only what its diagram shows: nothing runs its workflow again.
+        state = rt.closed_state(workflow) if case["status"] != "open" else rt.dump_state(workflow)
+        self._write_case(ctx, {"data": _jsonable(process_data), "state": state})
         if closing:
             self._tell_linking_cases(ctx)
 
@@ -366,7 +368,7 @@ class CaseEngine:
         """Bump the case version (or fail on a stale one) and append the command's events."""
         case = ctx.case
         event_rows, head_seq, head_hash = chain_rows(case["id"], case["last_event_seq"], case["last_event_hash"],
-                                               ctx.now, ctx.events)
+                                                     ctx.now, ctx.events, data_as_text=True)
         expected = case["version"]
         case.update(updates, version=expected + 1, updated_at=ctx.now, last_event_seq=head_seq,
                     last_event_hash=head_hash)
@@ -455,8 +457,7 @@ class CaseEngine:
     def _tell_linking_cases(self, ctx: Ctx) -> None:
         """A linked case that closes tells the case that opened it: message `<type>_closed` with its id,
         number and outcome, delivered in the same transaction if that case waits for it."""
-        links = ctx.session.execute(select(CaseLink.case_id).where(CaseLink.linked_case_id == ctx.case["id"])
-                                    .order_by(CaseLink.id)).scalars().all()
+        links = rows.linking_cases(ctx.conn, ctx.case["id"])
         name = f"{ctx.case['type']}_closed"
         payload = {"case_id": ctx.case["id"], "number": ctx.case["number"], "type": ctx.case["type"],
                    "outcome": ctx.case.get("outcome")}

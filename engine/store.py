@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Optional
 
-from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, MetaData, String,
-                        Text, TypeDecorator, UniqueConstraint)
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData,
+                        String, Text, TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -34,6 +34,21 @@ class UTCDateTime(TypeDecorator):
 
 
 Id = BigInteger().with_variant(Integer, "sqlite")
+
+
+class StoredState(TypeDecorator):
+    """A workflow state in its stored form (engine/state_codec.py): bytes, handed over as they are.
+
+    Read as the driver gives it: bytes (or a str, on SQLite, for a row still in the layout before
+    migration 0008, whose column was TEXT), so `state_codec.decode` takes any of them."""
+    impl = LargeBinary
+    cache_ok = True
+
+    def bind_processor(self, dialect):
+        return None
+
+    def result_processor(self, dialect, coltype):
+        return None
 
 
 class Base(DeclarativeBase):
@@ -142,9 +157,11 @@ class Case(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     last_event_seq: Mapped[int] = mapped_column(Integer, default=0)
     last_event_hash: Mapped[str] = mapped_column(String(64), default="")
-    # SpiffWorkflow's instance state, serialized without the spec (that lives in `definition`).
-    # Deferred: lists and views never load it; a command writes it with the case row.
-    state: Mapped[str] = mapped_column(Text, default="", deferred=True)
+    # SpiffWorkflow's instance state, serialized without the spec (that lives in `definition`), in the
+    # stored form of engine/state_codec.py (compressed JSON); a closed case's holds only the steps it
+    # passed (runtime.closed_state). Deferred: lists and views never load it; a command writes it with
+    # the case row.
+    state: Mapped[bytes] = mapped_column(StoredState, default=b"", deferred=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     closed_at: Mapped[Optional[datetime]]
@@ -208,7 +225,8 @@ class Deadline(Base):
 
 
 class CaseEvent(Base):
-    """Append-only, hash-chained per case: hash = sha256(prev_hash + canonical JSON of the event)."""
+    """Append-only, hash-chained per case: hash = sha256(prev_hash + canonical JSON of the event), where
+    prev_hash is the previous event's hash (not stored again: engine/audit.py's `prev_hashes`)."""
     __tablename__ = "case_event"
     # A case's newest event of a kind (its owner's assignment, its last agreement) is found without
     # reading the rest of a long history.
@@ -220,7 +238,6 @@ class CaseEvent(Base):
     actor: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import aliased
 
 from engine import privacy, search
 from engine.application import Actor
-from engine.audit import event_links, verify_batch, verify_cases, verify_chain
+from engine.audit import event_links, prev_hashes, verify_batch, verify_cases, verify_chain
 from engine.calendar import ZONE, iso
 from engine.errors import InvalidInput, NotFound
 from engine.store import AuditRun, Case, CaseEvent, CaseParty, Definition, LedgerEntry
@@ -354,8 +354,9 @@ class Audit(UseCases):
             broken = verify_chain(case.id, list(events), case.last_event_seq, case.last_event_hash)
             holds = event_links(list(events), broken)
             shown = views.Privacy(self.app(case.type), withheld=view["identity_withheld"], unmasked=False)
+            chained_to = prev_hashes(events)
             history = [{"seq": e.seq, "at": iso(e.at), "actor": e.actor, "kind": e.kind, "data": shown(e.data),
-                        "prev_hash": e.prev_hash, "hash": e.hash, "chain_ok": holds[e.seq]} for e in events]
+                        "prev_hash": chained_to[e.seq], "hash": e.hash, "chain_ok": holds[e.seq]} for e in events]
             verification = {"ok": broken is None, "events_checked": len(history), "head_seq": case.last_event_seq,
                             "break": broken.as_dict() if broken else None}
         return {"case": view, "events": history, "verification": verification}

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from engine import ledger, privacy
 from engine.application import ProcessApplication
+from engine.audit import prev_hashes
 from engine.calendar import iso
 from engine.store import Case, CaseEvent, CaseLink, Deadline, Definition, HumanTask
 
@@ -122,8 +123,9 @@ def case_summary(app: ProcessApplication, c: Case, now: datetime) -> dict[str, A
 def events(session: Session, case_id: int, shown: Privacy) -> list[dict[str, Any]]:
     """The history; personal data in it is shown as in the case view (the hashes are over what is stored)."""
     rows = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.seq)).all()
+    chained_to = prev_hashes(rows)
     return [{"seq": e.seq, "at": iso(e.at), "actor": e.actor, "kind": e.kind, "data": shown(e.data),
-             "prev_hash": e.prev_hash, "hash": e.hash} for e in rows]
+             "prev_hash": chained_to[e.seq], "hash": e.hash} for e in rows]
 
 
 def _owner_since(session: Session, case: Case) -> str | None:

@@ -4,11 +4,11 @@ workflow state, still escalates when its village deadline passes, closes with th
 subsidy, and its history and hash chain are whole (runtime.compact, issue 16)."""
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 from sqlalchemy import select
 
+from engine import state_codec
 from engine.store import Case, HumanTask
 from tests.mediation.conftest import settle
 
@@ -30,7 +30,8 @@ def version(system, case_id: int) -> int:
 def stored(system, case_id: int) -> tuple[int, dict]:
     with system.db.read() as s:
         state = s.scalar(select(Case.state).where(Case.id == case_id))
-    return len(state.encode()), json.loads(state)
+    raw = state_codec.decode_json(state)  # the state's JSON, as it grows or not (stored compressed)
+    return len(raw), state_codec.decode(state)
 
 
 def test_a_dispute_after_100_rejected_confirmations_still_escalates_and_closes_right(people, system):

@@ -3,12 +3,12 @@ of owner. It keeps the size of a new case's workflow state, fires its next repor
 any petition does, and its history and hash chain are whole (runtime.compact, issue 16)."""
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from engine.calendar import ZONE
+from engine import state_codec
 from engine.store import Case, HumanTask
 from tests.petition.conftest import end_of
 
@@ -26,7 +26,8 @@ def open_task(system, case_id: int, step: str):
 def stored(system, case_id: int) -> tuple[int, dict]:
     with system.db.read() as s:
         state = s.scalar(select(Case.state).where(Case.id == case_id))
-    return len(state.encode()), json.loads(state)
+    raw = state_codec.decode_json(state)  # the state's JSON, as it grows or not (stored compressed)
+    return len(raw), state_codec.decode(state)
 
 
 def version(system, case_id: int) -> int:
