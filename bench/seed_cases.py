@@ -41,6 +41,7 @@ import random
 import re
 import sys
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -1197,7 +1198,11 @@ def fill_store(system, cases: int, now: datetime, seed: int = 20261201, chunk: i
     finally:
         indexed = bulk.restore(log=log)
     finished = finish(system, log=log)
-    return {"county": county, "templates": len(templates), "template_cases": sum(t.size for t in rows),
+    expected = defaultdict(int)  # rows per copied table: the templates' and their copies'
+    for t in [*rows, *plan]:
+        for tr in t.tables:
+            expected[tr.name] += len(tr.old_ids)
+    return {"rows": dict(expected), "county": county, "templates": len(templates), "template_cases": sum(t.size for t in rows),
             "registered_s": registered, "copies": len(plan), "copied_cases": sum(t.size for t in plan),
             "copied_s": copied, "indexed_s": indexed, "finish_s": finished,
             "by_kind": {k.name: sum(1 for t in templates if t.kind == k.name) for k in KINDS}}
