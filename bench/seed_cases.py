@@ -1,6 +1,6 @@
 """A county of 20 towns × 15 villages with its people, filled fast with N cases of the bundled processes.
 
-Used by bench/pages.py. The county (`seed_county`): 清河县 (`cty`) with towns `twn01`…`twn20`, each with
+Used by bench/seed.py, bench/pages.py, bench/board.py. The county (`seed_county`): 清河县 (`cty`) with towns `twn01`…`twn20`, each with
 villages `vil0101`…`vil2015`; per village a mediator (`med_vil0101`) and an intake worker
 (`intake_vil0101`); per town a mediator, a petition officer and a justice officer (`med_twn01`,
 `pet_twn01`, `jus_twn01`); at the county two mediators, two petition officers, a justice officer, a
@@ -8,25 +8,39 @@ court liaison, three leaders, an auditor and an admin. Every password is `passwo
 
 Filling (`fill_store`) has two parts:
 
-1. **Templates through the real engine.** A few hundred cases of the kinds in `KINDS` (a village
-   dispute settled and archived, one escalated to the town, a refusal, a withdrawal, a petition not
-   accepted or resolved …; and open ones at each step and level) are registered with
-   `services.cases.register` in villages of town 01 (and 02, for disputes across towns) and worked with
-   `services.tasks.complete` / `services.cases.send_message` on the simulated clock, each action at its
-   own time over the past 18 months, with the scheduler's sweep run before every action: deadlines
-   that pass fire as in production (a follow-up left undone goes overdue, a late acceptance decision
-   opens its 督办 task, a petition's review window closes it).
-2. **Copies in bulk.** Each further case copies one template's rows — `case_record` (with its
-   workflow `state`), `human_task`, `deadline`, `case_event`, `case_party`, `ledger_entry`,
-   `ledger_event` — with new ids and a new case number, moved to another town and village by renaming
-   every unit code and every username (usernames embed their unit's code) in every copied value,
-   the state included, by one consistent rotation of towns and of villages. Nothing is run through
-   the engine again. The copies' hash chains are recomputed (`engine.audit.event_hash`) over the
-   renamed events with the new case id, so `fengqiao audit verify` passes on copies too
-   (`verify_sample` checks some). Not copied: outbox/inbox rows (the reminders of the template's
-   deadlines), case links (no template opens another case). Kept as the template's: the parties'
-   names, the digests of their ID numbers and phones (`case_party`), so a search by a party's ID
-   number finds every copy of its template.
+1. **Templates through the real engine.** A few hundred cases of the kinds in `KINDS` (every outcome
+   of both processes: a village dispute settled, one confirmed by the court, one escalated to the
+   town, a refusal, a withdrawal, one that went to court after three levels; a petition not accepted,
+   resolved, owned by a county leader with their progress reports, transferred, reviewed and
+   re-reviewed to `final`, mediated through the mediation case it opened; a repeat petition linked to
+   the earlier one and its owner named at `assign_leader`; and open ones at every step and level) are
+   registered with `services.cases.register` in villages of town 01 (and 02, for disputes across
+   towns) and worked with `services.tasks.complete` / `services.cases.send_message` /
+   `services.cases.set_owner` on the simulated clock, each action at its own time over the past 18
+   months, with the scheduler's sweep run before every action: deadlines that pass fire as in
+   production (a follow-up left undone goes overdue, a late acceptance decision opens its 督办 task,
+   a petition's review window closes it). A template is one case, or two (a petition and the
+   mediation case it opened; a repeat petition and the earlier one), copied together.
+2. **Copies in bulk.** Each further case copies one template's rows in every table of a case
+   (`copied_tables`: `case_record`, and each table with a `case_id` or a foreign key to a copied
+   table, read from the models: `case_event`, `case_link`, `case_party`, `deadline`, `human_task`,
+   `ledger_entry`, `ledger_event` today; every column) with new ids and new case numbers, moved to
+   another town and village by renaming every unit code and every username (usernames embed their
+   unit's code) in every copied text, the workflow state included, by one consistent rotation of
+   towns and of villages. Ids of the template's own rows are remapped in the id columns (foreign
+   keys, `repeat_of`, `reverses`) and inside JSON values (`ID_KEYS`: `case_id`, `task_id`,
+   `entry_id`, `entries[].id` …). Nothing is run through the engine again. The copies' hash chains
+   are recomputed (`engine.audit.event_hash`) over the renamed events with the new case id, so
+   `fengqiao audit verify` and `fengqiao check` pass on copies too. The rows go in through one
+   connection (`Writer`: `executemany` of tuples on SQLite, `COPY` on PostgreSQL) with the copied
+   tables' secondary indexes dropped meanwhile and rebuilt afterwards from their own statements
+   (`BulkLoad`), then `finish` (ANALYZE). Not copied: outbox/inbox rows (the reminders of the
+   template's deadlines). Kept as the template's: the parties' names, the digests of their ID
+   numbers and phones (`case_party`), so a search by a party's ID number finds every copy of its
+   template.
+
+The workflow state is read and written only through `decode_state` / `encode_state` (today the JSON
+text as stored).
 
 Times are the template's: a copy was registered, and its deadlines fall, when its template's did, so
 the due dates of open cases take as many distinct values as there are templates of their kind.
@@ -35,8 +49,9 @@ same store, its times counted back from the moment the run starts.
 """
 from __future__ import annotations
 
-import hashlib
+from hashlib import sha256
 import json
+import operator
 import random
 import re
 import sys
@@ -710,15 +725,8 @@ class Renamer:
 
     def __init__(self, dt: int, dv: int, numbers: dict[str, str], ids: list[dict[int, int]]):
         self.dt, self.dv, self.numbers, self.ids = dt, dv, numbers, ids
-        self.done: dict[tuple, str] = {}
 
     def token(self, token: tuple) -> str:
-        found = self.done.get(token)
-        if found is None:
-            found = self.done[token] = self._token(token)
-        return found
-
-    def _token(self, token: tuple) -> str:
         kind = token[0]
         if kind == "v":
             return f"vil{(token[1] - 1 + self.dt) % TOWNS + 1:02d}{(token[2] - 1 + self.dv) % VILLAGES + 1:02d}"
@@ -728,17 +736,40 @@ class Renamer:
             return str(self.ids[token[1]][token[2]])
         return self.numbers.get(token[1], token[1])
 
-    def text(self, value: str | None) -> str | None:
-        """A short text (a unit code, a username) renamed."""
-        return Pieces(value).render(self) if value else value
+    def values(self, atoms: Atoms) -> list[str]:
+        """The template's pieces with this copy's names in the codes' places."""
+        found = atoms.values.copy()
+        for token, slot in atoms.slots.items():
+            found[slot] = self.token(token)
+        return found
+
+
+class Atoms:
+    """All the texts of one template cut once at their codes: one list of the literal pieces and of
+    one place per distinct code, so that a copy fills the codes' places once (`Renamer.values`) and
+    joins each text from its positions (`Pieces`) instead of scanning it again (a workflow state is
+    some 16 KB)."""
+
+    def __init__(self):
+        self.values: list[str] = []
+        self.slots: dict[tuple, int] = {}
+
+    def position(self, piece: str | tuple) -> int:
+        if isinstance(piece, tuple):
+            slot = self.slots.get(piece)
+            if slot is None:
+                slot = self.slots[piece] = len(self.values)
+                self.values.append("")
+            return slot
+        self.values.append(piece)
+        return len(self.values) - 1
 
 
 class Pieces:
-    """A text cut once at its codes, so each copy joins the pieces with its own names instead of
-    scanning the text again (a workflow state is some 14 KB)."""
-    __slots__ = ("parts",)
+    """A text cut at its codes: the positions of its pieces among its template's `Atoms`."""
+    __slots__ = ("getter", "single", "plain")
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, atoms: Atoms):
         parts: list[Any] = []
         last = 0
         for m in _CODES.finditer(text):
@@ -753,14 +784,16 @@ class Pieces:
                 parts.append(("n", m.group(6)))
             last = m.end()
         parts.append(text[last:])
-        self.parts = parts
+        parts = [p for p in parts if p != ""] or [""]
+        self.plain = len(parts) == 1 and isinstance(parts[0], str)
+        positions = [atoms.position(p) for p in parts]
+        self.single = positions[0] if len(positions) == 1 else None
+        self.getter = operator.itemgetter(*positions)
 
-    @property
-    def plain(self) -> bool:
-        return len(self.parts) == 1
-
-    def render(self, r: Renamer) -> str:
-        return "".join(p if p.__class__ is str else r.token(p) for p in self.parts)
+    def render(self, values: list[str]) -> str:
+        if self.single is not None:
+            return values[self.single]
+        return "".join(self.getter(values))
 
 
 def _stored(value: Any) -> str:
@@ -798,13 +831,6 @@ def _mark(value: Any, ids: dict[str, set[int]], digit: dict[str, int], id_table:
     return value
 
 
-def _hash(prev: str, case_id: int, seq: int, at: datetime, actor: str, kind: str, data_canonical: str) -> str:
-    """engine.audit.event_hash, over data already in canonical JSON (its keys in sorted order)."""
-    body = (f'{{"actor":{_json_str(actor)},"at":"{at.astimezone(timezone.utc).isoformat(timespec="microseconds")}",'
-            f'"case_id":{case_id},"data":{data_canonical},"kind":{_json_str(kind)},"seq":{seq}}}')
-    return hashlib.sha256((prev + body).encode("utf-8")).hexdigest()
-
-
 @dataclass
 class TableRows:
     """A template group's rows of one table, ready to copy: per row the values in the driver's form
@@ -826,8 +852,9 @@ class TemplateRows:
     numbers: list[str]
     home: int  # the template's home village index in town 01
     tables: list[TableRows]
-    events: list[list[tuple]]  # per case: (seq, at, kind, actor Pieces, canonical data Pieces)
-    event_rows: list[int]  # per event row of case_event (in its order): the index of its case
+    events: list[list[tuple]]  # per case: (head Pieces, tail Pieces, seq, at, kind, actor, canonical data)
+    event_order: list[int]  # per event, in the order of `events`: its row in case_event's rows
+    atoms: Atoms
 
 
 def _bind_processors(table, dialect) -> dict[str, Callable[[Any], Any]]:
@@ -874,6 +901,7 @@ def load_templates(system, templates: list[Template]) -> list[TemplateRows]:
             cases = rows["case_record"]
             case_index = {c["id"]: i for i, c in enumerate(cases)}
             home = cases[0]["data"].get("route", {}).get("village") or cases[0]["data"].get("residence_org")
+            atoms = Atoms()
             cut: list[TableRows] = []
             for table in tables:
                 tr = TableRows(table.name, [r["id"] for r in rows[table.name]], [], [])
@@ -887,7 +915,7 @@ def load_templates(system, templates: list[Template]) -> list[TemplateRows]:
                             text_ = json.dumps(_mark(json.loads(decode_state(value) or "{}"), ids, digit),
                                                separators=(",", ":"), ensure_ascii=False) if value else ""
                             base.append(None)
-                            ops.append((i, "state", Pieces(text_)))
+                            ops.append((i, "state", Pieces(text_, atoms)))
                             continue
                         if isinstance(value, (dict, list)):
                             value = _mark(value, ids, digit)
@@ -904,26 +932,31 @@ def load_templates(system, templates: list[Template]) -> list[TemplateRows]:
                         elif table.name == "case_event" and name in ("prev_hash", "hash"):
                             ops.append((i, name, None))
                         elif isinstance(value, str):
-                            p = Pieces(value)
+                            p = Pieces(value, atoms)
                             if not p.plain:
                                 ops.append((i, "text", p))
                     tr.base.append(base)
                     tr.ops.append(ops)
                 cut.append(tr)
             events: list[list[tuple]] = [[] for _ in cases]
-            event_rows = []
-            for e in rows.get("case_event", []):  # in id order, which is each case's seq order
+            event_rows: list[list[int]] = [[] for _ in cases]
+            for j, e in enumerate(rows.get("case_event", [])):  # in id order, which is each case's seq order
                 k = case_index[e["case_id"]]
-                events[k].append((e["seq"], e["at"], e["kind"], Pieces(e["actor"]),
-                                  Pieces(canonical(_mark(e["data"], ids, digit)))))
-                event_rows.append(k)
+                # the hashed body (engine.audit.event_hash) around the new case id, cut like the texts
+                at = e["at"].astimezone(timezone.utc).isoformat(timespec="microseconds")
+                data = canonical(_mark(e["data"], ids, digit))
+                head = f'{{"actor":{_json_str(e["actor"])},"at":"{at}","case_id":'
+                tail = f',"data":{data},"kind":{_json_str(e["kind"])},"seq":{e["seq"]}}}'
+                events[k].append((Pieces(head, atoms), Pieces(tail, atoms), e["seq"], e["at"], e["kind"],
+                                  Pieces(e["actor"], atoms), Pieces(data, atoms)))
+                event_rows[k].append(j)
             for k, evs in enumerate(events):
-                if [e[0] for e in evs] != sorted(e[0] for e in evs):
+                if [e[2] for e in evs] != sorted(e[2] for e in evs):
                     raise RuntimeError(f"case {cases[k]['id']}: events not in seq order by id")
             loaded.append(TemplateRows(
                 t, len(cases), cases[0]["created_at"], [c["type"] for c in cases],
                 [c["created_at"].astimezone(ZONE).year for c in cases], [c["number"] for c in cases],
-                int(home[-2:]), cut, events, event_rows))
+                int(home[-2:]), cut, events, [j for per_case in event_rows for j in per_case], atoms))
     return loaded
 
 
@@ -1024,27 +1057,24 @@ def fill_copies(system, templates: list[TemplateRows], plan: list[TemplateRows],
                 for old, case_type, year in zip(t.numbers, t.types, t.years):
                     counters[(case_type, year)] = counters.get((case_type, year), 0) + 1
                     numbers[old] = f"{prefixes[case_type]}-{year}-{counters[(case_type, year)]:06d}"
-                r = Renamer(rng.randrange(TOWNS), rng.randint(1, VILLAGES) - t.home, numbers, ids)
+                values = Renamer(rng.randrange(TOWNS), rng.randint(1, VILLAGES) - t.home, numbers, ids).values(t.atoms)
                 new_case_ids = list(ids[0].values())
-                hashes: list[tuple[str, str]] = []  # per event row: (prev, hash)
+                by_row: list[Any] = [None] * len(t.event_order)  # per event row: (prev, hash)
                 heads = []
+                n = 0
                 for k, evs in enumerate(t.events):
-                    prev, case_id = GENESIS, new_case_ids[k]
-                    for seq, at, kind, actor_p, canon_p in evs:
-                        actor, data_canon = actor_p.render(r), canon_p.render(r)
-                        digest = _hash(prev, case_id, seq, at, actor, kind, data_canon)
+                    prev, case_id = GENESIS, str(new_case_ids[k])
+                    for head, tail, seq, at, kind, actor_p, canon_p in evs:
+                        body = head.render(values) + case_id + tail.render(values)
+                        digest = sha256((prev + body).encode("utf-8")).hexdigest()
                         if id(t) not in checked:
-                            assert digest == event_hash(prev, case_id, seq, at, actor, kind,
-                                                        json.loads(data_canon)), "hash recomputation differs"
-                        hashes.append((prev, digest))
+                            assert digest == event_hash(prev, int(case_id), seq, at, actor_p.render(values), kind,
+                                                        json.loads(canon_p.render(values))), "hash recomputation differs"
+                        by_row[t.event_order[n]] = (prev, digest)
+                        n += 1
                         prev = digest
                     heads.append(prev)
                 checked.add(id(t))
-                # event rows are in id order; hashes were computed per case: line them up
-                order = sorted(range(len(t.event_rows)), key=lambda j: (t.event_rows[j], j))
-                by_row = [None] * len(order)
-                for h, j in zip(hashes, order):
-                    by_row[j] = h
                 for k, tr in enumerate(t.tables):
                     out = batch[tr.name]
                     own = ids[k]
@@ -1052,13 +1082,13 @@ def fill_copies(system, templates: list[TemplateRows], plan: list[TemplateRows],
                         row = base.copy()
                         for i, what, arg in ops:
                             if what == "text":
-                                row[i] = arg.render(r)
+                                row[i] = arg.render(values)
                             elif what == "id":
                                 row[i] = own[row[i]]
                             elif what == "ref":
                                 row[i] = ids[arg][row[i]]
                             elif what == "state":
-                                row[i] = encode_state(arg.render(r))
+                                row[i] = encode_state(arg.render(values))
                             elif what == "head":
                                 row[i] = heads[arg]
                             elif what == "prev_hash":

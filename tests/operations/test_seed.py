@@ -141,7 +141,8 @@ def test_copy_plan_fills_exactly_the_cases_asked(monkeypatch):
     """The plan's copies and the templates make `cases` cases, two-case templates counted twice."""
     def rows(kind: str, size: int, day: int):
         t = seed_cases.Template(kind, "mediation", list(range(size)))
-        return seed_cases.TemplateRows(t, size, datetime(2026, 1, day, tzinfo=timezone.utc), [], [], [], 1, [], [], [])
+        return seed_cases.TemplateRows(t, size, datetime(2026, 1, day, tzinfo=timezone.utc), [], [], [], 1, [], [], [],
+                                       seed_cases.Atoms())
 
     templates = [rows(k.name, 2 if k.name == "petition_mediated" else 1, 1 + i % 28) for i, k in enumerate(seed_cases.KINDS)]
     for cases in (len(templates) + 1, 1000, 12345):
