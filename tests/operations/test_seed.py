@@ -125,12 +125,6 @@ def test_seeded_store(database_url, tmp_path, init_schema):
     assert schema(database_url) == init_schema
 
 
-def test_copies_keep_the_state_codec_seam():
-    """The seeder reads and writes workflow states only through this pair (today the JSON text itself)."""
-    state = '{"data":{"case_id":3}}'
-    assert seed_cases.encode_state(seed_cases.decode_state(state)) == state
-
-
 def test_progress_bar_says_share_rate_and_time_left():
     line = seed_cases.progress("copies", 250, 1000, 10.0, width=10)
     assert line.startswith("\r  copies [##........]  25.0% 250/1000 cases, 25/s")
