@@ -1,8 +1,8 @@
 """A county of 20 towns × 15 villages with its people, filled fast with N cases of the bundled processes.
 
-Used by bench/seed.py, bench/pages.py, bench/board.py. The county (`seed_county`): 清河县 (`cty`) with towns `twn01`…`twn20`, each with
-villages `vil0101`…`vil2015`; per village a mediator (`med_vil0101`) and an intake worker
-(`intake_vil0101`); per town a mediator, a petition officer and a justice officer (`med_twn01`,
+Used by bench/seed.py, bench/pages.py, bench/board.py. The county (`seed_county`): 清河县 (`cty`) with
+towns `twn01`…`twn20`, each with villages `vil0101`…`vil2015`; per village a mediator (`med_vil0101`)
+and an intake worker (`intake_vil0101`); per town a mediator, a petition officer and a justice officer (`med_twn01`,
 `pet_twn01`, `jus_twn01`); at the county two mediators, two petition officers, a justice officer, a
 court liaison, three leaders, an auditor and an admin. Every password is `password1`.
 
