@@ -61,6 +61,7 @@ from engine.definitions import parse_decisions, parse_files  # noqa: E402
 from engine.definitions_repo import deploy, deploy_decisions  # noqa: E402
 from engine.store import (Case, CaseCounter, CaseEvent, CaseParty, Deadline, HumanTask, LedgerEntry,  # noqa: E402
                           LedgerEvent, OrgUnit, User)
+from workflows import dashboard_tally  # noqa: E402
 
 BPMN = ROOT / "bpmn"
 PASSWORD = "password1"
@@ -741,6 +742,7 @@ def fill_store(system, cases: int, now: datetime, seed: int = 20261201, chunk: i
     plan = copy_plan(rows, cases, rng)
     copied = fill_copies(system, rows, plan, rng, chunk=chunk, log=log)
     search.rebuild(system.db, chunk=chunk)  # the copies went in without their search terms
+    dashboard_tally.rebuild(system.db)  # nor the dashboard's counts
     return {"county": county, "templates": len(templates), "registered_s": registered, "copies": len(plan),
             "copied_s": copied, "by_kind": {k.name: sum(1 for t in templates if t.kind == k.name) for k in KINDS}}
 

@@ -418,6 +418,19 @@ class CaseSearchTerm(Base):
     case_id: Mapped[int] = mapped_column(Id, primary_key=True)
 
 
+class CaseTally(Base):
+    """Counts of cases kept per figure, period, unit and key (engine/tally.py), changed in the same
+    transaction as the write that changes what they count, so a figure over the whole county reads
+    a row per unit and period instead of every case. What each figure counts is the case types'
+    business (workflows/dashboard_tally.py); `unit` is '' for a case held by no unit."""
+    __tablename__ = "case_tally"
+    figure: Mapped[str] = mapped_column(String(32), primary_key=True)
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class SignInLog(Base):
     """Every attempt to sign in to the pages, for auditors: who typed which user name from where, and
     whether it worked (and why not). Also what the lock-out counts (usecases/sign_in.py)."""

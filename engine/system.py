@@ -64,6 +64,12 @@ class System:
         A second job of the same name replaces the first (several Services over one System)."""
         self._sweep_jobs[name] = job
 
+    def add_case_listener(self, listener) -> None:
+        """Call `listener(session, before, case)` after every write of a case, in its transaction
+        (engine/tally.py): `before` the case as the command found it (None when it registers it)."""
+        if listener not in self.engine.case_listeners:
+            self.engine.case_listeners.append(listener)
+
     def upgrade(self) -> None:
         upgrade_schema(self.db)
         self.load_calendar()

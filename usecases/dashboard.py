@@ -104,7 +104,7 @@ class Dashboard(UseCases):
             quarters = _quarters(first, last)
             money = figures.subsidy_by_quarter(session, visible, quarters)
             months = _month_starts(first, last)
-            categories = figures.by_category_and_month(session, visible, months)
+            categories = figures.by_category_and_month(session, units, months)
             choices = self._choices(tree, actor)
         return {
             "from": first.isoformat(), "to": last.isoformat(), "as_of": iso(now),

@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, exists, func, literal, literal_column, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from engine.store import Case, CaseParty, HumanTask, LedgerEntry, LedgerEvent
+from engine.store import Case, HumanTask, LedgerEntry, LedgerEvent
 
-from . import petition_board, subsidy_ledger
+from . import dashboard_tally, petition_board, subsidy_ledger
 
 DISPUTE_TYPE = "mediation"
 # The Fengqiao figure: a closed dispute's outcome → the level that resolved it (小事不出村、大事不出镇).
@@ -28,7 +28,7 @@ RESOLVED_AT = {"resolved_village": "village", "resolved_town": "town", "resolved
 # Every other outcome of a closed dispute, in the order the dashboard lists them.
 OTHER_OUTCOMES = ("court", "refused", "withdrawn")
 OWNER_ROLE = "leader"  # whose open petitions the backlog figure counts (petition_board: 领导包案)
-UNCATEGORIZED = "other"  # a case registered without a category counts as 其他
+UNCATEGORIZED = dashboard_tally.UNCATEGORIZED  # a case registered without a category counts as 其他
 
 
 def fengqiao(session: Session, visible, start: datetime, end: datetime) -> dict[str, int]:
@@ -111,42 +111,18 @@ def subsidy_by_quarter(session: Session, visible, quarters: Sequence[str]) -> li
     return rows
 
 
-def by_category_and_month(session: Session, visible, month_starts: Sequence[datetime]
+def by_category_and_month(session: Session, units: set[str] | None, month_starts: Sequence[datetime]
                           ) -> list[tuple[str, int, int]]:
-    """Cases registered per category and month: (category, month index, count). `month_starts` are
-    the first instants of the months (Asia/Shanghai) and of the month after the last.
+    """Cases registered per category and month: (category, month index, count), of the cases held by
+    `units` (None: all). `month_starts` are the first instants of the months (Asia/Shanghai) and of
+    the month after the last.
 
-    Both case types name their matter's category at registration (DOMAIN.md §7, `data.category`) and
-    copy it to the `case_party` row of each person they can find again (one with an ID number or a
-    phone), which carries the registration time: those cases are counted from there, each once
-    (ix_case_party_created), without reading the large case rows; the few cases with no such row are
-    counted from their own data."""
+    Both case types name their matter's category at registration (DOMAIN.md §7, `data.category`);
+    the counts are kept per unit, month and category as cases are registered and change hands
+    (workflows/dashboard_tally.py), so this reads a row per unit, month and category."""
     if len(month_starts) < 2:
         return []
-    counts: dict[tuple[str, int], int] = {}
-
-    def month_of(column):
-        return case(*[(column < bound, i) for i, bound in enumerate(month_starts[1:])], else_=None)
-
-    # Grouped by the output columns' names: PostgreSQL takes the month's CASE, written out a second
-    # time with bound parameters of its own, for another expression. (Names no table column has.)
-    by_names = (literal_column("category_code"), literal_column("month_index"))
-    category = func.coalesce(CaseParty.category, literal(UNCATEGORIZED)).label("category_code")
-    month = month_of(CaseParty.created_at).label("month_index")
-    indexed = (select(category, month, func.count(func.distinct(CaseParty.case_id)))
-               .where(CaseParty.created_at >= month_starts[0], CaseParty.created_at < month_starts[-1])
-               .group_by(*by_names))
-    own = func.coalesce(Case.data["category"].as_string(), literal(UNCATEGORIZED)).label("category_code")
-    own_month = month_of(Case.created_at).label("month_index")
-    unindexed = (select(own, own_month, func.count())
-                 .where(Case.created_at >= month_starts[0], Case.created_at < month_starts[-1],
-                        ~exists().where(CaseParty.case_id == Case.id))
-                 .group_by(*by_names))
-    if visible is not None:
-        indexed = indexed.join(Case, Case.id == CaseParty.case_id).where(visible)
-        unindexed = unindexed.where(visible)
-    for query in (indexed, unindexed):
-        for c, m, n in session.execute(query):
-            if m is not None:
-                counts[(c, int(m))] = counts.get((c, int(m)), 0) + n
-    return [(c, m, n) for (c, m), n in counts.items()]
+    months = [dashboard_tally.month_of(start) for start in month_starts[:-1]]
+    index = {month: i for i, month in enumerate(months)}
+    return [(category, index[month], count)
+            for category, month, count in dashboard_tally.registered(session, units, months) if count]

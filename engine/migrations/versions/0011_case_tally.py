@@ -1,0 +1,59 @@
+"""counts kept as cases change (`case_tally`, engine/tally.py), filled for the existing cases: the
+dashboard's registrations per month, unit and category (workflows/dashboard_tally.py)
+
+The filling is that module's count written out here (a migration imports no case type's module):
+every case once, under the month of its registration (Asia/Shanghai), the unit holding it (''
+for none) and its `data.category` ('other' when it has none).
+
+Revision ID: 0011
+Revises: 0010
+"""
+from collections import Counter
+
+import sqlalchemy as sa
+from alembic import op
+
+from engine.calendar import ZONE
+from engine.store import UTCDateTime
+
+revision = "0011"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+CHUNK = 5000
+
+
+def upgrade() -> None:
+    op.create_table(
+        "case_tally",
+        sa.Column("figure", sa.String(length=32), nullable=False),
+        sa.Column("period", sa.String(length=10), nullable=False),
+        sa.Column("unit", sa.String(length=64), nullable=False),
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("figure", "period", "unit", "key", name=op.f("pk_case_tally")),
+    )
+    conn = op.get_bind()
+    cases = sa.table("case_record", sa.column("id"), sa.column("jurisdiction"),
+                     sa.column("created_at", UTCDateTime()), sa.column("data", sa.JSON()))
+    category = cases.c.data["category"].as_string()
+    counts: Counter = Counter()
+    last = 0
+    while True:
+        rows = conn.execute(sa.select(cases.c.id, cases.c.jurisdiction, cases.c.created_at, category)
+                            .where(cases.c.id > last).order_by(cases.c.id).limit(CHUNK)).all()
+        if not rows:
+            break
+        for _id, unit, created_at, cat in rows:
+            counts[(created_at.astimezone(ZONE).strftime("%Y-%m"), unit or "", "other" if cat is None else cat)] += 1
+        last = rows[-1][0]
+    tally = sa.table("case_tally", sa.column("figure"), sa.column("period"), sa.column("unit"), sa.column("key"),
+                     sa.column("count"))
+    if counts:
+        conn.execute(tally.insert(), [{"figure": "registered", "period": p, "unit": u, "key": k, "count": n}
+                                      for (p, u, k), n in counts.items()])
+
+
+def downgrade() -> None:
+    op.drop_table("case_tally")
