@@ -54,7 +54,7 @@ from sqlalchemy import func, select, text  # noqa: E402
 
 from engine import state_codec  # noqa: E402
 from engine.accounts import actor_of, hash_password  # noqa: E402
-from engine import search  # noqa: E402
+from engine import ledger, search  # noqa: E402
 from engine.audit import GENESIS, canonical, event_hash  # noqa: E402
 from engine.calendar import ZONE  # noqa: E402
 from engine.definitions import parse_decisions, parse_files  # noqa: E402
@@ -743,6 +743,7 @@ def fill_store(system, cases: int, now: datetime, seed: int = 20261201, chunk: i
     copied = fill_copies(system, rows, plan, rng, chunk=chunk, log=log)
     search.rebuild(system.db, chunk=chunk)  # the copies went in without their search terms
     dashboard_tally.rebuild(system.db)  # nor the dashboard's counts
+    ledger.rebuild_tally(system.db)  # nor the ledger's totals
     return {"county": county, "templates": len(templates), "registered_s": registered, "copies": len(plan),
             "copied_s": copied, "by_kind": {k.name: sum(1 for t in templates if t.kind == k.name) for k in KINDS}}
 

@@ -431,6 +431,20 @@ class CaseTally(Base):
     count: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class LedgerTally(Base):
+    """How many ledger entries and how much, per quarter, review unit, mediator, unit holding the case
+    and current status (engine/ledger.py keeps it with every entry and status row it writes): the
+    ledger report's totals read these rows instead of every entry. '' stands for none."""
+    __tablename__ = "ledger_tally"
+    quarter: Mapped[str] = mapped_column(String(8), primary_key=True)
+    review_unit: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mediator: Mapped[str] = mapped_column(String(64), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    amount_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class SignInLog(Base):
     """Every attempt to sign in to the pages, for auditors: who typed which user name from where, and
     whether it worked (and why not). Also what the lock-out counts (usecases/sign_in.py)."""

@@ -8,6 +8,7 @@ from typing import Callable, Mapping
 
 from sqlalchemy import bindparam, delete, select
 
+from . import ledger
 from .application import ProcessApplication
 from .calendar import BusinessCalendar, YearSchedule, load_bundled_schedules, parse_year_schedule
 from .clock import Clock, SimulatedClock
@@ -56,6 +57,7 @@ class System:
         self.engine.reminders = self.reminders
         self._calendar_generation: object = _NOT_LOADED  # the first sweep loads the imported years
         self._sweep_jobs: dict[str, Callable[[datetime], int]] = {}
+        self.add_case_listener(ledger.on_case_saved)  # the ledger's kept totals follow a case's unit
 
     def add_sweep_job(self, name: str, job: Callable[[datetime], int]) -> None:
         """Run `job(now)` in every sweep after the deadlines (a reminder that is no deadline of a case,

@@ -1,8 +1,9 @@
-"""The dashboard's kept counts (workflows/dashboard_tally.py, table case_tally) equal a count made
-afresh from the case rows: after the dashboard's world (registrations of both case types, a dispute
-refused and closed, others of another category), after disputes escalated by their deadlines (their
-unit changes: the count moves), after a registration in a month of its own, and after `rebuild`.
-On SQLite and PostgreSQL."""
+"""The kept counts equal a count made afresh: the dashboard's (workflows/dashboard_tally.py, table
+case_tally) from the case rows, after the dashboard's world (registrations of both case types, a
+dispute refused and closed, others of another category), after disputes escalated by their
+deadlines (their unit changes: the count moves), after a later registration, and after `rebuild`;
+the ledger's totals (engine/ledger.py, table ledger_tally) from the entries and their newest status,
+after subsidies recorded on closing, a review, and `rebuild_tally`. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from collections import Counter
@@ -10,7 +11,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from engine.store import Case, CaseEvent, CaseTally
+from engine import ledger
+from engine.store import Case, CaseEvent, CaseTally, LedgerEntry, LedgerEvent, LedgerTally
 from tests.api.test_authorization_matrix import world  # noqa: F401
 from tests.mediation.conftest import dispute
 from tests.pages.test_dashboard import county  # noqa: F401
@@ -51,3 +53,39 @@ def test_kept_counts_equal_a_recount_through_registrations_escalations_and_a_reb
         s.execute(CaseTally.__table__.delete())
     assert dashboard_tally.rebuild(system.db) == sum(by_hand(system).values())  # … are counted afresh
     assert kept(system) == by_hand(system)
+
+
+def kept_totals(system) -> Counter:
+    with system.db.read() as s:
+        return Counter({(r.quarter, r.review_unit, r.mediator, r.unit, r.status): (r.count, r.amount_fen)
+                        for r in s.scalars(select(LedgerTally)) if r.count or r.amount_fen})
+
+
+def totals_by_hand(system) -> Counter:
+    """Every entry once, under its newest status row and its case's unit now."""
+    with system.db.read() as s:
+        found: Counter = Counter()
+        for entry in s.scalars(select(LedgerEntry)):
+            status = s.scalars(select(LedgerEvent.status).where(LedgerEvent.entry_id == entry.id)
+                               .order_by(LedgerEvent.id.desc())).first()
+            unit = s.scalar(select(Case.jurisdiction).where(Case.id == entry.case_id))
+            key = (entry.quarter, entry.review_unit or "", entry.mediator or "", unit or "", status)
+            count, amount = found.get(key, (0, 0))
+            found[key] = (count + 1, amount + entry.amount_fen)
+        return found
+
+
+def test_the_ledger_s_kept_totals_equal_a_recount_through_a_review_and_a_rebuild(county):  # noqa: F811
+    system, actors = county["system"], county["actors"]
+    services = system.services
+    want = totals_by_hand(system)
+    assert want and kept_totals(system) == want
+    entry = county["entries"]["EA"]
+    services.subsidies.review(actors["jtown1"], entry, "卷宗齐全")
+    assert kept_totals(system) == totals_by_hand(system) != want  # the entry's count moved to `reviewed`
+    report = services.subsidies.ledger_report(actors["auditor1"])["totals"]
+    assert report["count"] == sum(n for n, _ in totals_by_hand(system).values())
+    with system.db.write() as s:
+        s.execute(LedgerTally.__table__.delete())
+    assert ledger.rebuild_tally(system.db) == report["count"]
+    assert kept_totals(system) == totals_by_hand(system)

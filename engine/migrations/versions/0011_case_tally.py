@@ -1,7 +1,9 @@
-"""counts kept as cases change (`case_tally`, engine/tally.py), filled for the existing cases: the
-dashboard's registrations per month, unit and category (workflows/dashboard_tally.py)
+"""counts kept as cases change, filled for the existing cases: `case_tally` (engine/tally.py), the
+dashboard's registrations per month, unit and category (workflows/dashboard_tally.py), and
+`ledger_tally`, the ledger's entries and amounts per quarter, review unit, mediator, unit and status
+(engine/ledger.py, counted by its `tally_rows`)
 
-The filling is that module's count written out here (a migration imports no case type's module):
+The registrations' filling is workflows/dashboard_tally.py's count written out here (a migration imports no case type's module):
 every case once, under the month of its registration (Asia/Shanghai), the unit holding it (''
 for none) and its `data.category` ('other' when it has none).
 
@@ -13,6 +15,7 @@ from collections import Counter
 import sqlalchemy as sa
 from alembic import op
 
+from engine import ledger
 from engine.calendar import ZONE
 from engine.store import UTCDateTime
 
@@ -34,7 +37,21 @@ def upgrade() -> None:
         sa.Column("count", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("figure", "period", "unit", "key", name=op.f("pk_case_tally")),
     )
+    op.create_table(
+        "ledger_tally",
+        sa.Column("quarter", sa.String(length=8), nullable=False),
+        sa.Column("review_unit", sa.String(length=64), nullable=False),
+        sa.Column("mediator", sa.String(length=64), nullable=False),
+        sa.Column("unit", sa.String(length=64), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("amount_fen", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("quarter", "review_unit", "mediator", "unit", "status", name=op.f("pk_ledger_tally")),
+    )
     conn = op.get_bind()
+    totals = ledger.tally_rows(conn)
+    if totals:
+        conn.execute(sa.table("ledger_tally", *[sa.column(c) for c in totals[0]]).insert(), totals)
     cases = sa.table("case_record", sa.column("id"), sa.column("jurisdiction"),
                      sa.column("created_at", UTCDateTime()), sa.column("data", sa.JSON()))
     category = cases.c.data["category"].as_string()
@@ -56,4 +73,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("ledger_tally")
     op.drop_table("case_tally")
