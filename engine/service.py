@@ -51,6 +51,8 @@ class CaseEngine:
         self.sweeper = DeadlineSweep(self)
         # Called after every case write, in its transaction (engine/tally.py): (session, before, case).
         self.case_listeners: list[tally.CaseListener] = []
+        # Called when a step is completed, in its transaction: (session, task row, completed_at).
+        self.task_listeners: list[tally.TaskListener] = []
         self.failing_cases = self.sweeper.failing_cases  # cases the sweep could not fire, with their error
 
     def sweep(self, limit: int = 10000, workers: int = 1, now: datetime | None = None) -> int:
@@ -213,6 +215,8 @@ class CaseEngine:
             if not rt.complete_task(workflow, task["spiff_id"], data):
                 raise Conflict("该任务已不在待办状态 / the task is no longer ready")
             rows.complete_task(ctx.conn, task["id"], now, actor.username)
+            for listener in self.task_listeners:
+                listener(session, task, now)
             if ctx.known is not None:
                 ctx.known.tasks.pop(task["spiff_id"], None)
             changes = {k: {"before": before.get(k), "after": v} for k, v in data.items() if before.get(k) != v}

@@ -72,6 +72,12 @@ class System:
         if listener not in self.engine.case_listeners:
             self.engine.case_listeners.append(listener)
 
+    def add_task_listener(self, listener) -> None:
+        """Call `listener(session, task, at)` when a step is completed, in its transaction
+        (engine/tally.py): `task` the task's row as it was ready, `at` the instant of completion."""
+        if listener not in self.engine.task_listeners:
+            self.engine.task_listeners.append(listener)
+
     def upgrade(self) -> None:
         upgrade_schema(self.db)
         self.load_calendar()

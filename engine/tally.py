@@ -4,7 +4,8 @@ and the listeners that say what a saved case adds.
 The engine knows no figure: a case type's module registers a listener with
 `System.add_case_listener`; the engine calls every listener after it writes a case, in the same
 transaction, with the case as it was before the command (None for a case just registered) and as
-written. A listener answers nothing; it calls `add` with what changed."""
+written; `System.add_task_listener` likewise for every step completed (the task's row and the
+instant). A listener answers nothing; it calls `add` with what changed."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -19,6 +20,7 @@ from .store import CaseTally
 # (figure, period, unit, key) → how much the count changes
 Deltas = Mapping[tuple[str, str, str, str], int]
 CaseListener = Callable[[Session, Any, dict[str, Any]], None]
+TaskListener = Callable[[Session, Mapping[str, Any], Any], None]
 
 
 def add(session: Session, deltas: Deltas) -> None:
@@ -34,9 +36,9 @@ def add(session: Session, deltas: Deltas) -> None:
     session.execute(stmt, changed)
 
 
-def replace(session: Session, figure: str, counts: Deltas) -> None:
-    """Every count of `figure` afresh (what a rebuild writes)."""
-    session.execute(delete(CaseTally).where(CaseTally.figure == figure))
+def replace(session: Session, figures: tuple[str, ...], counts: Deltas) -> None:
+    """Every count of `figures` afresh (what a rebuild writes)."""
+    session.execute(delete(CaseTally).where(CaseTally.figure.in_(figures)))
     rows = [{"figure": f, "period": p, "unit": u, "key": k, "count": n} for (f, p, u, k), n in counts.items() if n]
     if rows:
         session.execute(CaseTally.__table__.insert(), rows)

@@ -97,7 +97,7 @@ class Dashboard(UseCases):
             roll = _Rollup(tree, chosen)
             closed = figures.fengqiao(session, visible, begin, stop)
             task_units = tasks_in_units_sql(units)
-            steps = figures.on_time(session, task_units, begin, stop)
+            steps = figures.on_time(session, units, begin, stop)
             titles = figures.step_titles(session, sorted({s[0] for s in steps}))
             late = figures.overdue(session, task_units, now)
             owners = figures.backlog(session, visible, now, backlog_days=self.system.settings.backlog_days)

@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.calendar import ZONE
 from engine.store import Case, HumanTask, LedgerEntry, LedgerEvent
 
 from . import dashboard_tally, petition_board, subsidy_ledger
@@ -41,18 +42,12 @@ def fengqiao(session: Session, visible, start: datetime, end: datetime) -> dict[
     return {outcome or "": count for outcome, count in session.execute(query)}
 
 
-def on_time(session: Session, task_units, start: datetime, end: datetime) -> list[tuple[str, str | None, int, int]]:
-    """Steps with a due time completed in [start, end): (step, unit, completed, on time) per step and
-    the unit that worked it; `task_units` is the reader's SQL condition on HumanTask (None: all). A
-    step done by its due instant is on time. (Read from ix_task_done alone.)"""
-    done_in_time = func.sum(case((HumanTask.completed_at <= HumanTask.due_at, 1), else_=0))
-    query = (select(HumanTask.name, HumanTask.org_unit, func.count(), done_in_time)
-             .where(HumanTask.status == "completed", HumanTask.due_at.is_not(None),
-                    HumanTask.completed_at >= start, HumanTask.completed_at < end)
-             .group_by(HumanTask.name, HumanTask.org_unit))
-    if task_units is not None:
-        query = query.where(task_units)
-    return [(name, unit, count, int(ok or 0)) for name, unit, count, ok in session.execute(query)]
+def on_time(session: Session, units: set[str] | None, start: datetime, end: datetime
+            ) -> list[tuple[str, str | None, int, int]]:
+    """Steps with a due time completed in [start, end) (Asia/Shanghai midnights): (step, unit,
+    completed, on time) per step and the unit that worked it, of `units` (None: all). A step done by
+    its due instant is on time. (Read from the counts kept on completion: workflows/dashboard_tally.py.)"""
+    return dashboard_tally.steps(session, units, start.astimezone(ZONE).date(), end.astimezone(ZONE).date())
 
 
 def step_titles(session: Session, names: Sequence[str]) -> dict[str, str]:

@@ -7,21 +7,28 @@ the category named at registration (`data.category`, which only the registration
 the month it was registered; when it changes hands (escalation, transfer) its count moves with it.
 Written by the engine's case listener (`register`, installed by workflows.build_system), built for
 existing cases by migration 0011 (the same count) and afresh by `rebuild`, which a seeder that
-copies cases in bulk calls after loading (bench/seed_cases.py does)."""
+copies cases in bulk calls after loading (bench/seed_cases.py does).
+
+`steps_done` / `steps_on_time`: the steps with a due time completed, and of them those completed by
+their due instant, per unit that worked the step, step name (the key) and period, each counted
+twice: under its month ("2026-11") and under its day ("2026-11-05"), so that a range of days reads
+its whole months' rows and the days of the months it cuts (`dashboard_figures.on_time`). Written
+by the engine's task listener when a step is completed, built by migration 0011 and by `rebuild`."""
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
 from engine import tally
 from engine.calendar import ZONE
-from engine.store import Case, CaseTally
+from engine.store import Case, CaseTally, HumanTask
 
 REGISTERED = "registered"
+STEPS_DONE, STEPS_ON_TIME = "steps_done", "steps_on_time"
 UNCATEGORIZED = "other"  # a case registered without a category counts as 其他
 NO_UNIT = ""
 
@@ -51,8 +58,53 @@ def on_case_saved(session, before, case: dict[str, Any]) -> None:
     tally.add(session, deltas)
 
 
+def step_keys(unit: str | None, step: str, due_at: datetime | None, done_at: datetime) -> list[tuple[str, str, str, str]]:
+    """What a completed step adds to: nothing without a due time; else its month and its day."""
+    if due_at is None:
+        return []
+    local = done_at.astimezone(ZONE)
+    figures = (STEPS_DONE, STEPS_ON_TIME) if done_at <= due_at else (STEPS_DONE,)
+    return [(figure, period, unit_of(unit), step) for figure in figures
+            for period in (local.strftime("%Y-%m"), local.strftime("%Y-%m-%d"))]
+
+
+def on_task_completed(session, task: Mapping[str, Any], at: datetime) -> None:
+    """The engine's task listener: count a completed step with a due time."""
+    tally.add(session, Counter(step_keys(task.get("org_unit"), task["name"], task.get("due_at"), at)))
+
+
+def periods(first: date, stop: date) -> list[str]:
+    """The periods covering the days first … stop (exclusive): each whole month as a month, the days
+    of a month the range cuts one by one."""
+    found, day = [], first
+    while day < stop:
+        following = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+        if day.day == 1 and following <= stop:
+            found.append(day.strftime("%Y-%m"))
+            day = following
+        else:
+            found.append(day.isoformat())
+            day += timedelta(days=1)
+    return found
+
+
+def steps(session, units: set[str] | None, first: date, stop: date) -> list[tuple[str, str | None, int, int]]:
+    """(step, unit, completed, on time) per step and unit of the steps with a due time completed on
+    the days first … stop (exclusive), of `units` (None: all)."""
+    query = (select(CaseTally.figure, CaseTally.key, CaseTally.unit, func.sum(CaseTally.count))
+             .where(CaseTally.figure.in_((STEPS_DONE, STEPS_ON_TIME)), CaseTally.period.in_(periods(first, stop)))
+             .group_by(CaseTally.figure, CaseTally.key, CaseTally.unit))
+    if units is not None:
+        query = query.where(CaseTally.unit.in_(sorted(units)))
+    found: dict[tuple[str, str], list[int]] = {}
+    for figure, step, unit, n in session.execute(query):
+        found.setdefault((step, unit), [0, 0])[figure == STEPS_ON_TIME] += int(n)
+    return [(step, unit or None, done, ok) for (step, unit), (done, ok) in found.items() if done]
+
+
 def register(system) -> None:
     system.add_case_listener(on_case_saved)
+    system.add_task_listener(on_task_completed)
 
 
 def recount(session, *, chunk: int = 5000) -> Counter:
@@ -70,11 +122,30 @@ def recount(session, *, chunk: int = 5000) -> Counter:
         last = rows[-1][0]
 
 
+def recount_steps(session, *, chunk: int = 20000) -> Counter:
+    """The steps' counts from the task rows themselves."""
+    counts: Counter = Counter()
+    last = 0
+    while True:
+        rows = session.execute(select(HumanTask.id, HumanTask.org_unit, HumanTask.name, HumanTask.due_at,
+                                      HumanTask.completed_at)
+                               .where(HumanTask.id > last, HumanTask.status == "completed",
+                                      HumanTask.due_at.is_not(None))
+                               .order_by(HumanTask.id).limit(chunk)).all()
+        if not rows:
+            return counts
+        for _id, unit, name, due_at, done_at in rows:
+            counts.update(step_keys(unit, name, due_at, done_at))
+        last = rows[-1][0]
+
+
 def rebuild(db) -> int:
-    """Count every case afresh (`db`: the store's Database); returns how many cases were counted."""
+    """Count every case and completed step afresh (`db`: the store's Database); returns how many cases
+    were counted."""
     with db.write() as session:
         counts = recount(session)
-        tally.replace(session, REGISTERED, counts)
+        tally.replace(session, (REGISTERED,), counts)
+        tally.replace(session, (STEPS_DONE, STEPS_ON_TIME), recount_steps(session))
     return sum(counts.values())
 
 

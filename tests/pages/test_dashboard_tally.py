@@ -12,7 +12,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from engine import ledger
-from engine.store import Case, CaseEvent, CaseTally, LedgerEntry, LedgerEvent, LedgerTally
+from engine.calendar import ZONE
+from engine.store import Case, CaseEvent, CaseTally, HumanTask, LedgerEntry, LedgerEvent, LedgerTally
 from tests.api.test_authorization_matrix import world  # noqa: F401
 from tests.mediation.conftest import dispute
 from tests.pages.test_dashboard import county  # noqa: F401
@@ -25,17 +26,32 @@ def kept(system) -> Counter:
 
 
 def by_hand(system) -> Counter:
-    """Every case once: its registration month (Asia/Shanghai), its unit now, its category."""
+    """Every case once: its registration month (Asia/Shanghai), its unit now, its category; every
+    completed step with a due time under its month and its day, and again if done by its due time."""
     with system.db.read() as s:
-        return Counter((dashboard_tally.REGISTERED, c.created_at.astimezone(dashboard_tally.ZONE).strftime("%Y-%m"),
-                        c.jurisdiction or "", dashboard_tally.category_of(c.data))
-                       for c in s.scalars(select(Case)))
+        found = Counter((dashboard_tally.REGISTERED, c.created_at.astimezone(ZONE).strftime("%Y-%m"),
+                         c.jurisdiction or "", dashboard_tally.category_of(c.data))
+                        for c in s.scalars(select(Case)))
+        for t in s.scalars(select(HumanTask).where(HumanTask.status == "completed")):
+            if t.due_at is None:
+                continue
+            local = t.completed_at.astimezone(ZONE)
+            for period in (f"{local.year}-{local.month:02d}", local.date().isoformat()):
+                found[("steps_done", period, t.org_unit or "", t.name)] += 1
+                if t.completed_at <= t.due_at:
+                    found[("steps_on_time", period, t.org_unit or "", t.name)] += 1
+        return found
+
+
+def cases(counts: Counter) -> int:
+    return sum(n for key, n in counts.items() if key[0] == dashboard_tally.REGISTERED)
 
 
 def test_kept_counts_equal_a_recount_through_registrations_escalations_and_a_rebuild(county):  # noqa: F811
     system, actors = county["system"], county["actors"]
     services = system.services
-    assert kept(system) == by_hand(system) and sum(kept(system).values()) > 0
+    start = by_hand(system)
+    assert kept(system) == start and cases(start) > 0 and any(k[0] == "steps_on_time" for k in start)
     # Disputes left at their village past its deadline: the sweep escalates them to the town.
     fresh = services.cases.register(actors["intake1"], "mediation", dispute(category="neighbour"))["id"]
     with system.db.read() as s:
@@ -47,11 +63,14 @@ def test_kept_counts_equal_a_recount_through_registrations_escalations_and_a_reb
         after = s.scalar(select(Case.jurisdiction).where(Case.id == fresh))
     assert escalated is not None and after != before  # a count had to move
     assert kept(system) == by_hand(system)
-    services.cases.register(actors["intake1"], "mediation", dispute(category="contract"))
+    later = services.cases.register(actors["intake1"], "mediation", dispute(category="contract"))["id"]
+    (task,) = services.tasks.worklist(actors["vmed1"], later)  # a step done, on time
+    services.tasks.complete(actors["vmed1"], task["id"], {"result": "refused"},
+                            services.cases.get(actors["vmed1"], later)["version"])
     assert kept(system) == by_hand(system)
     with system.db.write() as s:  # counts gone astray (a bulk copy, say) …
         s.execute(CaseTally.__table__.delete())
-    assert dashboard_tally.rebuild(system.db) == sum(by_hand(system).values())  # … are counted afresh
+    assert dashboard_tally.rebuild(system.db) == cases(by_hand(system))  # … are counted afresh
     assert kept(system) == by_hand(system)
 
 
