@@ -424,6 +424,7 @@ class CaseTally(Base):
     a row per unit and period instead of every case. What each figure counts is the case types'
     business (workflows/dashboard_tally.py); `unit` is '' for a case held by no unit."""
     __tablename__ = "case_tally"
+    __table_args__ = {"sqlite_with_rowid": False}  # the rows in key order: a range reads no other page
     figure: Mapped[str] = mapped_column(String(32), primary_key=True)
     period: Mapped[str] = mapped_column(String(10), primary_key=True)
     unit: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -436,6 +437,7 @@ class LedgerTally(Base):
     and current status (engine/ledger.py keeps it with every entry and status row it writes): the
     ledger report's totals read these rows instead of every entry. '' stands for none."""
     __tablename__ = "ledger_tally"
+    __table_args__ = {"sqlite_with_rowid": False}
     quarter: Mapped[str] = mapped_column(String(8), primary_key=True)
     review_unit: Mapped[str] = mapped_column(String(64), primary_key=True)
     mediator: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -73,26 +73,40 @@ def on_task_completed(session, task: Mapping[str, Any], at: datetime) -> None:
     tally.add(session, Counter(step_keys(task.get("org_unit"), task["name"], task.get("due_at"), at)))
 
 
-def periods(first: date, stop: date) -> list[str]:
-    """The periods covering the days first … stop (exclusive): each whole month as a month, the days
-    of a month the range cuts one by one."""
+def periods(session, first: date, stop: date) -> list[str]:
+    """The periods covering the days first … stop (exclusive): each whole month as a month; a month
+    the range cuts as a month too when no step of that month was completed outside the range (its
+    day rows say so: today's month up to today, say), else its days one by one."""
     found, day = [], first
     while day < stop:
+        month_start = day.replace(day=1)
         following = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
-        if day.day == 1 and following <= stop:
+        last = min(following, stop)
+        if (day == month_start and following <= stop) or not _done_outside(session, month_start, day, last, following):
             found.append(day.strftime("%Y-%m"))
-            day = following
         else:
-            found.append(day.isoformat())
-            day += timedelta(days=1)
+            found.extend((day + timedelta(days=i)).isoformat() for i in range((last - day).days))
+        day = last
     return found
+
+
+def _done_outside(session, month_start: date, first: date, stop: date, following: date) -> bool:
+    """Whether a step of the month was completed before `first` or on or after `stop` (day rows)."""
+    outside = []
+    if first > month_start:
+        outside.append((month_start.isoformat(), first.isoformat()))
+    if stop < following:  # up to the month's last day row ("2026-11-32" sorts after them, before "2026-12")
+        outside.append((stop.isoformat(), month_start.strftime("%Y-%m-32")))
+    return any(session.scalar(select(CaseTally.period).where(
+        CaseTally.figure == STEPS_DONE, CaseTally.period >= low, CaseTally.period < high).limit(1)) is not None
+        for low, high in outside)
 
 
 def steps(session, units: set[str] | None, first: date, stop: date) -> list[tuple[str, str | None, int, int]]:
     """(step, unit, completed, on time) per step and unit of the steps with a due time completed on
     the days first … stop (exclusive), of `units` (None: all)."""
     query = (select(CaseTally.figure, CaseTally.key, CaseTally.unit, func.sum(CaseTally.count))
-             .where(CaseTally.figure.in_((STEPS_DONE, STEPS_ON_TIME)), CaseTally.period.in_(periods(first, stop)))
+             .where(CaseTally.figure.in_((STEPS_DONE, STEPS_ON_TIME)), CaseTally.period.in_(periods(session, first, stop)))
              .group_by(CaseTally.figure, CaseTally.key, CaseTally.unit))
     if units is not None:
         query = query.where(CaseTally.unit.in_(sorted(units)))

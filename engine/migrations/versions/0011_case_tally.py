@@ -30,6 +30,8 @@ CHUNK = 5000
 
 
 def upgrade() -> None:
+    # SQLite: the rows kept in key order (no rowid), so a range of keys reads its counts directly.
+    clustered = {"sqlite_with_rowid": False} if op.get_bind().dialect.name == "sqlite" else {}
     op.create_table(
         "case_tally",
         sa.Column("figure", sa.String(length=32), nullable=False),
@@ -38,6 +40,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=64), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("figure", "period", "unit", "key", name=op.f("pk_case_tally")),
+        **clustered,
     )
     op.create_table(
         "ledger_tally",
@@ -49,6 +52,7 @@ def upgrade() -> None:
         sa.Column("count", sa.Integer(), nullable=False),
         sa.Column("amount_fen", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("quarter", "review_unit", "mediator", "unit", "status", name=op.f("pk_ledger_tally")),
+        **clustered,
     )
     conn = op.get_bind()
     totals = ledger.tally_rows(conn)
