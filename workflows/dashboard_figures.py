@@ -1,11 +1,12 @@
-"""The county dashboard's figures (全县概况), each one SQL aggregate over the store.
+"""The county dashboard's figures (全县概况), each one SQL aggregate over the store or over the counts
+kept as cases change (workflows/dashboard_tally.py: cases by category and month, steps on time).
 
 What a case type means by its codes lives here, not in the application layer: which outcomes of a
 closed dispute count as resolved at which level (the Fengqiao figure, DOMAIN.md §2), where a case's
 category is kept, which case type has owner leaders and backlog (§3), what of the ledger a
 quarter's subsidy total counts (§4). The caller gives the time range and the reader's scope as SQL
-conditions (`visible` on Case, `task_units` on HumanTask; None for the whole county) and rolls units
-up itself.
+conditions (`visible` on Case, `task_units` on HumanTask) or, for the kept counts, as the set of
+unit codes (None for the whole county) and rolls units up itself.
 
 Every function answers rows of plain numbers; none loads a case.
 """
