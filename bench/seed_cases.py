@@ -70,12 +70,13 @@ from sqlalchemy import func, select, text  # noqa: E402
 
 from engine import state_codec  # noqa: E402
 from engine.accounts import actor_of, hash_password  # noqa: E402
-from engine import search  # noqa: E402
+from engine import ledger, search  # noqa: E402
 from engine.audit import GENESIS, canonical, event_hash  # noqa: E402
 from engine.calendar import ZONE  # noqa: E402
 from engine.definitions import parse_decisions, parse_files  # noqa: E402
 from engine.definitions_repo import deploy, deploy_decisions  # noqa: E402
 from engine.store import Base, Case, CaseCounter, CaseLink, HumanTask, OrgUnit, User  # noqa: E402
+from workflows import dashboard_tally  # noqa: E402
 
 BPMN = ROOT / "bpmn"
 PASSWORD = "password1"
@@ -1197,10 +1198,12 @@ def sqlite_restore_pragmas(raw) -> None:
 
 
 def finish(system, log: Callable[[str], None] = _write) -> float:
-    """After a bulk load: the search index rebuilt (the copies went in without their terms), then fresh
-    planner statistics (ANALYZE); returns seconds."""
+    """After a bulk load: the search index and the count tables rebuilt (the copies went in without
+    them), then fresh planner statistics (ANALYZE); returns seconds."""
     started = time.perf_counter()
-    indexed = search.rebuild(system.db)  # the copies went in without their search terms
+    indexed = search.rebuild(system.db)  # the copies went in without their search terms,
+    dashboard_tally.rebuild(system.db)  # the dashboard's counts
+    ledger.rebuild_tally(system.db)  # and the ledger's totals
     if system.db.is_postgres:
         with system.db.write_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("ANALYZE")

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any, Iterable
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .audit import PendingEvent, chain_rows, insert_events
 from .calendar import ZONE, iso
 from .errors import Conflict, InvalidInput, NotFound
-from .store import Case, LedgerBatch, LedgerEntry, LedgerEvent
+from .store import Case, LedgerBatch, LedgerEntry, LedgerEvent, LedgerTally
 
 _QUARTER = re.compile(r"^(\d{4})[Qq]([1-4])$")
 
@@ -92,6 +93,9 @@ def record_entries(session: Session, case_id: int, entries: Iterable[NewEntry], 
     events = [LedgerEvent(entry_id=r.id, status=status, at=now, actor=actor, reason="") for r in rows]
     session.add_all(events)
     session.flush()
+    if rows:
+        unit = session.scalar(select(Case.jurisdiction).where(Case.id == case_id))
+        tally_add(session, [(_tally_key(r, unit, status), 1, r.amount_fen) for r in rows])
     return [entry_view(r, ev) for r, ev in zip(rows, events)]
 
 
@@ -193,11 +197,84 @@ def append_case_events(session: Session, case_id: int, events: list[PendingEvent
 
 def set_status(session: Session, entry: LedgerEntry, status: str, actor: str, now: datetime,
                reason: str = "", batch: str | None = None) -> LedgerEvent:
-    """Append the entry's next status row."""
+    """Append the entry's next status row (and move the entry's count to its new status)."""
+    previous = session.scalar(select(LedgerEvent.status).where(LedgerEvent.entry_id == entry.id)
+                              .order_by(LedgerEvent.id.desc()).limit(1))
     event = LedgerEvent(entry_id=entry.id, status=status, at=now, actor=actor, reason=reason, batch=batch)
     session.add(event)
     session.flush()
+    if previous != status:
+        unit = session.scalar(select(Case.jurisdiction).where(Case.id == entry.case_id))
+        moves = [(_tally_key(entry, unit, status), 1, entry.amount_fen)]
+        if previous is not None:
+            moves.append((_tally_key(entry, unit, previous), -1, -entry.amount_fen))
+        tally_add(session, moves)
     return event
+
+
+# ------------------------------------------------------------------ kept totals (ledger_tally)
+_TALLY_KEY = ("quarter", "review_unit", "mediator", "unit", "status")
+
+
+def _tally_key(entry, unit: str | None, status: str) -> tuple[str, str, str, str, str]:
+    return (entry.quarter, entry.review_unit or "", entry.mediator or "", unit or "", status)
+
+
+def tally_add(session: Session, moves) -> None:
+    """Add (key, count, amount) moves to the kept totals, one upsert each (concurrent writers of the
+    same new key both land)."""
+    changed: dict[tuple, list[int]] = {}
+    for key, count, amount in moves:
+        total = changed.setdefault(key, [0, 0])
+        total[0] += count
+        total[1] += amount
+    values = [{**dict(zip(_TALLY_KEY, key)), "count": n, "amount_fen": fen}
+              for key, (n, fen) in changed.items() if n or fen]
+    if not values:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(LedgerTally)
+    stmt = stmt.on_conflict_do_update(index_elements=list(_TALLY_KEY), set_={
+        "count": LedgerTally.count + stmt.excluded.count,
+        "amount_fen": LedgerTally.amount_fen + stmt.excluded.amount_fen})
+    session.execute(stmt, values)
+
+
+def on_case_saved(session: Session, before, case: dict[str, Any]) -> None:
+    """The case listener (System installs it): a case that changed hands moves its entries' totals."""
+    if before is None or (before.jurisdiction or "") == (case.get("jurisdiction") or ""):
+        return
+    rows = session.execute(with_status(select(LedgerEntry, LedgerEvent.status))
+                           .where(LedgerEntry.case_id == case["id"])).all()
+    moves = []
+    for entry, status in rows:
+        moves.append((_tally_key(entry, before.jurisdiction, status), -1, -entry.amount_fen))
+        moves.append((_tally_key(entry, case.get("jurisdiction"), status), 1, entry.amount_fen))
+    tally_add(session, moves)
+
+
+def tally_rows(conn) -> list[dict[str, Any]]:
+    """The kept totals counted afresh from the entries (what `rebuild_tally` and migration 0011 write)."""
+    newest = (select(func.max(LedgerEvent.id)).where(LedgerEvent.entry_id == LedgerEntry.id)
+              .correlate(LedgerEntry).scalar_subquery())
+    keys = (LedgerEntry.quarter, func.coalesce(LedgerEntry.review_unit, ""), func.coalesce(LedgerEntry.mediator, ""),
+            func.coalesce(Case.jurisdiction, ""), LedgerEvent.status)
+    query = (select(*keys, func.count(), func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
+             .select_from(LedgerEntry).join(LedgerEvent, LedgerEvent.id == newest)
+             .join(Case, Case.id == LedgerEntry.case_id).group_by(*keys))
+    return [{**dict(zip(_TALLY_KEY, row[:5])), "count": row[5], "amount_fen": int(row[6])}
+            for row in conn.execute(query)]
+
+
+def rebuild_tally(db) -> int:
+    """Count every entry afresh (`db`: the store's Database), what a seeder that copies entries in bulk
+    calls after loading; returns how many entries were counted."""
+    with db.write() as session:
+        rows = tally_rows(session.connection())
+        session.execute(delete(LedgerTally))
+        if rows:
+            session.execute(LedgerTally.__table__.insert(), rows)
+    return sum(r["count"] for r in rows)
 
 
 def add_reversal(session: Session, entry: LedgerEntry, *, kind: str, status: str, actor: str, now: datetime,

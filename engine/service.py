@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from . import reminders, rows, search
+from . import reminders, rows, search, tally
 from . import runtime as rt
 from .application import SYSTEM, Actor, CaseChange, CaseSnapshot, CommandScope, ProcessApplication
 from .audit import chain_rows
@@ -49,6 +49,10 @@ class CaseEngine:
         self.reminders: "reminders.Reminders | None" = None  # set by System: who hears of a fired deadline
         self.observer: CommandObserver | None = None  # set by whoever watches the commands (web/metrics.py)
         self.sweeper = DeadlineSweep(self)
+        # Called after every case write, in its transaction (engine/tally.py): (session, before, case).
+        self.case_listeners: list[tally.CaseListener] = []
+        # Called when a step is completed, in its transaction: (session, task row, completed_at).
+        self.task_listeners: list[tally.TaskListener] = []
         self.failing_cases = self.sweeper.failing_cases  # cases the sweep could not fire, with their error
 
     def sweep(self, limit: int = 10000, workers: int = 1, now: datetime | None = None) -> int:
@@ -211,6 +215,8 @@ class CaseEngine:
             if not rt.complete_task(workflow, task["spiff_id"], data):
                 raise Conflict("该任务已不在待办状态 / the task is no longer ready")
             rows.complete_task(ctx.conn, task["id"], now, actor.username)
+            for listener in self.task_listeners:
+                listener(session, task, now)
             if ctx.known is not None:
                 ctx.known.tasks.pop(task["spiff_id"], None)
             changes = {k: {"before": before.get(k), "after": v} for k, v in data.items() if before.get(k) != v}
@@ -360,7 +366,10 @@ class CaseEngine:
             ctx.event("case_closed", {"outcome": case.get("outcome")})
         # A closed case keeps of its state only what its diagram shows: nothing runs its workflow again.
         state = rt.closed_state(workflow) if case["status"] != "open" else rt.dump_state(workflow)
+        registered = case["version"] == 0  # inserted by _open_case, written for the first time here
         self._write_case(ctx, {"data": _jsonable(process_data), "state": state})
+        for listener in self.case_listeners:
+            listener(ctx.session, None if registered else before, case)
         if closing:
             self._tell_linking_cases(ctx)
 

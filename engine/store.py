@@ -418,6 +418,35 @@ class CaseSearchTerm(Base):
     case_id: Mapped[int] = mapped_column(Id, primary_key=True)
 
 
+class CaseTally(Base):
+    """Counts of cases kept per figure, period, unit and key (engine/tally.py), changed in the same
+    transaction as the write that changes what they count, so a figure over the whole county reads
+    a row per unit and period instead of every case. What each figure counts is the case types'
+    business (workflows/dashboard_tally.py); `unit` is '' for a case held by no unit."""
+    __tablename__ = "case_tally"
+    __table_args__ = {"sqlite_with_rowid": False}  # the rows in key order: a range reads no other page
+    figure: Mapped[str] = mapped_column(String(32), primary_key=True)
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LedgerTally(Base):
+    """How many ledger entries and how much, per quarter, review unit, mediator, unit holding the case
+    and current status (engine/ledger.py keeps it with every entry and status row it writes): the
+    ledger report's totals read these rows instead of every entry. '' stands for none."""
+    __tablename__ = "ledger_tally"
+    __table_args__ = {"sqlite_with_rowid": False}
+    quarter: Mapped[str] = mapped_column(String(8), primary_key=True)
+    review_unit: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mediator: Mapped[str] = mapped_column(String(64), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    amount_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class SignInLog(Base):
     """Every attempt to sign in to the pages, for auditors: who typed which user name from where, and
     whether it worked (and why not). Also what the lock-out counts (usecases/sign_in.py)."""

@@ -8,6 +8,7 @@ from typing import Callable, Mapping
 
 from sqlalchemy import bindparam, delete, select
 
+from . import ledger
 from .application import ProcessApplication
 from .calendar import BusinessCalendar, YearSchedule, load_bundled_schedules, parse_year_schedule
 from .clock import Clock, SimulatedClock
@@ -56,6 +57,7 @@ class System:
         self.engine.reminders = self.reminders
         self._calendar_generation: object = _NOT_LOADED  # the first sweep loads the imported years
         self._sweep_jobs: dict[str, Callable[[datetime], int]] = {}
+        self.add_case_listener(ledger.on_case_saved)  # the ledger's kept totals follow a case's unit
 
     def add_sweep_job(self, name: str, job: Callable[[datetime], int]) -> None:
         """Run `job(now)` in every sweep after the deadlines (a reminder that is no deadline of a case,
@@ -63,6 +65,18 @@ class System:
         cheap when it has nothing to do, and must be idempotent: every scheduler process runs it.
         A second job of the same name replaces the first (several Services over one System)."""
         self._sweep_jobs[name] = job
+
+    def add_case_listener(self, listener) -> None:
+        """Call `listener(session, before, case)` after every write of a case, in its transaction
+        (engine/tally.py): `before` the case as the command found it (None when it registers it)."""
+        if listener not in self.engine.case_listeners:
+            self.engine.case_listeners.append(listener)
+
+    def add_task_listener(self, listener) -> None:
+        """Call `listener(session, task, at)` when a step is completed, in its transaction
+        (engine/tally.py): `task` the task's row as it was ready, `at` the instant of completion."""
+        if listener not in self.engine.task_listeners:
+            self.engine.task_listeners.append(listener)
 
     def upgrade(self) -> None:
         upgrade_schema(self.db)

@@ -97,14 +97,14 @@ class Dashboard(UseCases):
             roll = _Rollup(tree, chosen)
             closed = figures.fengqiao(session, visible, begin, stop)
             task_units = tasks_in_units_sql(units)
-            steps = figures.on_time(session, task_units, begin, stop)
+            steps = figures.on_time(session, units, begin, stop)
             titles = figures.step_titles(session, sorted({s[0] for s in steps}))
             late = figures.overdue(session, task_units, now)
             owners = figures.backlog(session, visible, now, backlog_days=self.system.settings.backlog_days)
             quarters = _quarters(first, last)
             money = figures.subsidy_by_quarter(session, visible, quarters)
             months = _month_starts(first, last)
-            categories = figures.by_category_and_month(session, visible, months)
+            categories = figures.by_category_and_month(session, units, months)
             choices = self._choices(tree, actor)
         return {
             "from": first.isoformat(), "to": last.isoformat(), "as_of": iso(now),

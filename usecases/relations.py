@@ -202,8 +202,9 @@ def entry_relations(tree: OrgTree, actor: Actor, entry: Any) -> set[str]:
     return found
 
 
-def readable_entries_sql(tree: OrgTree, actor: Actor):
-    """A SQL condition on LedgerEntry for the entries `actor` may read (None: all), from `subsidy.read`."""
+def readable_entries_sql(tree: OrgTree, actor: Actor, table=LedgerEntry):
+    """A SQL condition on LedgerEntry for the entries `actor` may read (None: all), from `subsidy.read`
+    (on `table`: LedgerTally has the same review_unit and mediator columns, '' where an entry has none)."""
     granted = _granted("subsidy.read", actor)
     if granted is None:
         return None
@@ -212,11 +213,11 @@ def readable_entries_sql(tree: OrgTree, actor: Actor):
     if authz.OFFICE_ABOVE in granted and unit and tree.level(unit) == "county":
         return None
     if authz.ENTRY_OFFICE in granted and unit:
-        branches.append(LedgerEntry.review_unit == unit)
+        branches.append(table.review_unit == unit)
     if authz.OFFICE_ABOVE in granted and unit and tree.below(unit):
-        branches.append(LedgerEntry.review_unit.in_(sorted(tree.below(unit))))
+        branches.append(table.review_unit.in_(sorted(tree.below(unit))))
     if authz.PAYEE in granted:
-        branches.append(LedgerEntry.mediator == actor.username)
+        branches.append(table.mediator == actor.username)
     return or_(*branches) if branches else false()
 
 

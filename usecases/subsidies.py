@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from engine import ledger
 from engine.application import Actor
 from engine.errors import Forbidden, InvalidInput, NotFound
-from engine.store import Case, LedgerEntry, LedgerEvent
+from engine.store import Case, LedgerEntry, LedgerEvent, LedgerTally
 from workflows import subsidy_ledger
 
 from . import authorization as authz
@@ -167,7 +167,8 @@ class Subsidies(UseCases):
             tree = OrgTree.load(session)
             visible = readable_entries_sql(tree, actor)
             items, next_after = report.page(session, tree, visible, chosen, after=after, limit=limit)
-            return {"items": items, "next": next_after, "totals": report.totals(session, tree, visible, chosen),
+            kept = readable_entries_sql(tree, actor, table=LedgerTally)
+            return {"items": items, "next": next_after, "totals": report.totals(session, tree, kept, chosen),
                     "filters": chosen}
 
     def ledger_rows(self, actor: Actor, **filters: Any):

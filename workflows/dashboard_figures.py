@@ -1,11 +1,12 @@
-"""The county dashboard's figures (全县概况), each one SQL aggregate over the store.
+"""The county dashboard's figures (全县概况), each one SQL aggregate over the store or over the counts
+kept as cases change (workflows/dashboard_tally.py: cases by category and month, steps on time).
 
 What a case type means by its codes lives here, not in the application layer: which outcomes of a
 closed dispute count as resolved at which level (the Fengqiao figure, DOMAIN.md §2), where a case's
 category is kept, which case type has owner leaders and backlog (§3), what of the ledger a
 quarter's subsidy total counts (§4). The caller gives the time range and the reader's scope as SQL
-conditions (`visible` on Case, `task_units` on HumanTask; None for the whole county) and rolls units
-up itself.
+conditions (`visible` on Case, `task_units` on HumanTask) or, for the kept counts, as the set of
+unit codes (None for the whole county) and rolls units up itself.
 
 Every function answers rows of plain numbers; none loads a case.
 """
@@ -15,12 +16,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, exists, func, literal, literal_column, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.store import Case, CaseParty, HumanTask, LedgerEntry, LedgerEvent
+from engine.calendar import ZONE
+from engine.store import Case, HumanTask, LedgerEntry, LedgerEvent
 
-from . import petition_board, subsidy_ledger
+from . import dashboard_tally, petition_board, subsidy_ledger
 
 DISPUTE_TYPE = "mediation"
 # The Fengqiao figure: a closed dispute's outcome → the level that resolved it (小事不出村、大事不出镇).
@@ -28,7 +30,7 @@ RESOLVED_AT = {"resolved_village": "village", "resolved_town": "town", "resolved
 # Every other outcome of a closed dispute, in the order the dashboard lists them.
 OTHER_OUTCOMES = ("court", "refused", "withdrawn")
 OWNER_ROLE = "leader"  # whose open petitions the backlog figure counts (petition_board: 领导包案)
-UNCATEGORIZED = "other"  # a case registered without a category counts as 其他
+UNCATEGORIZED = dashboard_tally.UNCATEGORIZED  # a case registered without a category counts as 其他
 
 
 def fengqiao(session: Session, visible, start: datetime, end: datetime) -> dict[str, int]:
@@ -41,18 +43,12 @@ def fengqiao(session: Session, visible, start: datetime, end: datetime) -> dict[
     return {outcome or "": count for outcome, count in session.execute(query)}
 
 
-def on_time(session: Session, task_units, start: datetime, end: datetime) -> list[tuple[str, str | None, int, int]]:
-    """Steps with a due time completed in [start, end): (step, unit, completed, on time) per step and
-    the unit that worked it; `task_units` is the reader's SQL condition on HumanTask (None: all). A
-    step done by its due instant is on time. (Read from ix_task_done alone.)"""
-    done_in_time = func.sum(case((HumanTask.completed_at <= HumanTask.due_at, 1), else_=0))
-    query = (select(HumanTask.name, HumanTask.org_unit, func.count(), done_in_time)
-             .where(HumanTask.status == "completed", HumanTask.due_at.is_not(None),
-                    HumanTask.completed_at >= start, HumanTask.completed_at < end)
-             .group_by(HumanTask.name, HumanTask.org_unit))
-    if task_units is not None:
-        query = query.where(task_units)
-    return [(name, unit, count, int(ok or 0)) for name, unit, count, ok in session.execute(query)]
+def on_time(session: Session, units: set[str] | None, start: datetime, end: datetime
+            ) -> list[tuple[str, str | None, int, int]]:
+    """Steps with a due time completed in [start, end) (Asia/Shanghai midnights): (step, unit,
+    completed, on time) per step and the unit that worked it, of `units` (None: all). A step done by
+    its due instant is on time. (Read from the counts kept on completion: workflows/dashboard_tally.py.)"""
+    return dashboard_tally.steps(session, units, start.astimezone(ZONE).date(), end.astimezone(ZONE).date())
 
 
 def step_titles(session: Session, names: Sequence[str]) -> dict[str, str]:
@@ -111,42 +107,18 @@ def subsidy_by_quarter(session: Session, visible, quarters: Sequence[str]) -> li
     return rows
 
 
-def by_category_and_month(session: Session, visible, month_starts: Sequence[datetime]
+def by_category_and_month(session: Session, units: set[str] | None, month_starts: Sequence[datetime]
                           ) -> list[tuple[str, int, int]]:
-    """Cases registered per category and month: (category, month index, count). `month_starts` are
-    the first instants of the months (Asia/Shanghai) and of the month after the last.
+    """Cases registered per category and month: (category, month index, count), of the cases held by
+    `units` (None: all). `month_starts` are the first instants of the months (Asia/Shanghai) and of
+    the month after the last.
 
-    Both case types name their matter's category at registration (DOMAIN.md §7, `data.category`) and
-    copy it to the `case_party` row of each person they can find again (one with an ID number or a
-    phone), which carries the registration time: those cases are counted from there, each once
-    (ix_case_party_created), without reading the large case rows; the few cases with no such row are
-    counted from their own data."""
+    Both case types name their matter's category at registration (DOMAIN.md §7, `data.category`);
+    the counts are kept per unit, month and category as cases are registered and change hands
+    (workflows/dashboard_tally.py), so this reads a row per unit, month and category."""
     if len(month_starts) < 2:
         return []
-    counts: dict[tuple[str, int], int] = {}
-
-    def month_of(column):
-        return case(*[(column < bound, i) for i, bound in enumerate(month_starts[1:])], else_=None)
-
-    # Grouped by the output columns' names: PostgreSQL takes the month's CASE, written out a second
-    # time with bound parameters of its own, for another expression. (Names no table column has.)
-    by_names = (literal_column("category_code"), literal_column("month_index"))
-    category = func.coalesce(CaseParty.category, literal(UNCATEGORIZED)).label("category_code")
-    month = month_of(CaseParty.created_at).label("month_index")
-    indexed = (select(category, month, func.count(func.distinct(CaseParty.case_id)))
-               .where(CaseParty.created_at >= month_starts[0], CaseParty.created_at < month_starts[-1])
-               .group_by(*by_names))
-    own = func.coalesce(Case.data["category"].as_string(), literal(UNCATEGORIZED)).label("category_code")
-    own_month = month_of(Case.created_at).label("month_index")
-    unindexed = (select(own, own_month, func.count())
-                 .where(Case.created_at >= month_starts[0], Case.created_at < month_starts[-1],
-                        ~exists().where(CaseParty.case_id == Case.id))
-                 .group_by(*by_names))
-    if visible is not None:
-        indexed = indexed.join(Case, Case.id == CaseParty.case_id).where(visible)
-        unindexed = unindexed.where(visible)
-    for query in (indexed, unindexed):
-        for c, m, n in session.execute(query):
-            if m is not None:
-                counts[(c, int(m))] = counts.get((c, int(m)), 0) + n
-    return [(c, m, n) for (c, m), n in counts.items()]
+    months = [dashboard_tally.month_of(start) for start in month_starts[:-1]]
+    index = {month: i for i, month in enumerate(months)}
+    return [(category, index[month], count)
+            for category, month, count in dashboard_tally.registered(session, units, months) if count]

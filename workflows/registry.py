@@ -10,6 +10,7 @@ from engine.application import ProcessApplication
 from engine.config import Settings
 from engine.system import System
 
+from . import dashboard_tally
 from .mediation import MediationApplication
 from .petition import PetitionApplication, PetitionRules
 
@@ -19,5 +20,7 @@ def build_system(settings: Settings | None = None) -> System:
     forms_dir = settings.bpmn_dir / "forms"
     mediation = MediationApplication(forms_dir)
     petition = PetitionApplication(forms_dir, PetitionRules(backlog_days=settings.backlog_days))
-    return System(settings, applications={"mediation": mediation, "petition": petition},
-                  default_application=lambda key: ProcessApplication(key, forms_dir=forms_dir))
+    system = System(settings, applications={"mediation": mediation, "petition": petition},
+                    default_application=lambda key: ProcessApplication(key, forms_dir=forms_dir))
+    dashboard_tally.register(system)  # the dashboard's counts, kept with every case write
+    return system

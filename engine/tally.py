@@ -1,0 +1,44 @@
+"""Counts kept as cases change (the `case_tally` table): adding to them in a command's transaction,
+and the listeners that say what a saved case adds.
+
+The engine knows no figure: a case type's module registers a listener with
+`System.add_case_listener`; the engine calls every listener after it writes a case, in the same
+transaction, with the case as it was before the command (None for a case just registered) and as
+written; `System.add_task_listener` likewise for every step completed (the task's row and the
+instant). A listener answers nothing; it calls `add` with what changed."""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from .store import CaseTally
+
+# (figure, period, unit, key) → how much the count changes
+Deltas = Mapping[tuple[str, str, str, str], int]
+CaseListener = Callable[[Session, Any, dict[str, Any]], None]
+TaskListener = Callable[[Session, Mapping[str, Any], Any], None]
+
+
+def add(session: Session, deltas: Deltas) -> None:
+    """Add each delta to its count (creating the row), one upsert per changed count: two commands
+    counting the same new key at once both land (no lost update, no duplicate-key failure)."""
+    changed = [{"figure": f, "period": p, "unit": u, "key": k, "count": n} for (f, p, u, k), n in deltas.items() if n]
+    if not changed:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(CaseTally)
+    stmt = stmt.on_conflict_do_update(index_elements=["figure", "period", "unit", "key"],
+                                      set_={"count": CaseTally.count + stmt.excluded.count})
+    session.execute(stmt, changed)
+
+
+def replace(session: Session, figures: tuple[str, ...], counts: Deltas) -> None:
+    """Every count of `figures` afresh (what a rebuild writes)."""
+    session.execute(delete(CaseTally).where(CaseTally.figure.in_(figures)))
+    rows = [{"figure": f, "period": p, "unit": u, "key": k, "count": n} for (f, p, u, k), n in counts.items() if n]
+    if rows:
+        session.execute(CaseTally.__table__.insert(), rows)

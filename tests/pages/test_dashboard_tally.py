@@ -1,0 +1,110 @@
+"""The kept counts equal a count made afresh: the dashboard's (workflows/dashboard_tally.py, table
+case_tally) from the case rows, after the dashboard's world (registrations of both case types, a
+dispute refused and closed, others of another category), after disputes escalated by their
+deadlines (their unit changes: the count moves), after a later registration, and after `rebuild`;
+the ledger's totals (engine/ledger.py, table ledger_tally) from the entries and their newest status,
+after subsidies recorded on closing, a review, and `rebuild_tally`. On SQLite and PostgreSQL."""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from engine import ledger
+from engine.calendar import ZONE
+from engine.store import Case, CaseEvent, CaseTally, HumanTask, LedgerEntry, LedgerEvent, LedgerTally
+from tests.api.test_authorization_matrix import world  # noqa: F401
+from tests.mediation.conftest import dispute
+from tests.pages.test_dashboard import county  # noqa: F401
+from workflows import dashboard_tally
+
+
+def kept(system) -> Counter:
+    with system.db.read() as s:
+        return Counter({(r.figure, r.period, r.unit, r.key): r.count for r in s.scalars(select(CaseTally)) if r.count})
+
+
+def by_hand(system) -> Counter:
+    """Every case once: its registration month (Asia/Shanghai), its unit now, its category; every
+    completed step with a due time under its month and its day, and again if done by its due time."""
+    with system.db.read() as s:
+        found = Counter((dashboard_tally.REGISTERED, c.created_at.astimezone(ZONE).strftime("%Y-%m"),
+                         c.jurisdiction or "", dashboard_tally.category_of(c.data))
+                        for c in s.scalars(select(Case)))
+        for t in s.scalars(select(HumanTask).where(HumanTask.status == "completed")):
+            if t.due_at is None:
+                continue
+            local = t.completed_at.astimezone(ZONE)
+            for period in (f"{local.year}-{local.month:02d}", local.date().isoformat()):
+                found[("steps_done", period, t.org_unit or "", t.name)] += 1
+                if t.completed_at <= t.due_at:
+                    found[("steps_on_time", period, t.org_unit or "", t.name)] += 1
+        return found
+
+
+def cases(counts: Counter) -> int:
+    return sum(n for key, n in counts.items() if key[0] == dashboard_tally.REGISTERED)
+
+
+def test_kept_counts_equal_a_recount_through_registrations_escalations_and_a_rebuild(county):  # noqa: F811
+    system, actors = county["system"], county["actors"]
+    services = system.services
+    start = by_hand(system)
+    assert kept(system) == start and cases(start) > 0 and any(k[0] == "steps_on_time" for k in start)
+    # Disputes left at their village past its deadline: the sweep escalates them to the town.
+    fresh = services.cases.register(actors["intake1"], "mediation", dispute(category="neighbour"))["id"]
+    with system.db.read() as s:
+        before = s.scalar(select(Case.jurisdiction).where(Case.id == fresh))
+    system.clock.advance(timedelta(days=40))
+    system.sweep()
+    with system.db.read() as s:
+        escalated = s.scalar(select(CaseEvent.id).where(CaseEvent.kind == "escalated").limit(1))
+        after = s.scalar(select(Case.jurisdiction).where(Case.id == fresh))
+    assert escalated is not None and after != before  # a count had to move
+    assert kept(system) == by_hand(system)
+    later = services.cases.register(actors["intake1"], "mediation", dispute(category="contract"))["id"]
+    (task,) = services.tasks.worklist(actors["vmed1"], later)  # a step done, on time
+    services.tasks.complete(actors["vmed1"], task["id"], {"result": "refused"},
+                            services.cases.get(actors["vmed1"], later)["version"])
+    assert kept(system) == by_hand(system)
+    with system.db.write() as s:  # counts gone astray (a bulk copy, say) …
+        s.execute(CaseTally.__table__.delete())
+    assert dashboard_tally.rebuild(system.db) == cases(by_hand(system))  # … are counted afresh
+    assert kept(system) == by_hand(system)
+
+
+def kept_totals(system) -> Counter:
+    with system.db.read() as s:
+        return Counter({(r.quarter, r.review_unit, r.mediator, r.unit, r.status): (r.count, r.amount_fen)
+                        for r in s.scalars(select(LedgerTally)) if r.count or r.amount_fen})
+
+
+def totals_by_hand(system) -> Counter:
+    """Every entry once, under its newest status row and its case's unit now."""
+    with system.db.read() as s:
+        found: Counter = Counter()
+        for entry in s.scalars(select(LedgerEntry)):
+            status = s.scalars(select(LedgerEvent.status).where(LedgerEvent.entry_id == entry.id)
+                               .order_by(LedgerEvent.id.desc())).first()
+            unit = s.scalar(select(Case.jurisdiction).where(Case.id == entry.case_id))
+            key = (entry.quarter, entry.review_unit or "", entry.mediator or "", unit or "", status)
+            count, amount = found.get(key, (0, 0))
+            found[key] = (count + 1, amount + entry.amount_fen)
+        return found
+
+
+def test_the_ledger_s_kept_totals_equal_a_recount_through_a_review_and_a_rebuild(county):  # noqa: F811
+    system, actors = county["system"], county["actors"]
+    services = system.services
+    want = totals_by_hand(system)
+    assert want and kept_totals(system) == want
+    entry = county["entries"]["EA"]
+    services.subsidies.review(actors["jtown1"], entry, "卷宗齐全")
+    assert kept_totals(system) == totals_by_hand(system) != want  # the entry's count moved to `reviewed`
+    report = services.subsidies.ledger_report(actors["auditor1"])["totals"]
+    assert report["count"] == sum(n for n, _ in totals_by_hand(system).values())
+    with system.db.write() as s:
+        s.execute(LedgerTally.__table__.delete())
+    assert ledger.rebuild_tally(system.db) == report["count"]
+    assert kept_totals(system) == totals_by_hand(system)
