@@ -4,7 +4,7 @@
 
 Fills two fresh stores with the same county and the same N cases (bench/seed_cases.fill_store: a few
 hundred cases worked through the engine, the rest copied in bulk; 96 % closed), one with the code of
-`--baseline` (default: the commit before the smaller store of migration 0008, i.e. the parent of the
+`--baseline` (default: the commit before the smaller store of migration 0010, i.e. the parent of the
 commit that added engine/state_codec.py) and one with this working tree, and prints bytes per case of
 each table with its indexes, the largest indexes, the workflow state's share, and the ratio.
 
@@ -147,7 +147,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=10000)
     parser.add_argument("--database-url", help="PostgreSQL: measure there (each store in a schema of its own)")
-    parser.add_argument("--baseline", metavar="REF", help="git commit of the baseline (default: before 0008)")
+    parser.add_argument("--baseline", metavar="REF", help="git commit of the baseline (default: before 0010)")
     args = parser.parse_args()
     ref = baseline_ref(args.baseline)
     store = "PostgreSQL" if args.database_url else "SQLite"

@@ -3,7 +3,7 @@
 hash = sha256(prev_hash + canonical JSON of {case_id, seq, at, actor, kind, data}), where prev_hash is
 the hash of the case's event before (seq - 1), or GENESIS for the first. The case row keeps the newest
 seq and hash, so a deleted last event is found as well as an edited, deleted or reordered one in the
-middle. Since migration 0008 an event row does not repeat its predecessor's hash: `prev_hashes` gives
+middle. Since migration 0010 an event row does not repeat its predecessor's hash: `prev_hashes` gives
 it from the chain itself, as the readers (the API's history, the case file) show it.
 """
 from __future__ import annotations
@@ -73,7 +73,7 @@ def chain_rows(case_id: int, last_seq: int, last_hash: str, at: datetime,
 
 def prev_hashes(events: Iterable[Any]) -> dict[int, str]:
     """Per event seq, the hash it is chained to: the previous event's (by seq), GENESIS for the first.
-    What the rows held as `prev_hash` before migration 0008, derived from the chain as it stands."""
+    What the rows held as `prev_hash` before migration 0010, derived from the chain as it stands."""
     out, prev = {}, GENESIS
     for ev in events:
         out[ev.seq] = prev

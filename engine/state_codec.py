@@ -6,7 +6,7 @@
 
 Stored forms, told apart by their first byte:
 - b"\\x01" + zlib(JSON as UTF-8): what `encode` writes (format 1);
-- plain JSON text (a str, or bytes starting with "{"): the layout before migration 0008, still read,
+- plain JSON text (a str, or bytes starting with "{"): the layout before migration 0010, still read,
   so a store part-way through that migration (or a row copied in by an older tool) works.
 
 JSON is written with orjson (several times faster than the standard library for a workflow state),
@@ -54,7 +54,7 @@ def encode(state: dict[str, Any]) -> bytes:
 
 
 def encode_json(text: bytes | str) -> bytes:
-    """The stored form of a state given as JSON text (what the layout before 0008 held)."""
+    """The stored form of a state given as JSON text (what the layout before 0010 held)."""
     raw = text.encode("utf-8") if isinstance(text, str) else text
     return _MARK + zlib.compress(raw, LEVEL)
 

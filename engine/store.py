@@ -40,7 +40,7 @@ class StoredState(TypeDecorator):
     """A workflow state in its stored form (engine/state_codec.py): bytes, handed over as they are.
 
     Read as the driver gives it: bytes (or a str, on SQLite, for a row still in the layout before
-    migration 0008, whose column was TEXT), so `state_codec.decode` takes any of them."""
+    migration 0010, whose column was TEXT), so `state_codec.decode` takes any of them."""
     impl = LargeBinary
     cache_ok = True
 
@@ -186,7 +186,7 @@ class HumanTask(Base):
                       Index("ix_task_case", "case_id", "status"),
                       # Counting done steps per step and unit, on time or not, from the index alone.
                       Index("ix_task_done", "status", "name", "org_unit", "completed_at", "due_at"),
-                      # The worklist: one index per way a user may work a task, in its order (migration 0008).
+                      # The worklist: one index per way a user may work a task, in its order (migration 0009).
                       Index("ix_task_unit_queue", "status", "org_unit", "role", "due_at", "id"),
                       Index("ix_task_assignee_queue", "assignee", "status", "due_at", "id"))
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)

@@ -1,4 +1,4 @@
-"""The smaller store (migration 0008): compressed workflow states that old rows still read as, a closed
+"""The smaller store (migration 0010): compressed workflow states that old rows still read as, a closed
 case's state reduced to the steps it passed, events without the previous event's hash."""
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def test_the_codec_round_trips_and_reads_the_old_layout():
     stored = state_codec.encode(state)
     assert stored[0] == state_codec.FORMAT_ZLIB_JSON and state_codec.decode(stored) == state
     assert state_codec.is_current(stored) and state_codec.is_current(b"") and state_codec.is_current(None)
-    old = json.dumps(state, ensure_ascii=False)  # what the TEXT column held before 0008
+    old = json.dumps(state, ensure_ascii=False)  # what the TEXT column held before 0010
     assert state_codec.decode(old) == state and state_codec.decode(old.encode()) == state
     assert not state_codec.is_current(old) and not state_codec.is_current(old.encode())
     assert state_codec.decode("") == {} and state_codec.decode(None) == {} and state_codec.decode(b"") == {}
@@ -93,7 +93,7 @@ def verify_cases_ok(system) -> bool:
         return verify_cases(s)[1] is None
 
 
-def test_migration_0008_down_and_up_keeps_every_case_going(engine_system):
+def test_migration_0010_down_and_up_keeps_every_case_going(engine_system):
     system = engine_system
     open_id, ready_id = _run(system, 3)
     closed_id, _ = _run(system, 8)
@@ -107,7 +107,7 @@ def test_migration_0008_down_and_up_keeps_every_case_going(engine_system):
         prevs = list(conn.execute(text("SELECT prev_hash FROM case_event WHERE case_id = :c ORDER BY seq"),
                                   {"c": open_id}).scalars())
         states = dict(conn.execute(text("SELECT id, state FROM case_record")).all())
-    assert prevs == [GENESIS] + hashes[:-1]  # the layout before 0008: each event names its predecessor
+    assert prevs == [GENESIS] + hashes[:-1]  # the layout before 0010: each event names its predecessor
     as_text = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in states.items()}
     assert "tasks" in json.loads(as_text[open_id]) and rt.PASSED_KEY in json.loads(as_text[closed_id])
 
@@ -124,8 +124,8 @@ def test_migration_0008_down_and_up_keeps_every_case_going(engine_system):
     assert system.services.operations.check(CLI).ok
 
 
-def test_migration_0008_reduces_a_closed_case_in_the_old_layout(engine_system):
-    """A store of the layout before 0008 (JSON text, full states of closed cases) comes out reduced."""
+def test_migration_0010_reduces_a_closed_case_in_the_old_layout(engine_system):
+    """A store of the layout before 0010 (JSON text, full states of closed cases) comes out reduced."""
     system = engine_system
     closed_id, _ = _run(system, 8)
     open_id, _ = _run(system, 2)

@@ -2,8 +2,8 @@
 read paths need: the worklist's branches (unclaimed in a unit; claimed by a user), each in the
 worklist's order
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 """
 import sqlalchemy as sa
 from alembic import op

@@ -7,8 +7,8 @@ a closed case whose workflow has finished keeps only {fengqiao_closed, fengqiao_
 `case_event.prev_hash` is dropped. Downgrade: states back to JSON text (a reduced state stays reduced:
 its diagram still shows, its workflow was not kept) and prev_hash filled again from the chain.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 """
 import sqlalchemy as sa
 from alembic import op
