@@ -51,6 +51,22 @@ class StoredState(TypeDecorator):
         return None
 
 
+class Digest(TypeDecorator):
+    """A SHA-256 digest stored as its 32 bytes (migration 0012), handed to the code as 64 hex characters.
+
+    A value read as text is a row still in the layout before 0012 (hex), given as it is."""
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else bytes.fromhex(value)
+
+    def process_result_value(self, value, dialect):
+        if value is None or isinstance(value, str):
+            return value
+        return bytes(value).hex()
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
@@ -136,7 +152,8 @@ class Definition(Base):
 class Case(Base):
     __tablename__ = "case_record"
     # Migration 0007 also indexes `search_text` on SQLite (not declared here: PostgreSQL has none).
-    __table_args__ = (UniqueConstraint("number"), Index("ix_case_type_status", "type", "status"),
+    # ix_case_type_status (type, status) went in migration 0012: ix_case_closed begins with it.
+    __table_args__ = (UniqueConstraint("number"),
                       # Counting closed cases by outcome over a time range without reading the rows.
                       Index("ix_case_closed", "type", "status", "closed_at", "outcome", "jurisdiction"),
                       # Registrations by time (the dashboard's months, the auditors' date range).
@@ -226,19 +243,22 @@ class Deadline(Base):
 
 class CaseEvent(Base):
     """Append-only, hash-chained per case: hash = sha256(prev_hash + canonical JSON of the event), where
-    prev_hash is the previous event's hash (not stored again: engine/audit.py's `prev_hashes`)."""
+    prev_hash is the previous event's hash (not stored again: engine/audit.py's `prev_hashes`).
+
+    Since migration 0012 an event is keyed by (case_id, seq), with no id of its own, and on SQLite the
+    rows are stored in that order (no rowid): a case's history is one range of the table, and the
+    key is the only copy of (case_id, seq). The hash is kept as its 32 bytes."""
     __tablename__ = "case_event"
     # A case's newest event of a kind (its owner's assignment, its last agreement) is found without
-    # reading the rest of a long history.
-    __table_args__ = (UniqueConstraint("case_id", "seq"), Index("ix_case_event_kind", "case_id", "kind", "seq"))
-    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"))
-    seq: Mapped[int] = mapped_column(Integer)
+    # reading the rest of a long history; the reports read events by kind.
+    __table_args__ = (Index("ix_case_event_kind", "case_id", "kind", "seq"), {"sqlite_with_rowid": False})
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(Digest)
 
 
 class LedgerEntry(Base):
@@ -410,10 +430,13 @@ class CaseParty(Base):
 
 
 class CaseSearchTerm(Base):
-    """The search index of cases (engine/search.py): a pair of characters of a case's searchable text,
-    or a tail of its number marked `#`, lowercased. Filled on registering and by `search.rebuild`."""
+    """The search index of cases on SQLite (engine/search.py): a pair of characters of a case's
+    searchable text, or a tail of its number marked `#`, lowercased. Filled on registering and by
+    `search.rebuild`. Its key is its only index (migration 0012 dropped the one by case: a case's
+    terms are written once, when it is registered). PostgreSQL has no such table since 0012: a GIN
+    index over the terms a function computes from the case row (engine/search.py)."""
     __tablename__ = "case_search_term"
-    __table_args__ = (Index("ix_case_search_term_case", "case_id"), {"sqlite_with_rowid": False})
+    __table_args__ = {"sqlite_with_rowid": False}
     term: Mapped[str] = mapped_column(String(40), primary_key=True)
     case_id: Mapped[int] = mapped_column(Id, primary_key=True)
 
