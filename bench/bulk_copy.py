@@ -469,8 +469,8 @@ def fill_copies(system, templates: list[TemplateRows], plan: list[TemplateRows],
                                 row[i] = ids[arg][row[i]]
                             elif what == "state":
                                 row[i] = encode_state(arg.render(values))
-                            elif what == "head":
-                                row[i] = heads[arg]
+                            elif what == "head":  # stored as its 32 bytes (engine.store.Digest)
+                                row[i] = bytes.fromhex(heads[arg])
                             elif what == "prev_hash":
                                 row[i] = by_row[j][0]
                             elif what == "hash":  # stored as its 32 bytes (engine.store.Digest)

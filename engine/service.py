@@ -189,11 +189,11 @@ class CaseEngine:
                 for p in init.parties])
         case = self._load_case(session, case_id)
         ctx = Ctx(session, now, actor, app, case, workflow, Known({}, {}))
-        # The case's data as registered, without the fields it has no value for yet (the case row has
-        # them all): a field absent from it was empty.
+        # The case's data as registered, without the fields it has no value for yet (None, an empty
+        # list or object; the case row has them all): a field absent from it was empty.
         created = {"number": number, "type": case_type, "definition_version": definition[1],
                    "level": init.level, "jurisdiction": init.jurisdiction,
-                   "data": {k: v for k, v in case_data.items() if v is not None}}
+                   "data": {k: v for k, v in case_data.items() if v is not None and v != [] and v != {}}}
         if link is not None:
             session.execute(CaseLink.__table__.insert().values(case_id=link[0], linked_case_id=case_id,
                                                                kind=link[1], created_at=now))
@@ -222,9 +222,9 @@ class CaseEngine:
                 listener(session, task, now)
             if ctx.known is not None:
                 ctx.known.tasks.pop(task["spiff_id"], None)
-            # Of a change, the value before: the value after is the step's `data` beside it, not written
-            # twice (events before migration 0012 have both; the history shows what was hashed).
-            changes = {k: {"before": before.get(k)} for k, v in data.items() if before.get(k) != v}
+            # Each field the step changed, with its value before; the value after is the step's `data`
+            # beside it, not written twice (events before migration 0012 have {"before", "after"}).
+            changes = {k: before.get(k) for k, v in data.items() if before.get(k) != v}
             ctx.event("task_completed", {"task_id": task["id"], "step": task["name"], "data": dict(data),
                                          "changes": changes})
             self._persist(ctx)

@@ -173,7 +173,7 @@ class Case(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     version: Mapped[int] = mapped_column(Integer, default=1)
     last_event_seq: Mapped[int] = mapped_column(Integer, default=0)
-    last_event_hash: Mapped[str] = mapped_column(String(64), default="")
+    last_event_hash: Mapped[str] = mapped_column(Digest, default="")  # its 32 bytes (0012); b"" before any
     # SpiffWorkflow's instance state, serialized without the spec (that lives in `definition`), in the
     # stored form of engine/state_codec.py (compressed JSON); a closed case's holds only the steps it
     # passed (runtime.closed_state). Deferred: lists and views never load it; a command writes it with

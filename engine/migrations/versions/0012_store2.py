@@ -3,7 +3,8 @@ the search index of cases smaller (engine/search.py)
 
 Upgrade. `case_event`: no `id` (an event is named by its case and seq, which the unique constraint
 already held), the primary key (case_id, seq) in place of the id's and the unique constraint, `hash`
-as its 32 bytes instead of 64 hex characters; `ix_case_event_kind` stays (the newest event of a kind,
+as its 32 bytes instead of 64 hex characters (and `case_record.last_event_hash`, the head of the
+chain, likewise: SQLite keeps the column's declared type, which holds bytes as they are); `ix_case_event_kind` stays (the newest event of a kind,
 the reports). SQLite: a new table stored in key order (WITHOUT ROWID), filled from the old one in
 batches of 5,000 rows (the hash converted in Python: SQLite before 3.41 has no unhex), the old one
 dropped. PostgreSQL: the table altered in place (the hash converted by `decode`, in the statement's
@@ -58,10 +59,25 @@ def _copy_events(read: str, write: str, convert) -> None:
         after = tuple(rows[-1][:2])
 
 
+def _rewrite_heads(convert) -> None:
+    """SQLite: every case's last_event_hash converted, in batches by id."""
+    conn = op.get_bind()
+    after = 0
+    while True:
+        rows = conn.exec_driver_sql("SELECT id, last_event_hash FROM case_record WHERE id > ? "
+                                    f"ORDER BY id LIMIT {BATCH}", (after,)).fetchall()
+        if not rows:
+            return
+        conn.exec_driver_sql("UPDATE case_record SET last_event_hash = ? WHERE id = ?",
+                             [(convert(head), case_id) for case_id, head in rows])
+        after = rows[-1][0]
+
+
 def upgrade() -> None:
     conn = op.get_bind()
     op.drop_index("ix_case_type_status", table_name="case_record")
     if conn.dialect.name == "sqlite":
+        _rewrite_heads(lambda head: bytes.fromhex(head) if isinstance(head, str) else head)
         op.rename_table("case_event", "case_event_old")
         op.create_table("case_event", *_event_columns(sa.LargeBinary()),
                         sa.PrimaryKeyConstraint("case_id", "seq", name="pk_case_event"), sqlite_with_rowid=False)
@@ -75,6 +91,7 @@ def upgrade() -> None:
     op.execute("ALTER TABLE case_event DROP CONSTRAINT pk_case_event, DROP CONSTRAINT uq_case_event_case_id_seq, "
                "DROP COLUMN id, ALTER COLUMN hash TYPE bytea USING decode(hash, 'hex'), "
                "ADD CONSTRAINT pk_case_event PRIMARY KEY (case_id, seq)")
+    op.execute("ALTER TABLE case_record ALTER COLUMN last_event_hash TYPE bytea USING decode(last_event_hash, 'hex')")
     op.drop_table("case_search_term")
     op.execute(search.FUNCTION_SQL)
     op.execute(search.INDEX_SQL)
@@ -84,6 +101,7 @@ def downgrade() -> None:
     conn = op.get_bind()
     op.create_index("ix_case_type_status", "case_record", ["type", "status"], unique=False)
     if conn.dialect.name == "sqlite":
+        _rewrite_heads(lambda head: bytes(head).hex() if isinstance(head, (bytes, memoryview)) else head)
         op.create_index("ix_case_search_term_case", "case_search_term", ["case_id"], unique=False)
         op.rename_table("case_event", "case_event_old")
         op.create_table("case_event", sa.Column("id", _ID, autoincrement=True, nullable=False),
@@ -99,6 +117,8 @@ def downgrade() -> None:
         return
     op.execute(f"DROP INDEX {search.INDEX}")
     op.execute(f"DROP FUNCTION {search.FUNCTION}(text, text)")
+    op.execute("ALTER TABLE case_record ALTER COLUMN last_event_hash TYPE varchar(64) "
+               "USING encode(last_event_hash, 'hex')")
     op.execute("ALTER TABLE case_event DROP CONSTRAINT pk_case_event, ADD COLUMN id BIGSERIAL, "
                "ALTER COLUMN hash TYPE varchar(64) USING encode(hash, 'hex')")
     op.execute("UPDATE case_event SET id = e.n FROM (SELECT case_id, seq, row_number() OVER (ORDER BY case_id, seq) "
