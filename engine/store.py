@@ -436,7 +436,7 @@ class CaseSearchTerm(Base):
     terms are written once, when it is registered). PostgreSQL has no such table since 0012: a GIN
     index over the terms a function computes from the case row (engine/search.py)."""
     __tablename__ = "case_search_term"
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = ({"sqlite_with_rowid": False},)
     term: Mapped[str] = mapped_column(String(40), primary_key=True)
     case_id: Mapped[int] = mapped_column(Id, primary_key=True)
 
