@@ -98,7 +98,8 @@ class Ctx:
     @property
     def snapshot(self) -> CaseSnapshot:
         c = self.case
-        return CaseSnapshot(c["id"], c["type"], c["level"], c["jurisdiction"], c["data"], c.get("owner"))
+        return CaseSnapshot(c["id"], c["type"], c["level"], c["jurisdiction"], c["data"], c.get("owner"),
+                            c.get("status", "open"), c.get("outcome"), c.get("closed_at"))
 
 
 @dataclass

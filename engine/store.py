@@ -433,9 +433,10 @@ class CaseTally(Base):
 
 
 class LedgerTally(Base):
-    """How many ledger entries and how much, per quarter, review unit, mediator, unit holding the case
-    and current status (engine/ledger.py keeps it with every entry and status row it writes): the
-    ledger report's totals read these rows instead of every entry. '' stands for none."""
+    """How many ledger entries and how much, per quarter, review unit, mediator, unit holding the case,
+    current status and kind of entry (engine/ledger.py keeps it with every entry and status row it
+    writes): the ledger report's totals and the dashboard's subsidy per quarter read these rows
+    instead of every entry. '' stands for none."""
     __tablename__ = "ledger_tally"
     __table_args__ = {"sqlite_with_rowid": False}
     quarter: Mapped[str] = mapped_column(String(8), primary_key=True)
@@ -443,6 +444,7 @@ class LedgerTally(Base):
     mediator: Mapped[str] = mapped_column(String(64), primary_key=True)
     unit: Mapped[str] = mapped_column(String(64), primary_key=True)
     status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # migration 0012
     count: Mapped[int] = mapped_column(Integer, default=0)
     amount_fen: Mapped[int] = mapped_column(BigInteger, default=0)
 
