@@ -58,10 +58,12 @@ class CaseSnapshot:
     jurisdiction: str | None
     data: Mapping[str, Any]
     owner: str | None = None
-    # Whether it was closed, how and when (what a case listener compares with the written row).
+    # Whether it was closed, how and when, and its flags (what a case listener compares with the
+    # written row).
     status: str = "open"
     outcome: str | None = None
     closed_at: datetime | None = None
+    flags: tuple[str, ...] = ()
 
 
 @dataclass

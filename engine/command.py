@@ -99,7 +99,8 @@ class Ctx:
     def snapshot(self) -> CaseSnapshot:
         c = self.case
         return CaseSnapshot(c["id"], c["type"], c["level"], c["jurisdiction"], c["data"], c.get("owner"),
-                            c.get("status", "open"), c.get("outcome"), c.get("closed_at"))
+                            c.get("status", "open"), c.get("outcome"), c.get("closed_at"),
+                            tuple(c.get("flags") or ()))
 
 
 @dataclass

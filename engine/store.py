@@ -188,7 +188,10 @@ class HumanTask(Base):
                       Index("ix_task_done", "status", "name", "org_unit", "completed_at", "due_at"),
                       # The worklist: one index per way a user may work a task, in its order (migration 0009).
                       Index("ix_task_unit_queue", "status", "org_unit", "role", "due_at", "id"),
-                      Index("ix_task_assignee_queue", "assignee", "status", "due_at", "id"))
+                      Index("ix_task_assignee_queue", "assignee", "status", "due_at", "id"),
+                      # The steps past their due time now, in due order (migration 0012): the dashboard's
+                      # overdue figures read only those.
+                      Index("ix_task_ready_due", "status", "due_at", "org_unit", "case_id"))
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"))
     spiff_id: Mapped[str] = mapped_column(String(36))

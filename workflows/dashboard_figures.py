@@ -21,9 +21,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.calendar import ZONE
-from engine.store import HumanTask, LedgerTally
+from engine.store import Case, HumanTask, LedgerTally, User
 
-from . import dashboard_tally, petition_board, subsidy_ledger
+from . import dashboard_tally, subsidy_ledger
+from .petition_board import NO_OWNER
 
 DISPUTE_TYPE = dashboard_tally.DISPUTE_TYPE
 # The Fengqiao figure: a closed dispute's outcome → the level that resolved it (小事不出村、大事不出镇).
@@ -71,10 +72,33 @@ def overdue(session: Session, task_units, now: datetime) -> list[tuple[str | Non
     return list(session.execute(query).tuples())
 
 
-def backlog(session: Session, visible, now: datetime, *, backlog_days: int) -> list[dict[str, Any]]:
-    """Open petitions per owner leader with their backlog (信访积案), as the petition board counts them."""
-    rows = petition_board.owner_board(session, visible, now, owner_role=OWNER_ROLE, backlog_days=backlog_days)
-    return [r for r in rows if r["open"] or r["leader"] is not None]
+def backlog(session: Session, units: set[str] | None, now: datetime, *, backlog_days: int) -> list[dict[str, Any]]:
+    """Open petitions per owner leader with their backlog (信访积案) and those overdue, as the petition
+    board counts them (petition_board.owner_board): a row per active user with the owner role, then
+    any other owner, then the petitions nobody owns (leader None) when there are any. Open and
+    backlog from the counts kept as petitions change (workflows/dashboard_tally.py); overdue from
+    the steps past their due time now (ix_task_ready_due), joined to their cases."""
+    counts = dashboard_tally.petitions(session, units, now, backlog_days)
+    late = (select(Case.owner, func.count(func.distinct(Case.id)))
+            .select_from(HumanTask).join(Case, Case.id == HumanTask.case_id)
+            .where(HumanTask.status == "ready", HumanTask.due_at.is_not(None), HumanTask.due_at <= now,
+                   Case.type == dashboard_tally.PETITION_TYPE, Case.status == "open")
+            .group_by(Case.owner))
+    if units is not None:
+        late = late.where(Case.jurisdiction.in_(sorted(units)))
+    overdue_of = {owner or "": int(n) for owner, n in session.execute(late)}
+    users = session.execute(select(User.username, User.display_name, User.roles).where(User.active.is_(True))
+                            .order_by(User.username)).all()
+    names = {u.username: u.display_name for u in users}
+    owners = [u.username for u in users if OWNER_ROLE in (u.roles or [])]
+    owners += sorted(o for o in {*counts, *overdue_of} if o and o not in owners)
+    rows = []
+    for owner in [*owners, ""]:
+        opened, old = counts.get(owner, (0, 0))
+        if owner or opened:
+            rows.append({"leader": owner or None, "display_name": (names.get(owner) or owner) if owner else NO_OWNER,
+                         "open": opened, "backlog": old, "overdue": overdue_of.get(owner, 0)})
+    return rows
 
 
 # An entry leaves these statuses never again (a correction is a new reversal entry): whether an entry

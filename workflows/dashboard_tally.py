@@ -24,7 +24,15 @@ figures by town read a row per town, step and period (built by migration 0012 an
 closing, each counted under its month and its day as the steps are (what `dashboard_figures.fengqiao`
 reads), and also under the unit `ALL` (every unit's sum: the county reads a row per outcome and
 period). Written by the case listener when a dispute is closed (the count moves if a closed case
-changes hands or its outcome changes), built for existing cases by migration 0012 and by `rebuild`."""
+changes hands or its outcome changes), built for existing cases by migration 0012 and by `rebuild`.
+
+`petitions_open`: open petitions per owner (the key, '' for none), unit holding the case (and ALL)
+and period of registration: '' (all of them), its month and its day; `petitions_flagged` the same
+of those marked backlog (flag `backlog`), by month and day only. The backlog by owner leader
+(`petitions`) is every open petition less those registered within the backlog period that are not
+marked: it reads the owners' totals and the rows of the last backlog period's days and months
+(and the cases of its first day, cut by the instant). Written by the case listener as petitions
+are registered, change owner, flags or unit, and close; built by migration 0012 and by `rebuild`."""
 from __future__ import annotations
 
 from collections import Counter
@@ -48,6 +56,10 @@ UNCATEGORIZED = "other"  # a case registered without a category counts as 其他
 NO_UNIT = ""
 ALL = "*"  # the unit of the counts summed over every unit (no unit code holds '*')
 DISPUTE_TYPE = "mediation"  # whose closings the Fengqiao figure counts
+PETITION_TYPE = "petition"  # whose open cases the backlog figure counts
+PETITIONS_OPEN, PETITIONS_FLAGGED = "petitions_open", "petitions_flagged"
+BACKLOG_FLAG = "backlog"
+EVER = ""  # the period of a count over every registration date
 
 
 def month_of(at: datetime) -> str:
@@ -74,6 +86,23 @@ def closed_keys(case_type: str, status: str | None, outcome: str | None, closed_
             for period in (local.strftime("%Y-%m"), local.strftime("%Y-%m-%d"))]
 
 
+def petition_keys(case_type: str, status: str | None, owner: str | None, flags, created_at: datetime,
+                  jurisdiction: str | None) -> list[tuple[str, str, str, str]]:
+    """What a case adds to the open petitions: nothing unless it is an open petition; else its
+    count over all time, its month and its day of registration, under its unit and ALL, keyed by
+    its owner; and if marked backlog, its month and day again as flagged."""
+    if case_type != PETITION_TYPE or status != "open":
+        return []
+    local = created_at.astimezone(ZONE)
+    month, day = local.strftime("%Y-%m"), local.strftime("%Y-%m-%d")
+    flagged = BACKLOG_FLAG in (flags or ())
+    return [key for unit in (unit_of(jurisdiction), ALL)
+            for key in ((PETITIONS_OPEN, EVER, unit, owner or ""), (PETITIONS_OPEN, month, unit, owner or ""),
+                        (PETITIONS_OPEN, day, unit, owner or ""),
+                        *(((PETITIONS_FLAGGED, month, unit, owner or ""), (PETITIONS_FLAGGED, day, unit, owner or ""))
+                          if flagged else ()))]
+
+
 def on_case_saved(session, before, case: dict[str, Any]) -> None:
     """The engine's case listener: count a new case; move its count when its unit changed; count a
     dispute closed (and move that count when the closed case changes)."""
@@ -87,8 +116,12 @@ def on_case_saved(session, before, case: dict[str, Any]) -> None:
         deltas[(REGISTERED, key[0], unit_of(case.get("jurisdiction")), key[1])] += 1
     deltas.update(closed_keys(case["type"], case.get("status"), case.get("outcome"), case.get("closed_at"),
                               case.get("jurisdiction")))
+    deltas.update(petition_keys(case["type"], case.get("status"), case.get("owner"), case.get("flags"),
+                                case["created_at"], case.get("jurisdiction")))
     if before is not None:
         deltas.subtract(closed_keys(before.type, before.status, before.outcome, before.closed_at, before.jurisdiction))
+        deltas.subtract(petition_keys(before.type, before.status, before.owner, before.flags, case["created_at"],
+                                      before.jurisdiction))
     tally.add(session, deltas)
 
 
@@ -219,6 +252,44 @@ def closed(session, units: set[str] | None, first: date, stop: date) -> dict[str
     return {outcome: int(n) for outcome, n in session.execute(query) if n}
 
 
+def petitions(session, units: set[str] | None, now: datetime, backlog_days: int) -> dict[str, list[int]]:
+    """Open petitions held by `units` (None: all) per owner ('' for none): [open, backlog], backlog
+    being marked so or registered before `now` less `backlog_days` days."""
+    cutoff = now - timedelta(days=backlog_days)
+    first, today = cutoff.astimezone(ZONE).date(), now.astimezone(ZONE).date()
+    # The periods after the cutoff's day: the rest of its month day by day, then whole months.
+    following = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+    recent = [(first + timedelta(days=i)).isoformat() for i in range(1, (min(following, today + timedelta(days=1))
+                                                                        - first).days)]
+    month = following
+    while month <= today:
+        recent.append(month.strftime("%Y-%m"))
+        month = date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+
+    def where(query):
+        return query.where(CaseTally.unit == ALL) if units is None else query.where(CaseTally.unit.in_(sorted(units)))
+
+    found: dict[str, list[int]] = {}
+    for owner, n in session.execute(where(select(CaseTally.key, func.sum(CaseTally.count)).where(
+            CaseTally.figure == PETITIONS_OPEN, CaseTally.period == EVER).group_by(CaseTally.key))):
+        found[owner] = [int(n), int(n)]
+    for figure, owner, n in session.execute(where(select(CaseTally.figure, CaseTally.key, func.sum(CaseTally.count))
+                                                  .where(CaseTally.figure.in_((PETITIONS_OPEN, PETITIONS_FLAGGED)),
+                                                         CaseTally.period.in_(recent))
+                                                  .group_by(CaseTally.figure, CaseTally.key))):
+        found.setdefault(owner, [0, 0])[1] += int(n) if figure == PETITIONS_FLAGGED else -int(n)
+    # The cutoff's own day: its cases registered from the cutoff instant on.
+    day_end = datetime.combine(first + timedelta(days=1), datetime.min.time(), tzinfo=ZONE)
+    query = select(Case.owner, Case.flags).where(Case.type == PETITION_TYPE, Case.status == "open",
+                                                 Case.created_at >= cutoff, Case.created_at < day_end)
+    if units is not None:
+        query = query.where(Case.jurisdiction.in_(sorted(units)))
+    for owner, flags in session.execute(query):
+        if BACKLOG_FLAG not in (flags or ()):
+            found.setdefault(owner or "", [0, 0])[1] -= 1
+    return {owner: counts for owner, counts in found.items() if counts[0]}
+
+
 def register(system) -> None:
     system.add_case_listener(on_case_saved)
     system.add_task_listener(on_task_completed)
@@ -231,11 +302,12 @@ def recount(session, *, chunk: int = 5000) -> Counter:
     last = 0
     while True:
         rows = session.execute(select(Case.id, Case.jurisdiction, Case.created_at, category, Case.type, Case.status,
-                                      Case.outcome, Case.closed_at)
+                                      Case.outcome, Case.closed_at, Case.owner, Case.flags)
                                .where(Case.id > last).order_by(Case.id).limit(chunk)).all()
         if not rows:
             return counts
-        for _id, jurisdiction, created_at, cat, case_type, status, outcome, closed_at in rows:
+        for _id, jurisdiction, created_at, cat, case_type, status, outcome, closed_at, owner, flags in rows:
+            counts.update(petition_keys(case_type, status, owner, flags, created_at, jurisdiction))
             for unit in (unit_of(jurisdiction), ALL):
                 counts[(REGISTERED, month_of(created_at), unit, UNCATEGORIZED if cat is None else cat)] += 1
             counts.update(closed_keys(case_type, status, outcome, closed_at, jurisdiction))
@@ -268,7 +340,7 @@ def rebuild(db) -> int:
     were counted."""
     with db.write() as session:
         counts = recount(session)
-        tally.replace(session, (REGISTERED, CLOSED), counts)
+        tally.replace(session, (REGISTERED, CLOSED, PETITIONS_OPEN, PETITIONS_FLAGGED), counts)
         tally.replace(session, (STEPS_DONE, STEPS_ON_TIME, STEPS_DONE_UNDER, STEPS_ON_TIME_UNDER),
                       recount_steps(session))
     return sum(n for key, n in counts.items() if key[0] == REGISTERED and key[2] == ALL)

@@ -13,11 +13,22 @@ from sqlalchemy import select
 
 from engine import ledger
 from engine.calendar import ZONE
-from engine.store import Case, CaseEvent, CaseTally, HumanTask, LedgerEntry, LedgerEvent, LedgerTally, OrgUnit
+from engine.store import (
+    Case,
+    CaseEvent,
+    CaseTally,
+    HumanTask,
+    LedgerEntry,
+    LedgerEvent,
+    LedgerTally,
+    OrgUnit,
+)
 from tests.api.test_authorization_matrix import world  # noqa: F401
 from tests.mediation.conftest import COMPLETE_FILE, dispute
 from tests.pages.test_dashboard import county  # noqa: F401
-from workflows import dashboard_tally
+from tests.petition.conftest import petition
+from usecases.relations import OrgTree
+from workflows import dashboard_figures, dashboard_tally, petition_board
 
 
 def kept(system) -> Counter:
@@ -28,6 +39,8 @@ def kept(system) -> Counter:
 def by_hand(system) -> Counter:
     """Every case under its registration month (Asia/Shanghai), its unit now and '*', its category; every
     closed dispute under the month and the day of its closing, its unit now and '*', its outcome;
+    every open petition under all time, its month and day of registration, its unit and '*', its
+    owner (and again, month and day, if marked backlog);
     every completed step with a due time under its month and its day, and again if done by its due
     time, under its unit, and again under each unit above it and '*'."""
     with system.db.read() as s:
@@ -40,6 +53,15 @@ def by_hand(system) -> Counter:
             for unit in (c.jurisdiction or "", "*"):
                 for period in (f"{local.year}-{local.month:02d}", local.date().isoformat()):
                     found[("closed", period, unit, c.outcome or "")] += 1
+        for c in s.scalars(select(Case).where(Case.type == "petition", Case.status == "open")):
+            local = c.created_at.astimezone(ZONE)
+            month, day = f"{local.year}-{local.month:02d}", local.date().isoformat()
+            for unit in (c.jurisdiction or "", "*"):
+                for period in ("", month, day):
+                    found[("petitions_open", period, unit, c.owner or "")] += 1
+                if "backlog" in (c.flags or []):
+                    for period in (month, day):
+                        found[("petitions_flagged", period, unit, c.owner or "")] += 1
         for t in s.scalars(select(HumanTask).where(HumanTask.status == "completed")):
             if t.due_at is None:
                 continue
@@ -130,3 +152,36 @@ def test_the_ledger_s_kept_totals_equal_a_recount_through_a_review_and_a_rebuild
         s.execute(LedgerTally.__table__.delete())
     assert ledger.rebuild_tally(system.db) == report["count"]
     assert kept_totals(system) == totals_by_hand(system)
+
+
+def test_the_backlog_by_owner_equals_the_petition_board_through_owners_flags_and_time(county):  # noqa: F811
+    """The dashboard's open petitions, backlog and overdue per owner leader (kept counts and the
+    steps past due) equal the petition board's own aggregate over the case rows, for the county and
+    a town, as owners are assigned, a petition is marked backlog, and the clock passes the backlog
+    period's edge (a petition 89 days old, 90 days and an hour old …)."""
+    system, actors = county["system"], county["actors"]
+    services = system.services
+    admin = actors["admin1"]
+    fresh = [services.cases.register(admin, "petition", petition(respondent_unit="xz-hx"))["id"] for _ in range(3)]
+    services.cases.set_owner(admin, fresh[0], "leader1", "县信访局安排")
+    services.cases.mark_backlog(admin, fresh[1], "多次信访", "leader1")
+    services.cases.set_owner(admin, county["ids"]["PA"], "leader1", "改派")
+    assert kept(system) == by_hand(system)
+    with system.db.read() as s:
+        registered = s.scalar(select(Case.created_at).where(Case.id == fresh[0]))
+        town = s.scalar(select(Case.jurisdiction).where(Case.id == fresh[0]))
+        tree = OrgTree.load(s)
+    scopes = [None, {town} | tree.below(town)]
+    for later in (timedelta(0), timedelta(days=30), timedelta(days=89, hours=23), timedelta(days=90),
+                  timedelta(days=90, hours=1), timedelta(days=120)):
+        now = registered + later
+        with system.db.read() as s:
+            for units in scopes:
+                board = petition_board.owner_board(s, None if units is None else Case.jurisdiction.in_(sorted(units)),
+                                                   now, owner_role="leader", backlog_days=90)
+                want = [(r["leader"], r["open"], r["backlog"], r["overdue"]) for r in board
+                        if r["open"] or r["leader"] is not None]
+                got = [(r["leader"], r["open"], r["backlog"], r["overdue"])
+                       for r in dashboard_figures.backlog(s, units, now, backlog_days=90)]
+                assert got == want, (later, units)
+    assert any(old for _l, _o, old, _d in want) and any(late for *_x, late in want)

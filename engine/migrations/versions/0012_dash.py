@@ -1,8 +1,10 @@
 """the dashboard's remaining figures from kept counts: closed disputes per outcome, unit and period of
 closing in `case_tally` (figure `closed`, also under the unit '*' for every unit); the registrations
 again under '*'; the steps done (on time) counted again under every unit above the one that worked
-them and under '*' (`steps_done_under`, `steps_on_time_under`); and `ledger_tally` kept per kind of
-entry too (the dashboard's subsidy counts subsidies and reversals only)
+them and under '*' (`steps_done_under`, `steps_on_time_under`); open petitions per owner, unit and
+registration (`petitions_open`, `petitions_flagged`: the backlog by owner leader); `ledger_tally`
+kept per kind of entry too (the dashboard's subsidy counts subsidies and reversals only); and the
+index `ix_task_ready_due` (the steps past their due time)
 
 The counts are workflows/dashboard_tally.py's, written out here (a migration imports no case type's
 module): every closed dispute (type `mediation`) under the month and the day of its closing
@@ -29,7 +31,7 @@ depends_on = None
 CHUNK = 5000
 ALL = "*"
 UNDER = {"steps_done": "steps_done_under", "steps_on_time": "steps_on_time_under"}
-NEW_FIGURES = ("closed", *UNDER.values())
+NEW_FIGURES = ("closed", *UNDER.values(), "petitions_open", "petitions_flagged")
 OLD_KEY = ("quarter", "review_unit", "mediator", "unit", "status")
 
 tally = sa.table("case_tally", sa.column("figure"), sa.column("period"), sa.column("unit"), sa.column("key"),
@@ -119,12 +121,30 @@ def upgrade() -> None:
             above.append(current)
         for where in (*above, ALL):
             counts[(UNDER[figure], period, where, key)] += n
+    # Open petitions per owner, unit (and ALL) and registration ('' for all time, month, day); those
+    # marked backlog by month and day again.
+    petitions = sa.table("case_record", sa.column("type"), sa.column("status"), sa.column("owner"),
+                         sa.column("flags", sa.JSON()), sa.column("jurisdiction"), sa.column("created_at", UTCDateTime()))
+    query = (sa.select(petitions.c.owner, petitions.c.flags, petitions.c.jurisdiction, petitions.c.created_at)
+             .where(petitions.c.type == "petition", petitions.c.status == "open"))
+    for part in conn.execute(query.execution_options(stream_results=True)).partitions(CHUNK):
+        for owner, flags, unit, created_at in part:
+            local = created_at.astimezone(ZONE)
+            month, day = local.strftime("%Y-%m"), local.strftime("%Y-%m-%d")
+            for where in (unit or "", ALL):
+                for period in ("", month, day):
+                    counts[("petitions_open", period, where, owner or "")] += 1
+                if "backlog" in (flags or ()):
+                    for period in (month, day):
+                        counts[("petitions_flagged", period, where, owner or "")] += 1
     _insert(conn, "case_tally", [{"figure": f, "period": p, "unit": u, "key": k, "count": n}
                                  for (f, p, u, k), n in counts.items() if n])
+    op.create_index("ix_task_ready_due", "human_task", ["status", "due_at", "org_unit", "case_id"])
 
 
 def downgrade() -> None:
     conn = op.get_bind()
+    op.drop_index("ix_task_ready_due", table_name="human_task")
     conn.execute(tally.delete().where(tally.c.figure.in_(NEW_FIGURES)))
     conn.execute(tally.delete().where(tally.c.figure == "registered", tally.c.unit == ALL))
     rows = _ledger_rows(conn, with_kind=False)
