@@ -3,8 +3,9 @@ closing in `case_tally` (figure `closed`, also under the unit '*' for every unit
 again under '*'; the steps done (on time) counted again under every unit above the one that worked
 them and under '*' (`steps_done_under`, `steps_on_time_under`); open petitions per owner, unit and
 registration (`petitions_open`, `petitions_flagged`: the backlog by owner leader); `ledger_tally`
-kept per kind of entry too (the dashboard's subsidy counts subsidies and reversals only); and the
-index `ix_task_ready_due` (the steps past their due time)
+kept per kind of entry too (the dashboard's subsidy counts subsidies and reversals only); the
+index `ix_task_ready_due` (the steps past their due time); and `ix_case_event_message_at`, the
+messages cases received by time (a partial index: the quarter's court answers)
 
 The counts are workflows/dashboard_tally.py's, written out here (a migration imports no case type's
 module): every closed dispute (type `mediation`) under the month and the day of its closing
@@ -140,11 +141,15 @@ def upgrade() -> None:
     _insert(conn, "case_tally", [{"figure": f, "period": p, "unit": u, "key": k, "count": n}
                                  for (f, p, u, k), n in counts.items() if n])
     op.create_index("ix_task_ready_due", "human_task", ["status", "due_at", "org_unit", "case_id"])
+    messages = sa.text("kind = 'message_received'")
+    op.create_index("ix_case_event_message_at", "case_event", ["at", "case_id"], sqlite_where=messages,
+                    postgresql_where=messages)
 
 
 def downgrade() -> None:
     conn = op.get_bind()
     op.drop_index("ix_task_ready_due", table_name="human_task")
+    op.drop_index("ix_case_event_message_at", table_name="case_event")
     conn.execute(tally.delete().where(tally.c.figure.in_(NEW_FIGURES)))
     conn.execute(tally.delete().where(tally.c.figure == "registered", tally.c.unit == ALL))
     rows = _ledger_rows(conn, with_kind=False)
