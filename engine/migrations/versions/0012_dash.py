@@ -141,6 +141,9 @@ def upgrade() -> None:
     _insert(conn, "case_tally", [{"figure": f, "period": p, "unit": u, "key": k, "count": n}
                                  for (f, p, u, k), n in counts.items() if n])
     op.create_index("ix_task_ready_due", "human_task", ["status", "due_at", "org_unit", "case_id"])
+    # The planner's statistics of the tables filled here (PostgreSQL would plan the new rows as none).
+    for table in ("case_tally", "ledger_tally"):
+        op.execute(f"ANALYZE {table}")
     messages = sa.text("kind = 'message_received'")
     op.create_index("ix_case_event_message_at", "case_event", ["at", "case_id"], sqlite_where=messages,
                     postgresql_where=messages)
