@@ -351,7 +351,7 @@ class CaseEngine:
         cases that opened it when it closes)."""
         self._persist(ctx)
 
-    def _persist(self, ctx: Ctx) -> None:
+    def _persist(self, ctx: Ctx, listeners_before: CaseSnapshot | None = None) -> None:
         case, workflow, now = ctx.case, ctx.workflow, ctx.now
         rt.compact(workflow)  # finished loop iterations leave the tree: the state stays the size of a new case's
         before = ctx.snapshot
@@ -374,7 +374,7 @@ class CaseEngine:
         registered = case["version"] == 0  # inserted by _open_case, written for the first time here
         self._write_case(ctx, {"data": _jsonable(process_data), "state": state})
         for listener in self.case_listeners:
-            listener(ctx.session, None if registered else before, case)
+            listener(ctx.session, None if registered else (listeners_before or before), case)
         if closing:
             self._tell_linking_cases(ctx)
 
@@ -510,12 +510,15 @@ class CaseEngine:
                 moved.append(took)
                 return took
 
+            unchanged = ctx.snapshot  # what the case listeners compare with (the rule changes `case`)
             change(CaseChange(session, now, actor, app, case, ctx.event, tell))
             if any(moved):
-                self._persist(ctx)
+                self._persist(ctx, listeners_before=unchanged)
             elif ctx.events:
                 ctx.workflow = None  # not moved: the cached copy (if taken) is dropped, the state kept
                 self._write_case(ctx, {})
+                for listener in self.case_listeners:
+                    listener(session, unchanged, case)
             return ctx
 
         return self._run(actor, body)

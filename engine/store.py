@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 from typing import Any, Optional
 
 from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData,
-                        String, Text, TypeDecorator, UniqueConstraint)
+                        String, Text, TypeDecorator, UniqueConstraint, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -205,7 +205,10 @@ class HumanTask(Base):
                       Index("ix_task_done", "status", "name", "org_unit", "completed_at", "due_at"),
                       # The worklist: one index per way a user may work a task, in its order (migration 0009).
                       Index("ix_task_unit_queue", "status", "org_unit", "role", "due_at", "id"),
-                      Index("ix_task_assignee_queue", "assignee", "status", "due_at", "id"))
+                      Index("ix_task_assignee_queue", "assignee", "status", "due_at", "id"),
+                      # The steps past their due time now, in due order (migration 0013): the dashboard's
+                      # overdue figures read only those.
+                      Index("ix_task_ready_due", "status", "due_at", "org_unit", "case_id"))
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"))
     spiff_id: Mapped[str] = mapped_column(String(36))
@@ -241,6 +244,9 @@ class Deadline(Base):
     warning_level: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
 
 
+MESSAGE_RECEIVED_SQL = "kind = 'message_received'"  # the event of every message a case received
+
+
 class CaseEvent(Base):
     """Append-only, hash-chained per case: hash = sha256(prev_hash + canonical JSON of the event), where
     prev_hash is the previous event's hash (not stored again: engine/audit.py's `prev_hashes`).
@@ -251,7 +257,12 @@ class CaseEvent(Base):
     __tablename__ = "case_event"
     # A case's newest event of a kind (its owner's assignment, its last agreement) is found without
     # reading the rest of a long history; the reports read events by kind.
-    __table_args__ = (Index("ix_case_event_kind", "case_id", "kind", "seq"), {"sqlite_with_rowid": False})
+    __table_args__ = (Index("ix_case_event_kind", "case_id", "kind", "seq"),
+                      # The messages cases received, by time (a query names the kind as a literal, so
+                      # that the planner may use a partial index).
+                      Index("ix_case_event_message_at", "at", "case_id", sqlite_where=text(MESSAGE_RECEIVED_SQL),
+                            postgresql_where=text(MESSAGE_RECEIVED_SQL)),
+                      {"sqlite_with_rowid": False})
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[datetime]
@@ -456,9 +467,10 @@ class CaseTally(Base):
 
 
 class LedgerTally(Base):
-    """How many ledger entries and how much, per quarter, review unit, mediator, unit holding the case
-    and current status (engine/ledger.py keeps it with every entry and status row it writes): the
-    ledger report's totals read these rows instead of every entry. '' stands for none."""
+    """How many ledger entries and how much, per quarter, review unit, mediator, unit holding the case,
+    current status and kind of entry (engine/ledger.py keeps it with every entry and status row it
+    writes): the ledger report's totals and the dashboard's subsidy per quarter read these rows
+    instead of every entry. '' stands for none."""
     __tablename__ = "ledger_tally"
     __table_args__ = {"sqlite_with_rowid": False}
     quarter: Mapped[str] = mapped_column(String(8), primary_key=True)
@@ -466,6 +478,7 @@ class LedgerTally(Base):
     mediator: Mapped[str] = mapped_column(String(64), primary_key=True)
     unit: Mapped[str] = mapped_column(String(64), primary_key=True)
     status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # migration 0013
     count: Mapped[int] = mapped_column(Integer, default=0)
     amount_fen: Mapped[int] = mapped_column(BigInteger, default=0)
 
