@@ -188,7 +188,11 @@ class HumanTask(Base):
                       Index("ix_task_done", "status", "name", "org_unit", "completed_at", "due_at"),
                       # The worklist: one index per way a user may work a task, in its order (migration 0009).
                       Index("ix_task_unit_queue", "status", "org_unit", "role", "due_at", "id"),
-                      Index("ix_task_assignee_queue", "assignee", "status", "due_at", "id"))
+                      Index("ix_task_assignee_queue", "assignee", "status", "due_at", "id"),
+                      # The cases of a user's tasks newest first, and the open steps by case (migration 0012).
+                      Index("ix_task_completed_case", "completed_by", "case_id"),
+                      Index("ix_task_assignee_case", "assignee", "case_id"),
+                      Index("ix_task_open_case", "status", "case_id", "due_at"))
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"))
     spiff_id: Mapped[str] = mapped_column(String(36))
@@ -209,7 +213,8 @@ class Deadline(Base):
     """A due time the sweep fires: a waiting BPMN timer, or a window of the SLA table."""
     __tablename__ = "deadline"
     __table_args__ = (Index("ix_deadline_due", "status", "due_at"), Index("ix_deadline_case", "case_id", "status"),
-                      Index("ix_deadline_warning", "status", "warning_level", "warning_at"))
+                      Index("ix_deadline_warning", "status", "warning_level", "warning_at"),
+                      Index("ix_deadline_open_case", "status", "case_id", "due_at"))  # migration 0012
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"))
     kind: Mapped[str] = mapped_column(String(64))
