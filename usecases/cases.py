@@ -188,8 +188,9 @@ class Cases(UseCases):
                 found = {i for branch in on_case for i in session.scalars(
                     select(Case.id).where(branch, *rest).order_by(Case.id.desc()).limit(limit + 1))}
                 for condition in on_task:
-                    found |= _checked(session, rest, true(), _task_case_ids(session, condition, after, limit + 1),
-                                      limit + 1)
+                    newest = _task_case_ids(session, condition, after, limit + 1)
+                    # a task's case exists: without other filters its first batch is the branch's page
+                    found |= _checked(session, rest, true(), newest, limit + 1) if rest else set(next(newest, []))
                 ids = sorted(found, reverse=True)[:limit + 1]
             elif sources is not None:
                 ids = []

@@ -154,13 +154,12 @@ class Tasks(UseCases):
             # Each way of working a task on its own index, in the worklist's order, up to this page's end.
             found = []
             for branch in branches:
-                for dated in (True, False):
-                    query = of(branch, HumanTask.id, HumanTask.due_at).limit(offset + per_page)
-                    if dated:
-                        query = query.where(HumanTask.due_at.is_not(None)).order_by(HumanTask.due_at, HumanTask.id)
-                    else:
-                        query = query.where(HumanTask.due_at.is_(None)).order_by(HumanTask.id)
-                    found.extend(session.execute(query).all())
+                query = of(branch, HumanTask.id, HumanTask.due_at).limit(offset + per_page)
+                dated = session.execute(query.where(HumanTask.due_at.is_not(None))
+                                        .order_by(HumanTask.due_at, HumanTask.id)).all()
+                found.extend(dated)
+                if len(dated) < offset + per_page:  # the undated come after every dated task
+                    found.extend(session.execute(query.where(HumanTask.due_at.is_(None)).order_by(HumanTask.id)))
             found.sort(key=lambda r: (r[1] is None, r[1] or _EPOCH, r[0]))
             ids = [task_id for task_id, _due in found[offset:offset + per_page]]
             # How many: each branch counted up to COUNTED tasks past this page's start, so a count
