@@ -18,6 +18,13 @@ shared machine); at the end, when more than one size ran, each path's p95 at eac
 from the smallest size to the largest. Targets (issue 12): p95 under 200 ms on SQLite and 100 ms on
 PostgreSQL at 1,000,000 cases, and growth of at most 2× from 10,000 to 1,000,000.
 
+A paged list answers more rows in a bigger store (a village mediator has 9 tasks at 10,000 cases and a
+full page of 50 at 1,000,000), so its raw growth compares different work. Each path's most rows at the
+smallest size are kept; at a larger size a path that answered more is timed again with its page size
+set to that many (`limit`, `per_page`, where the use case takes one), printed under it as "at N rows",
+and the end gives a second table, the growth at equal rows: the figure to hold against the growth
+target (the raw one stays, for what a user's full page costs).
+
 --explain prints the statements of one call of each path with their plans (as bench/pages.py).
 """
 from __future__ import annotations
