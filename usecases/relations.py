@@ -193,8 +193,9 @@ def readable_case_sources(session: Session, tree: OrgTree, actor: Actor) -> tupl
     if authz.REGISTRANT in granted:
         on_case.append(Case.registered_by == actor.username)
     if authz.HANDLER in granted:
+        # The worklist's first branch (tasks claimed by the actor) is within `assignee` already.
         on_task = [HumanTask.completed_by == actor.username, HumanTask.assignee == actor.username,
-                   *workable_branches_sql(actor)]
+                   *workable_branches_sql(actor)[1:]]
     return on_case, on_task
 
 

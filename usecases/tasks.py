@@ -142,6 +142,13 @@ class Tasks(UseCases):
                                    and_(HumanTask.due_at > now,
                                         or_(deadline.c.warning_at.is_(None), deadline.c.warning_at > now))))
 
+            branches = workable_branches_sql(actor)
+            # To count, the claimed tasks' branch (the first) with its roles kept off the index: SQLite's
+            # statistics (most tasks have no assignee) would otherwise read it from every ready task of
+            # the role in the county (ix_task_worklist) instead of the actor's own (ix_task_assignee_queue).
+            counted = [and_(HumanTask.assignee == actor.username, HumanTask.status == "ready",
+                            (HumanTask.role + "").in_(sorted(actor.roles))), *branches[1:]] if branches else []
+
             def of(branch, *columns):
                 query = select(*columns).where(branch, *filters)
                 if joined:
@@ -150,7 +157,6 @@ class Tasks(UseCases):
                                                            deadline.c.status == "pending"))
                 return query
 
-            branches = workable_branches_sql(actor)
             # Each way of working a task on its own index, in the worklist's order, up to this page's end.
             found = []
             for branch in branches:
@@ -166,11 +172,11 @@ class Tasks(UseCases):
             # costs the same however long the worklist grows; past that the page says "more than".
             window = offset + max(COUNTED, per_page)
             total = sum(session.scalar(select(func.count()).select_from(
-                of(branch, HumanTask.id).limit(window + 1).subquery())) or 0 for branch in branches)
+                of(branch, HumanTask.id).limit(window + 1).subquery())) or 0 for branch in counted)
             more = total > window
             total = min(total, window)
             steps: dict[str, str] = {}
-            for branch in branches:
+            for branch in counted:
                 for name, title in session.execute(select(HumanTask.name, func.min(HumanTask.title))
                                                    .where(branch).group_by(HumanTask.name)):
                     steps[name] = min(title, steps.get(name, title))
