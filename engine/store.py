@@ -208,7 +208,11 @@ class HumanTask(Base):
                       Index("ix_task_assignee_queue", "assignee", "status", "due_at", "id"),
                       # The steps past their due time now, in due order (migration 0013): the dashboard's
                       # overdue figures read only those.
-                      Index("ix_task_ready_due", "status", "due_at", "org_unit", "case_id"))
+                      Index("ix_task_ready_due", "status", "due_at", "org_unit", "case_id"),
+                      # The cases of a user's tasks newest first, and the open steps by case (migration 0014).
+                      Index("ix_task_completed_case", "completed_by", "case_id"),
+                      Index("ix_task_assignee_case", "assignee", "case_id"),
+                      Index("ix_task_open_case", "status", "case_id", "due_at"))
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"))
     spiff_id: Mapped[str] = mapped_column(String(36))
@@ -229,7 +233,8 @@ class Deadline(Base):
     """A due time the sweep fires: a waiting BPMN timer, or a window of the SLA table."""
     __tablename__ = "deadline"
     __table_args__ = (Index("ix_deadline_due", "status", "due_at"), Index("ix_deadline_case", "case_id", "status"),
-                      Index("ix_deadline_warning", "status", "warning_level", "warning_at"))
+                      Index("ix_deadline_warning", "status", "warning_level", "warning_at"),
+                      Index("ix_deadline_open_case", "status", "case_id", "due_at"))  # migration 0014
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"))
     kind: Mapped[str] = mapped_column(String(64))

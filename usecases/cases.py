@@ -1,6 +1,7 @@
 """Use cases on cases: register, read, search, history, unmask, messages, ownership and backlog."""
 from __future__ import annotations
 
+import heapq
 import re
 from datetime import timedelta
 from typing import Any, Mapping
@@ -17,7 +18,7 @@ from engine.store import Case, CaseParty, Deadline, Definition, HumanTask
 from . import authorization as authz
 from . import views
 from .base import UseCases, check_id
-from .relations import OrgTree, readable_cases_branches, readable_cases_sql
+from .relations import OrgTree, readable_case_sources, readable_cases_sql
 
 LEVELS = ("village", "town", "county")
 STATUSES = ("open", "closed")
@@ -157,8 +158,8 @@ class Cases(UseCases):
                                        fields={"type": "未知的案件类型 / unknown case type"})
             tree = OrgTree.load(session)
             where = []
-            branches = readable_cases_branches(session, tree, actor)
-            if branches is not None:  # checked per case with probes; a list is driven by `branches`
+            sources = readable_case_sources(session, tree, actor)
+            if sources is not None:  # checked per case with probes; a list is driven by `sources`
                 where.append(readable_cases_sql(session, tree, actor))
             for column, value in ((Case.type, type), (Case.status, status), (Case.level, level), (Case.owner, owner)):
                 if value:
@@ -176,14 +177,23 @@ class Cases(UseCases):
             query = select(Case).order_by(Case.id.desc()).limit(limit + 1)
             if q and q.strip():
                 ids = _found(session, where, self._matches(actor, q.strip()), q.strip(), limit + 1, after)
-            elif overdue:  # the overdue cases are few, and indexed: check them, not every case
-                ids = sorted(_checked(session, where, true(), iter([_overdue_ids(session, now, after)]), limit + 1),
-                             reverse=True)
-            elif branches:  # each way the actor may read cases on its own index, newest first, merged
+            elif overdue:  # the cases with overdue work, newest first on the open work's indexes, checked
+                ids = sorted(_checked(session, where, true(), _overdue_ids(session, now, after, limit + 1),
+                                      limit + 1), reverse=True)
+            elif sources is not None and (sources[0] or sources[1]):
+                # each way the actor may read cases on its own index, newest first, merged: the case's
+                # own columns, and the cases of the actor's tasks by the tasks' (who, case_id) indexes
+                on_case, on_task = sources
                 rest = where[1:]
-                ids = sorted({i for branch in branches for i in session.scalars(
-                    select(Case.id).where(branch, *rest).order_by(Case.id.desc()).limit(limit + 1))},
-                    reverse=True)[:limit + 1]
+                found = {i for branch in on_case for i in session.scalars(
+                    select(Case.id).where(branch, *rest).order_by(Case.id.desc()).limit(limit + 1))}
+                for condition in on_task:
+                    newest = _task_case_ids(session, condition, after, limit + 1)
+                    # a task's case exists: without other filters its first batch is the branch's page
+                    found |= _checked(session, rest, true(), newest, limit + 1) if rest else set(next(newest, []))
+                ids = sorted(found, reverse=True)[:limit + 1]
+            elif sources is not None:
+                ids = []
             else:
                 ids = None
                 query = query.where(*where)
@@ -335,14 +345,60 @@ def _found(session, where: list, matches, q: str, wanted: int, after: int | None
     return sorted(found, reverse=True)[:wanted]
 
 
-def _overdue_ids(session, now, after: int | None) -> list[int]:
-    """The ids of the cases with an overdue deadline or step, newest first (by the deadline and
-    worklist indexes: only open work is read)."""
-    deadlines = select(Deadline.case_id).where(Deadline.status == "pending", Deadline.due_at <= now)
-    steps = select(HumanTask.case_id).where(HumanTask.status == "ready", HumanTask.due_at.is_not(None),
-                                            HumanTask.due_at <= now)
-    found = set(session.scalars(deadlines)) | set(session.scalars(steps))
-    return sorted((i for i in found if not after or i < after), reverse=True)
+def _overdue_ids(session, now, after: int | None, wanted: int):
+    """Batches of the ids of the cases with an overdue deadline or step, newest first, merged from
+    the open deadlines and open steps read by case id on their (status, case_id, due_at) indexes (only
+    open work is read, and only as far as the page needs)."""
+    deadlines = _newest_ids(session, select(Deadline.case_id).where(Deadline.status == "pending",
+                                                                    Deadline.due_at <= now),
+                            Deadline.case_id, after, wanted)
+    steps = _newest_ids(session, select(HumanTask.case_id).where(HumanTask.status == "ready",
+                                                                 HumanTask.due_at.is_not(None),
+                                                                 HumanTask.due_at <= now),
+                        HumanTask.case_id, after, wanted)
+    return _batches(_distinct(heapq.merge(deadlines, steps, reverse=True)), wanted)
+
+
+def _task_case_ids(session, condition, after: int | None, wanted: int):
+    """Batches of the ids of the cases of the tasks that meet `condition`, newest first, read on the
+    tasks' index by (who, case_id)."""
+    return _batches(_distinct(_newest_ids(session, select(HumanTask.case_id).where(condition),
+                                          HumanTask.case_id, after, wanted)), wanted)
+
+
+def _newest_ids(session, query, column, after: int | None, wanted: int):
+    """The values of `column` (a case id) of `query`'s rows, newest first, each once, read in batches
+    growing fourfold from `wanted` up to LAST_BATCH."""
+    size, last = max(wanted, 1), after
+    while True:
+        batch = query.distinct().order_by(column.desc()).limit(size)
+        if last:
+            batch = batch.where(column < last)
+        found = list(session.scalars(batch))
+        yield from found
+        if len(found) < size:
+            return
+        last, size = found[-1], min(size * 4, LAST_BATCH)
+
+
+def _distinct(ids):
+    previous = None
+    for i in ids:
+        if i != previous:
+            yield i
+        previous = i
+
+
+def _batches(ids, wanted: int):
+    """The ids in lists of `wanted`, growing fourfold up to LAST_BATCH (for _checked)."""
+    size, batch = max(wanted, 1), []
+    for i in ids:
+        batch.append(i)
+        if len(batch) >= size:
+            yield batch
+            batch, size = [], min(size * 4, LAST_BATCH)
+    if batch:
+        yield batch
 
 
 def _checked(session, where: list, matches, batches, wanted: int) -> set[int]:

@@ -164,29 +164,39 @@ def readable_cases_branches(session: Session, tree: OrgTree, actor: Actor, *, pr
     lists that read each branch apart, newest first. The cases of the actor's own tasks are, to drive
     a list, the tasks' case ids read from the tasks' indexes; with `probe`, for checking given cases,
     an `EXISTS` per case on the task's case index (never the actor's whole history read per statement)."""
+    sources = readable_case_sources(session, tree, actor)
+    if sources is None:
+        return None
+    on_case, on_task = sources
+    if probe:
+        return [*on_case, *(exists().where(HumanTask.case_id == Case.id, condition) for condition in on_task)]
+    return [*on_case, *(Case.id.in_(select(HumanTask.case_id).where(condition)) for condition in on_task)]
+
+
+def readable_case_sources(session: Session, tree: OrgTree, actor: Actor) -> tuple[list, list] | None:
+    """The branches of readable_cases_sql apart (None: every case): conditions on Case, each answered
+    by an index on the case's own columns in id order, and conditions on HumanTask (the actor's own
+    tasks: completed_by, assignee, the worklist's branches) whose tasks' cases the actor may read, for a
+    list to read as the tasks' case ids, newest first, on the task indexes by (who, case_id)."""
     granted = _granted("case.read", actor)
     if granted is None:
         return None
-    branches = []
+    on_case, on_task = [], []
     if authz.IN_UNIT in granted and actor.org_unit:
-        branches.append(Case.jurisdiction == actor.org_unit)
+        on_case.append(Case.jurisdiction == actor.org_unit)
     if authz.UNIT_ABOVE in granted and actor.org_unit:
         below = tree.below(actor.org_unit)
         if below:
-            branches.append(Case.jurisdiction.in_(sorted(below)))
+            on_case.append(Case.jurisdiction.in_(sorted(below)))
     if authz.OWNER in granted:
-        branches.append(Case.owner == actor.username)
+        on_case.append(Case.owner == actor.username)
     if authz.REGISTRANT in granted:
-        branches.append(Case.registered_by == actor.username)
+        on_case.append(Case.registered_by == actor.username)
     if authz.HANDLER in granted:
-        # The cases of the actor's own tasks (completed_by, assignee, the worklist's branches).
-        mine = [HumanTask.completed_by == actor.username, HumanTask.assignee == actor.username,
-                *workable_branches_sql(actor)]
-        if probe:
-            branches.extend(exists().where(HumanTask.case_id == Case.id, condition) for condition in mine)
-        else:
-            branches.extend(Case.id.in_(select(HumanTask.case_id).where(condition)) for condition in mine)
-    return branches
+        # The worklist's first branch (tasks claimed by the actor) is within `assignee` already.
+        on_task = [HumanTask.completed_by == actor.username, HumanTask.assignee == actor.username,
+                   *workable_branches_sql(actor)[1:]]
+    return on_case, on_task
 
 
 # ------------------------------------------------------------------------------ ledger entries

@@ -15,11 +15,12 @@ from engine.store import Case, Deadline, HumanTask
 from . import authorization as authz
 from . import views
 from .base import UseCases, check_id, task_row
-from .relations import task_relations, workable_branches_sql, workable_tasks_sql
+from .relations import task_relations, workable_branches_sql
 
 MAX_TEXT = 2000
 WARNINGS = ("normal", "warning", "overdue")
 PAGE = 50
+COUNTED = 1000  # a worklist page counts the tasks up to this many past its start ("more than" beyond)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)  # stands in for no due date when sorting (those go last)
@@ -32,6 +33,7 @@ class WorklistPage:
     page: int
     pages: int
     steps: list[tuple[str, str]]  # (step key, title) of the steps in the whole list, for the filter
+    more: bool = False  # more tasks than `total` (counted up to COUNTED past the page's start)
 
 
 class Tasks(UseCases):
@@ -124,29 +126,68 @@ class Tasks(UseCases):
                                fields={"page": "应为正整数 / must be a positive whole number"})
         now = self.now()
         deadline = Deadline.__table__.alias("d")
+        offset = (page - 1) * per_page
         with self.db.read() as session:
-            base = (select(HumanTask, Case.number, Case.type, Case.data, Case.withheld_from, deadline.c.warning_at)
-                    .join(Case, Case.id == HumanTask.case_id)
-                    .outerjoin(deadline, and_(deadline.c.case_id == HumanTask.case_id, deadline.c.kind == HumanTask.name,
-                                              deadline.c.status == "pending"))
-                    .where(workable_tasks_sql(actor)))
-            steps = session.execute(select(HumanTask.name, func.min(HumanTask.title)).where(workable_tasks_sql(actor))
-                                    .group_by(HumanTask.name).order_by(HumanTask.name)).all()
+            filters, joined = [], warning in ("warning", "normal")
             if step:
-                base = base.where(HumanTask.name == step)
+                filters.append(HumanTask.name == step)
             if level:
-                base = base.where(HumanTask.level == level)
+                filters.append(HumanTask.level == level)
             if warning == "overdue":
-                base = base.where(HumanTask.due_at <= now)
+                filters.append(HumanTask.due_at <= now)
             elif warning == "warning":
-                base = base.where(HumanTask.due_at > now, deadline.c.warning_at <= now)
+                filters.append(and_(HumanTask.due_at > now, deadline.c.warning_at <= now))
             elif warning == "normal":
-                base = base.where(or_(HumanTask.due_at.is_(None),
-                                      and_(HumanTask.due_at > now,
-                                           or_(deadline.c.warning_at.is_(None), deadline.c.warning_at > now))))
-            total = session.scalar(select(func.count()).select_from(base.subquery()))
-            rows = session.execute(base.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
-                                   .offset((page - 1) * per_page).limit(per_page)).all()
+                filters.append(or_(HumanTask.due_at.is_(None),
+                                   and_(HumanTask.due_at > now,
+                                        or_(deadline.c.warning_at.is_(None), deadline.c.warning_at > now))))
+
+            branches = workable_branches_sql(actor)
+            # To count, the claimed tasks' branch (the first) with its roles kept off the index: SQLite's
+            # statistics (most tasks have no assignee) would otherwise read it from every ready task of
+            # the role in the county (ix_task_worklist) instead of the actor's own (ix_task_assignee_queue).
+            counted = [and_(HumanTask.assignee == actor.username, HumanTask.status == "ready",
+                            (HumanTask.role + "").in_(sorted(actor.roles))), *branches[1:]] if branches else []
+
+            def of(branch, *columns):
+                query = select(*columns).where(branch, *filters)
+                if joined:
+                    query = query.outerjoin(deadline, and_(deadline.c.case_id == HumanTask.case_id,
+                                                           deadline.c.kind == HumanTask.name,
+                                                           deadline.c.status == "pending"))
+                return query
+
+            # Each way of working a task on its own index, in the worklist's order, up to this page's end.
+            found = []
+            for branch in branches:
+                query = of(branch, HumanTask.id, HumanTask.due_at).limit(offset + per_page)
+                dated = session.execute(query.where(HumanTask.due_at.is_not(None))
+                                        .order_by(HumanTask.due_at, HumanTask.id)).all()
+                found.extend(dated)
+                if len(dated) < offset + per_page:  # the undated come after every dated task
+                    found.extend(session.execute(query.where(HumanTask.due_at.is_(None)).order_by(HumanTask.id)))
+            found.sort(key=lambda r: (r[1] is None, r[1] or _EPOCH, r[0]))
+            ids = [task_id for task_id, _due in found[offset:offset + per_page]]
+            # How many: each branch counted up to COUNTED tasks past this page's start, so a count
+            # costs the same however long the worklist grows; past that the page says "more than".
+            window = offset + max(COUNTED, per_page)
+            total = sum(session.scalar(select(func.count()).select_from(
+                of(branch, HumanTask.id).limit(window + 1).subquery())) or 0 for branch in counted)
+            more = total > window
+            total = min(total, window)
+            steps: dict[str, str] = {}
+            for branch in counted:
+                for name, title in session.execute(select(HumanTask.name, func.min(HumanTask.title))
+                                                   .where(branch).group_by(HumanTask.name)):
+                    steps[name] = min(title, steps.get(name, title))
+            rows = session.execute(
+                select(HumanTask, Case.number, Case.type, Case.data, Case.withheld_from, deadline.c.warning_at)
+                .join(Case, Case.id == HumanTask.case_id)
+                .outerjoin(deadline, and_(deadline.c.case_id == HumanTask.case_id, deadline.c.kind == HumanTask.name,
+                                          deadline.c.status == "pending"))
+                .where(HumanTask.id.in_(ids))).all() if ids else []
+            order = {task_id: i for i, task_id in enumerate(ids)}
+            rows.sort(key=lambda r: order[r[0].id])
             items = []
             for t, number, case_type, data, withheld, warn_at in rows:
                 app = self.app(case_type)
@@ -157,8 +198,8 @@ class Tasks(UseCases):
                 view["parties"] = None if hidden else app.party_names(data or {})
                 view["may"] = self._may(actor, t, case_type)
                 items.append(view)
-        pages = max(1, -(-total // per_page))
-        return WorklistPage(items, total, page, pages, [(name, title) for name, title in steps])
+        pages = max(1, -(-total // per_page), page + 1 if more else 1)
+        return WorklistPage(items, total, page, pages, sorted(steps.items()), more)
 
     def count(self, actor: Actor) -> int:
         """How many tasks the actor may work now (the number in the navigation): a count per way of

@@ -102,3 +102,63 @@ def test_init_gives_the_planner_statistics_and_the_scheduler_keeps_them(system):
         assert scheduler.optimized == (1 if scheduler.holding else 0)
     finally:
         scheduler.stop()
+
+
+def test_case_lists_and_the_overdue_list_page_as_a_scan_of_every_readable_case_would(system, people):
+    """Each list reads every way its reader may see a case on its own index (the unit's, the cases of
+    the reader's own tasks newest first, the overdue work newest first): page by page, small pages, it
+    finds what one scan of every case with the reader's condition finds, in the same order."""
+    from datetime import timedelta
+
+    from sqlalchemy import exists, or_
+
+    from engine.store import Case, Deadline, HumanTask
+    from tests.mediation.test_aging import open_task, version
+    from usecases.relations import OrgTree, readable_cases_sql
+
+    services = system.services
+    vmed, court = (services.actor_for_token(people[k].token) for k in ("village", "court"))
+    first = [people["intake"].register()["id"] for _ in range(4)]
+    for case_id in first[:2]:  # a round mediated in the village, sent back by the court
+        services.tasks.complete(vmed, open_task(system, case_id, "mediate").id, {
+            "result": "agreement", "agreement_form": "written", "difficulty": "general",
+            "agreement_text": "疏通排水沟，费用各半"}, version(system, case_id))
+        services.tasks.complete(vmed, open_task(system, case_id, "judicial_confirmation").id,
+                                {"applied": True, "court": "清河县人民法院"}, version(system, case_id))
+        services.cases.send_message(court, case_id, "court_confirmation", {"result": "rejected"})
+    system.clock.advance(timedelta(days=20))
+    assert system.sweep() >= 1  # the village's days passed: to the town, which the village handled
+    [people["intake"].register()["id"] for _ in range(3)]
+    system.clock.advance(timedelta(days=12))  # and now some of the work is overdue (no sweep yet)
+    now = system.clock.now()
+
+    def scanned(actor, overdue: bool) -> list[int]:
+        with system.db.read() as s:
+            where = [c for c in [readable_cases_sql(s, OrgTree.load(s), actor)] if c is not None]
+            if overdue:
+                where.append(or_(
+                    exists().where(Deadline.case_id == Case.id, Deadline.status == "pending", Deadline.due_at <= now),
+                    exists().where(HumanTask.case_id == Case.id, HumanTask.status == "ready",
+                                   HumanTask.due_at.is_not(None), HumanTask.due_at <= now)))
+            return list(s.scalars(select(Case.id).where(*where).order_by(Case.id.desc())))
+
+    def paged(actor, overdue: bool) -> list[int]:
+        seen, after = [], None
+        while True:
+            items, after = services.cases.search(actor, overdue=overdue, after=after, limit=2)
+            seen += [c["id"] for c in items]
+            if after is None:
+                return seen
+
+    checked = 0
+    for key in people:
+        actor = services.actor_for_token(people[key].token)
+        for overdue in (False, True):
+            expected = scanned(actor, overdue)
+            assert paged(actor, overdue) == expected, (key, overdue)
+            checked += bool(expected)
+    assert checked >= 6
+    with system.db.read() as s:  # the village mediator reads the escalated cases as their handler
+        held = dict(s.execute(select(Case.id, Case.jurisdiction).where(Case.id.in_(first[:2]))).all())
+    assert set(held.values()) == {"dz"} and set(first[:2]) <= set(paged(vmed, False))
+    assert not set(first[:2]) & set(paged(services.actor_for_token(people["other_village"].token), False))

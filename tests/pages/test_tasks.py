@@ -495,3 +495,19 @@ def test_the_pages_work_in_english_with_the_forms_english_titles(system, ui):
     assert "There is a problem" in page and "Agreement text: required" in page
     page = follow(ui, ui.submit(f"/tasks/{tid}", {"result": "no_agreement", "version": case["version"]}))
     assert f"Submitted: “Mediate at village” ({case['number']})" in unescape(page)
+
+
+def test_a_long_worklist_counts_up_to_a_bound_and_says_more_than(system, ui, monkeypatch):
+    import usecases.tasks as tasks_module
+    monkeypatch.setattr(tasks_module, "COUNTED", 20)  # counted up to a page (50) past the page's start
+    cases = [register(system) for _ in range(55)]
+    ui.login("vmed1")
+    page = ui.page("/tasks")
+    assert len(rows_of(page)) == 50
+    assert "超过 50 件轮到您办理的事项" in page and "第 1 页，至少 2 页" in page
+    assert 'href="/tasks?page=2" rel="next">下一页</a>' in page
+    page = ui.page("/tasks?page=2")  # the count moves with the page: 50 before it, 5 on it
+    assert len(rows_of(page)) == 5 and "共 55 件轮到您办理的事项" in page and "第 2 页，共 2 页" in page
+    assert cases[-1]["number"] in page and cases[0]["number"] not in page
+    page = ui.page("/tasks?level=village")
+    assert "符合筛选条件的超过 50 件" in page

@@ -153,7 +153,7 @@ def worklist():
     if step and step not in {key for key, _title in steps}:
         steps.append((step, step))  # keep the chosen filter visible even when no task has that step now
     return render_template(
-        "tasks/list.html", rows=rows, total=found.total, pager=pager, steps=steps,
+        "tasks/list.html", rows=rows, total=found.total, more=found.more, pager=pager, steps=steps,
         levels=[(code, level_name(code)) for code in ("village", "town", "county")],
         warnings=[(code, _(word)) for code, word in WARNING_WORDS.items()],
         chosen={"step": step or "", "level": level or "", "warning": warning or ""},
