@@ -67,7 +67,8 @@ from engine import ledger, search  # noqa: E402
 from workflows import dashboard_tally  # noqa: E402
 
 from bulk_copy import (BulkLoad, TemplateRows, copied_tables, copy_plan, decode_state,  # noqa: E402,F401
-                       encode_state, fill_copies, load_templates, progress, verify_sample, Atoms)
+                       encode_state, fill_copies, load_templates, postgres_search_index, progress, verify_sample,
+                       Atoms)
 from seed_templates import (BPMN, COUNTY, KINDS, PASSWORD, TOWNS, VILLAGES, Template, _write,  # noqa: E402,F401
                             register_templates, seed_county, town, village, village_mediator)
 
@@ -76,7 +77,8 @@ def finish(system, log: Callable[[str], None] = _write) -> float:
     """After a bulk load: the search index and the count tables rebuilt (the copies went in without
     them), then fresh planner statistics (ANALYZE); returns seconds."""
     started = time.perf_counter()
-    indexed = search.rebuild(system.db)  # the copies went in without their search terms,
+    # the copies went in without their search terms,
+    indexed = postgres_search_index(system, log=log) if system.db.is_postgres else search.rebuild(system.db)
     dashboard_tally.rebuild(system.db)  # the dashboard's counts
     ledger.rebuild_tally(system.db)  # and the ledger's totals
     if system.db.is_postgres:
