@@ -34,8 +34,8 @@ Filling (`fill_store`) has two parts:
    `fengqiao audit verify` and `fengqiao check` pass on copies too. The rows go in through one
    connection (`Writer`: `executemany` of tuples on SQLite, `COPY` on PostgreSQL) with the copied
    tables' secondary indexes dropped meanwhile and rebuilt afterwards from their own statements
-   (`BulkLoad`), then `finish` (ANALYZE). Not copied: outbox/inbox rows (the reminders of the
-   template's deadlines). Kept as the template's: the parties' names, the digests of their ID
+   (`BulkLoad`), then `finish` (search index, counts, ANALYZE). Not copied: outbox/inbox rows (the
+   reminders of the template's deadlines). Kept as the template's: the parties' names, the digests of their ID
    numbers and phones (`case_party`), so a search by a party's ID number finds every copy of its
    template.
 
