@@ -13,6 +13,7 @@ import random
 import re
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -114,12 +115,15 @@ class Renamer:
             return str(self.ids[token[1]][token[2]])
         return self.numbers.get(token[1], token[1])
 
-    def values(self, atoms: Atoms) -> list[str]:
-        """The template's pieces with this copy's names in the codes' places."""
+    def values(self, atoms: Atoms) -> tuple[list[str], list[str]]:
+        """The template's pieces with this copy's names in the codes' places: as they are, and (when the
+        template was cut for PostgreSQL's COPY) escaped for its text format, else the same list. A
+        code's new name needs no escaping (letters, digits, `-`)."""
         found = atoms.values.copy()
+        escaped = atoms.escaped.copy() if atoms.escaped is not None else found
         for token, slot in atoms.slots.items():
-            found[slot] = self.token(token)
-        return found
+            found[slot] = escaped[slot] = self.token(token)
+        return found, escaped
 
 
 class Atoms:
@@ -131,6 +135,12 @@ class Atoms:
     def __init__(self):
         self.values: list[str] = []
         self.slots: dict[tuple, int] = {}
+        self.escaped: list[str] | None = None  # `values` in COPY's text format (`escape_all`)
+
+    def escape_all(self) -> None:
+        """The literal pieces escaped once for COPY's text format, so a copy's texts are escaped by
+        joining escaped pieces (escaping commutes with joining)."""
+        self.escaped = [copy_escape(v) for v in self.values]
 
     def position(self, piece: str | tuple) -> int:
         if isinstance(piece, tuple):
@@ -183,6 +193,42 @@ def _json_str(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+# PostgreSQL COPY's text format: a row a line, fields by tabs, NULL as \\N, and in a text a backslash,
+# a tab, a newline and a carriage return escaped with a backslash.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+COPY_NULL = "\\N"
+
+
+def copy_escape(text_: str) -> str:
+    """A text as a field of COPY's text format."""
+    return text_.translate(_COPY_ESCAPES)
+
+
+def copy_bytea(value: bytes) -> str:
+    """Bytes as a `bytea` field of COPY's text format: hex input (`\\x…`), its backslash escaped."""
+    return "\\\\x" + value.hex()
+
+
+def copy_field(value: Any) -> str:
+    """A value in the driver's form (after the columns' bind processing) as a field of COPY's text
+    format: NULL, booleans, numbers, naive UTC datetimes (ISO), bytes, texts."""
+    if value is None:
+        return COPY_NULL
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            raise ValueError("COPY of an aware datetime: the column's bind processing was skipped")
+        return value.isoformat(sep=" ")
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return copy_bytea(bytes(value))
+    if isinstance(value, str):
+        return copy_escape(value)
+    raise TypeError(f"no COPY text form for {type(value).__name__}")
+
+
 def _mark(value: Any, ids: dict[str, set[int]], digit: dict[str, int], id_table: str | None = None) -> Any:
     """`value` with every id of one of the group's rows, under a key that names one (`ID_KEYS`,
     `ID_LISTS`), replaced by a marked number the copies rename (`_CODES`)."""
@@ -212,11 +258,13 @@ def _mark(value: Any, ids: dict[str, set[int]], digit: dict[str, int], id_table:
 @dataclass
 class TableRows:
     """A template group's rows of one table, ready to copy: per row the values in the driver's form
-    with what changes per copy (`ops`: column index, what, argument)."""
+    with what changes per copy (`ops`: column index, what, argument), and for PostgreSQL the same
+    values once as fields of COPY's text format (`fields`)."""
     name: str
     old_ids: list[int]
     base: list[list[Any]]
     ops: list[list[tuple[int, str, Any]]]
+    fields: list[list[str]] | None = None
 
 
 @dataclass
@@ -256,6 +304,7 @@ def load_templates(system, templates: list[Template]) -> list[TemplateRows]:
     dialect = system.db.write_engine.dialect
     processors = {t.name: _bind_processors(t, dialect) for t in tables}
     refs = {t.name: _refs(t, names) for t in tables}
+    copy_text = system.db.is_postgres  # the Writer's COPY takes lines of text
     loaded = []
     with system.db.read() as s:
         conn = s.connection()
@@ -317,6 +366,8 @@ def load_templates(system, templates: list[Template]) -> list[TemplateRows]:
                                 ops.append((i, "text", p))
                     tr.base.append(base)
                     tr.ops.append(ops)
+                if copy_text:
+                    tr.fields = [[copy_field(v) for v in base] for base in tr.base]
                 cut.append(tr)
             events: list[list[tuple]] = [[] for _ in cases]
             event_rows: list[list[int]] = [[] for _ in cases]
@@ -330,6 +381,8 @@ def load_templates(system, templates: list[Template]) -> list[TemplateRows]:
                 events[k].append((Pieces(head, atoms), Pieces(tail, atoms), e["seq"], e["at"], e["kind"],
                                   Pieces(e["actor"], atoms), Pieces(data, atoms)))
                 event_rows[k].append(j)
+            if copy_text:
+                atoms.escape_all()
             for k, evs in enumerate(events):
                 if [e[2] for e in evs] != sorted(e[2] for e in evs):
                     raise RuntimeError(f"case {cases[k]['id']}: events not in seq order by id")
@@ -370,7 +423,11 @@ def copy_plan(templates: list[TemplateRows], cases: int, rng: random.Random) -> 
 
 class Writer:
     """Rows into the store in bulk on one connection of its own: SQLite `executemany` of tuples,
-    PostgreSQL `COPY … FROM STDIN` (psycopg 3)."""
+    PostgreSQL `COPY … FROM STDIN` in its text format, the lines built by `fill_copies` (a table's
+    lines of a batch in one `write`: psycopg adapts nothing), on a session with `synchronous_commit`
+    off (a failed seed is redone, not recovered) and, for a superuser, `session_replication_role =
+    replica`, which skips the foreign keys' per-row checks as SQLite's load does (the copies' rows
+    are consistent by construction: `fengqiao check` says so afterwards)."""
 
     def __init__(self, system, tables):
         self.postgres = system.db.is_postgres
@@ -381,6 +438,8 @@ class Writer:
         self.raw = system.db.write_engine.raw_connection()
         if not self.postgres:
             sqlite_bulk_pragmas(self.raw)
+        else:
+            postgres_bulk_settings(self.raw)
         self.columns = {t.name: [c.name for c in t.columns] for t in tables}
         self.sql = {}
         for t in tables:
@@ -388,8 +447,9 @@ class Writer:
             self.sql[t.name] = (f'COPY "{t.name}" ({cols}) FROM STDIN' if self.postgres else
                                 f'INSERT INTO "{t.name}" ({cols}) VALUES ({", ".join("?" * len(t.columns))})')
 
-    def write(self, batch: dict[str, list[list[Any]]]) -> None:
-        """One transaction, the tables in the order given (parents first)."""
+    def write(self, batch: dict[str, list[Any]]) -> None:
+        """One transaction, the tables in the order given (parents first): per table tuples (SQLite)
+        or lines of COPY's text format without their newline (PostgreSQL)."""
         cur = self.raw.cursor()
         if not self.postgres:
             cur.execute("BEGIN")  # engine/db.py leaves opening transactions to the caller
@@ -398,8 +458,8 @@ class Writer:
                 continue
             if self.postgres:
                 with cur.copy(self.sql[name]) as copy:
-                    for row in rows:
-                        copy.write_row(row)
+                    for at in range(0, len(rows), 4096):
+                        copy.write("\n".join(rows[at:at + 4096]) + "\n")
             else:
                 cur.executemany(self.sql[name], rows)
         cur.close()
@@ -423,6 +483,11 @@ def fill_copies(system, templates: list[TemplateRows], plan: list[TemplateRows],
     started, done, cases_done, total = time.perf_counter(), 0, 0, sum(t.size for t in plan)
     event_digit = next((i for i, t in enumerate(tables) if t.name == "case_event"), None)
     writer = Writer(system, tables)
+    copy_text = writer.postgres
+    # PostgreSQL: a batch is sent by a thread of its own while the next one is built (the server's
+    # work on one core, the lines' on the other; psycopg waits on the socket without the GIL)
+    sender = ThreadPoolExecutor(1, thread_name_prefix="copy") if copy_text else None
+    sent = None
     try:
         while done < len(plan):
             batch: dict[str, list[list[Any]]] = {t.name: [] for t in tables}
@@ -437,7 +502,8 @@ def fill_copies(system, templates: list[TemplateRows], plan: list[TemplateRows],
                 for old, case_type, year in zip(t.numbers, t.types, t.years):
                     counters[(case_type, year)] = counters.get((case_type, year), 0) + 1
                     numbers[old] = f"{prefixes[case_type]}-{year}-{counters[(case_type, year)]:06d}"
-                values = Renamer(rng.randrange(TOWNS), rng.randint(1, VILLAGES) - t.home, numbers, ids).values(t.atoms)
+                values, escaped = Renamer(rng.randrange(TOWNS), rng.randint(1, VILLAGES) - t.home, numbers,
+                                          ids).values(t.atoms)
                 new_case_ids = list(ids[0].values())
                 by_row: list[Any] = [None] * len(t.event_order)  # per event row: (prev, hash)
                 heads = []
@@ -458,6 +524,11 @@ def fill_copies(system, templates: list[TemplateRows], plan: list[TemplateRows],
                 for k, tr in enumerate(t.tables):
                     out = batch[tr.name]
                     own = ids[k]
+                    if copy_text:
+                        _copy_lines(out, tr, own, ids, values, escaped, heads, by_row)
+                        if k == event_digit and len(tr.base) != len(by_row):
+                            raise RuntimeError("event rows and hashes differ")
+                        continue
                     for j, (base, ops) in enumerate(zip(tr.base, tr.ops)):
                         row = base.copy()
                         for i, what, arg in ops:
@@ -478,11 +549,20 @@ def fill_copies(system, templates: list[TemplateRows], plan: list[TemplateRows],
                         out.append(row)
                     if k == event_digit and len(tr.base) != len(by_row):
                         raise RuntimeError("event rows and hashes differ")
-            writer.write(batch)
+            if sender is None:
+                writer.write(batch)
+            else:
+                if sent is not None:
+                    sent.result()
+                sent = sender.submit(writer.write, batch)
             done += len(step)
             cases_done += sum(t.size for t in step)
             log(progress("copies", cases_done, total, time.perf_counter() - started))
+        if sent is not None:
+            sent.result()
     finally:
+        if sender is not None:
+            sender.shutdown(wait=True)
         writer.close()
     with system.db.write() as s:
         for (case_type, year), last in counters.items():
@@ -497,6 +577,30 @@ def fill_copies(system, templates: list[TemplateRows], plan: list[TemplateRows],
                                f"(SELECT COALESCE(MAX(id), 1) FROM {t.name}))"))
     log("\n")
     return time.perf_counter() - started
+
+
+def _copy_lines(out: list[str], tr: TableRows, own: dict[int, int], ids: list[dict[int, int]],
+                values: list[str], escaped: list[str], heads: list[str], by_row: list[Any]) -> None:
+    """One copy's rows of one table as lines of COPY's text format (`fill_copies`'s rows, for PostgreSQL):
+    the template's fields with what changes per copy; its texts joined from escaped pieces."""
+    for j, (base, fields, ops) in enumerate(zip(tr.base, tr.fields, tr.ops)):
+        row = fields.copy()
+        for i, what, arg in ops:
+            if what == "text":
+                row[i] = arg.render(escaped)
+            elif what == "id":
+                row[i] = str(own[base[i]])
+            elif what == "ref":
+                row[i] = str(ids[arg][base[i]])
+            elif what == "state":
+                row[i] = copy_bytea(encode_state(arg.render(values)))
+            elif what == "head":
+                row[i] = heads[arg]
+            elif what == "prev_hash":
+                row[i] = by_row[j][0]
+            elif what == "hash":
+                row[i] = by_row[j][1]
+        out.append("\t".join(row))
 
 
 def progress(what: str, done: int, total: int, elapsed: float, width: int = 30) -> str:
@@ -547,6 +651,8 @@ class BulkLoad:
     def restore(self, log: Callable[[str], None] = _write) -> float:
         started = time.perf_counter()
         with self.system.db.write() as s:
+            if self.system.db.is_postgres and self.dropped:  # sorts in memory, for this transaction only
+                s.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
             for i, (name, sql) in enumerate(self.dropped, 1):
                 s.execute(text(sql))
                 log(f"\r  indexes: {i}/{len(self.dropped)} rebuilt ({time.perf_counter() - started:.0f} s, {name}) ")
@@ -567,9 +673,78 @@ def sqlite_bulk_pragmas(raw) -> None:
     cur.close()
 
 
+def postgres_bulk_settings(raw) -> None:
+    """A bulk load's session on PostgreSQL: commits without waiting for the WAL's flush, and, for a
+    superuser, no foreign key triggers (see `Writer`)."""
+    cur = raw.cursor()
+    cur.execute("SET synchronous_commit = off")
+    cur.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+    if cur.fetchone()[0]:
+        cur.execute("SET session_replication_role = replica")
+    cur.close()
+    raw.commit()
+
+
 def sqlite_restore_pragmas(raw) -> None:
     cur = raw.cursor()
     cur.execute("PRAGMA journal_mode=WAL")  # as engine/db.py sets every connection
     cur.close()
 
 
+
+
+def postgres_search_index(system, chunk: int = 20000, log: Callable[[str], None] = _write) -> int:
+    """PostgreSQL: `engine.search.rebuild`'s rows, the same terms (`search.terms_of`) of every case, by
+    `COPY` into the emptied table with its primary key and indexes dropped meanwhile and made again
+    afterwards from their own definitions (a B-tree built once instead of tens of millions of inserts
+    into two of them). Returns how many cases were indexed."""
+    from engine.search import terms_of
+    table = "case_search_term"
+    raw = system.db.write_engine.raw_connection()
+    started, done, last = time.perf_counter(), 0, 0
+    try:
+        postgres_bulk_settings(raw)
+        cur = raw.cursor()
+        cur.execute("SET maintenance_work_mem = '512MB'")
+        cur.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE conrelid = %s::regclass AND contype = 'p'", (table,))
+        keys = cur.fetchall()
+        cur.execute("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                    "AND tablename = %s AND indexname <> ALL(%s)", (table, [name for name, _ in keys]))
+        indexes = cur.fetchall()
+        cur.execute(f'TRUNCATE "{table}"')
+        for name, _ in indexes:
+            cur.execute(f'DROP INDEX "{name}"')
+        for name, _ in keys:
+            cur.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
+        raw.commit()
+        special = re.compile(r"[\\\t\n\r]")
+        while True:
+            cur.execute("SELECT id, number, search_text FROM case_record WHERE id > %s ORDER BY id LIMIT %s",
+                        (last, chunk))
+            rows = cur.fetchall()
+            if not rows:
+                break
+            lines = []
+            for case_id, number, text_ in rows:
+                terms = sorted(terms_of(number, text_))
+                if special.search("".join(terms)):
+                    terms = [copy_escape(t) for t in terms]
+                tail = f"\t{case_id}"
+                lines.extend(t + tail for t in terms)
+            with cur.copy(f'COPY "{table}" (term, case_id) FROM STDIN') as copy:
+                for at in range(0, len(lines), 65536):
+                    copy.write("\n".join(lines[at:at + 65536]) + "\n")
+            raw.commit()
+            last, done = rows[-1][0], done + len(rows)
+            log(f"\r  search index: {done:,} cases ({time.perf_counter() - started:.0f} s) ")
+        for name, definition in keys:
+            cur.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
+        for _name, definition in indexes:
+            cur.execute(definition)
+        raw.commit()
+        cur.close()
+    finally:
+        raw.close()
+    log(f"\r  search index: {done:,} cases, keys and indexes made ({time.perf_counter() - started:.0f} s)\n")
+    return done

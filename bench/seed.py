@@ -15,8 +15,9 @@ by table.
 The store: without --database-url, a new SQLite file in a temporary directory, removed afterwards
 unless --keep (which prints its path). A `sqlite:///PATH` URL fills that file, which must be new or
 empty, and keeps it. A PostgreSQL URL fills a new schema of its database, dropped afterwards unless
---keep or --schema NAME (a new schema of that name, kept); the URL printed at the end points at it
-(`?options=-csearch_path=…`), for the next benchmark's --database-url.
+--keep or --schema NAME (a new or empty schema of that name, kept: `--schema public` fills a new
+database's default schema, so the plain URL reaches the store); the URL printed at the end points at
+it (`?options=-csearch_path=…`), for the next benchmark's --database-url.
 """
 from __future__ import annotations
 
@@ -78,9 +79,12 @@ class Store:
             self.kept = bool(args.keep or args.schema)
             self.admin = create_engine(base, isolation_level="AUTOCOMMIT")
             with self.admin.connect() as conn:
-                if conn.scalar(text("SELECT 1 FROM pg_namespace WHERE nspname = :n"), {"n": self.schema}):
-                    raise SystemExit(f"schema {self.schema} exists: seed.py fills a new one")
-                conn.execute(text(f'CREATE SCHEMA "{self.schema}"'))
+                if not conn.scalar(text("SELECT 1 FROM pg_namespace WHERE nspname = :n"), {"n": self.schema}):
+                    conn.execute(text(f'CREATE SCHEMA "{self.schema}"'))
+                elif not args.schema or conn.scalar(text("SELECT 1 FROM pg_class c JOIN pg_namespace n ON "
+                                                         "n.oid = c.relnamespace WHERE n.nspname = :n LIMIT 1"),
+                                                    {"n": self.schema}):
+                    raise SystemExit(f"schema {self.schema} exists and is not empty: seed.py fills a new or empty one")
             self.url = base.update_query_dict({"options": f"-csearch_path={self.schema}"}).render_as_string(
                 hide_password=False)
         else:
@@ -180,7 +184,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, required=True)
     parser.add_argument("--database-url", default=os.environ.get("FENGQIAO_BENCH_DATABASE_URL"))
-    parser.add_argument("--schema", help="PostgreSQL: a new schema of this name, kept")
+    parser.add_argument("--schema", help="PostgreSQL: a new or empty schema of this name, kept")
     parser.add_argument("--keep", action="store_true", help="keep the store (a temporary one, or a new schema)")
     parser.add_argument("--seed", type=int, default=20261201)
     parser.add_argument("--chunk", type=int, default=2000, help="copies per transaction")

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
+from engine import search
 from engine.audit import verify_cases
 from engine.check import ConsistencyCheck
 from engine.config import Settings
@@ -111,9 +112,21 @@ def test_seeded_store(database_url, tmp_path, init_schema):
         # every hash chain, the copies' among them
         checked, broken = verify_cases(s, None)
         assert (checked, broken) == (CASES, None)
-    if not system.db.is_postgres:  # foreign keys were not checked during the load
-        with system.db.read() as s:
+    with system.db.read() as s:  # foreign keys were not checked during the load
+        if not system.db.is_postgres:
             assert s.execute(text("PRAGMA foreign_key_check")).all() == []
+        for table in seed_cases.copied_tables():
+            for fk in table.foreign_keys:
+                child, parent = fk.parent, fk.column
+                orphans = s.scalar(select(func.count()).select_from(child.table.outerjoin(
+                    parent.table, child == parent)).where(child.is_not(None), parent.is_(None)))
+                assert orphans == 0, f"{child} without its {parent}"
+        # the search index as engine.search.rebuild makes it (the seeder's own COPY on PostgreSQL)
+        terms = set(s.execute(text("SELECT term, case_id FROM case_search_term")).all())
+    search.rebuild(system.db)
+    with system.db.read() as s:
+        assert set(s.execute(text("SELECT term, case_id FROM case_search_term")).all()) == terms
+        assert len(terms) > CASES
 
     report = ConsistencyCheck(system.engine).run()
     assert report.findings == ()
@@ -143,3 +156,21 @@ def test_copy_plan_fills_exactly_the_cases_asked(monkeypatch):
         plan = seed_cases.copy_plan(templates, cases, random.Random(1))
         assert sum(t.size for t in templates) + sum(t.size for t in plan) == cases
         assert [t.created_at for t in plan] == sorted(t.created_at for t in plan)
+
+
+def test_copy_fields_in_postgres_text_format():
+    import bulk_copy
+    assert bulk_copy.copy_field(None) == "\\N"
+    assert bulk_copy.copy_field("a\tb\nc\\d\re 调解") == "a\\tb\\nc\\\\d\\re 调解"
+    assert bulk_copy.copy_field(b"\x01\xff") == "\\\\x01ff"
+    assert (bulk_copy.copy_field(True), bulk_copy.copy_field(False), bulk_copy.copy_field(42)) == ("t", "f", "42")
+    assert bulk_copy.copy_field(datetime(2026, 1, 2, 3, 4, 5, 6)) == "2026-01-02 03:04:05.000006"
+    with pytest.raises(ValueError):
+        bulk_copy.copy_field(datetime(2026, 1, 2).astimezone())  # aware: the bind processing was skipped
+    # a text joined from escaped pieces is the whole text escaped
+    atoms = bulk_copy.Atoms()
+    piece = bulk_copy.Pieces('{"note":"村\\n\tvil0101 说"}', atoms)
+    atoms.escape_all()
+    values, escaped = bulk_copy.Renamer(1, 1, {}, []).values(atoms)
+    assert piece.render(escaped) == bulk_copy.copy_escape(piece.render(values))
+    assert "vil0202" in piece.render(values)
