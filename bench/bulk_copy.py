@@ -25,6 +25,8 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import func, select, text  # noqa: E402
 
+from psycopg import Binary  # noqa: E402
+
 from engine import state_codec  # noqa: E402
 from engine.audit import GENESIS, canonical, event_hash  # noqa: E402
 from engine.calendar import ZONE  # noqa: E402
@@ -224,6 +226,8 @@ def copy_field(value: Any) -> str:
         return value.isoformat(sep=" ")
     if isinstance(value, (bytes, bytearray, memoryview)):
         return copy_bytea(bytes(value))
+    if isinstance(value, Binary):  # psycopg's wrapper of bytes (a digest column's bind processing)
+        return copy_bytea(bytes(value.obj))
     if isinstance(value, str):
         return copy_escape(value)
     raise TypeError(f"no COPY text form for {type(value).__name__}")
@@ -594,12 +598,12 @@ def _copy_lines(out: list[str], tr: TableRows, own: dict[int, int], ids: list[di
                 row[i] = str(ids[arg][base[i]])
             elif what == "state":
                 row[i] = copy_bytea(encode_state(arg.render(values)))
-            elif what == "head":
-                row[i] = heads[arg]
+            elif what == "head":  # stored as its 32 bytes (engine.store.Digest)
+                row[i] = copy_bytea(bytes.fromhex(heads[arg]))
             elif what == "prev_hash":
                 row[i] = by_row[j][0]
             elif what == "hash":
-                row[i] = by_row[j][1]
+                row[i] = copy_bytea(bytes.fromhex(by_row[j][1]))
         out.append("\t".join(row))
 
 
@@ -689,62 +693,3 @@ def sqlite_restore_pragmas(raw) -> None:
     cur = raw.cursor()
     cur.execute("PRAGMA journal_mode=WAL")  # as engine/db.py sets every connection
     cur.close()
-
-
-
-
-def postgres_search_index(system, chunk: int = 20000, log: Callable[[str], None] = _write) -> int:
-    """PostgreSQL: `engine.search.rebuild`'s rows, the same terms (`search.terms_of`) of every case, by
-    `COPY` into the emptied table with its primary key and indexes dropped meanwhile and made again
-    afterwards from their own definitions (a B-tree built once instead of tens of millions of inserts
-    into two of them). Returns how many cases were indexed."""
-    from engine.search import terms_of
-    table = "case_search_term"
-    raw = system.db.write_engine.raw_connection()
-    started, done, last = time.perf_counter(), 0, 0
-    try:
-        postgres_bulk_settings(raw)
-        cur = raw.cursor()
-        cur.execute("SET maintenance_work_mem = '512MB'")
-        cur.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-                    "WHERE conrelid = %s::regclass AND contype = 'p'", (table,))
-        keys = cur.fetchall()
-        cur.execute("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
-                    "AND tablename = %s AND indexname <> ALL(%s)", (table, [name for name, _ in keys]))
-        indexes = cur.fetchall()
-        cur.execute(f'TRUNCATE "{table}"')
-        for name, _ in indexes:
-            cur.execute(f'DROP INDEX "{name}"')
-        for name, _ in keys:
-            cur.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
-        raw.commit()
-        special = re.compile(r"[\\\t\n\r]")
-        while True:
-            cur.execute("SELECT id, number, search_text FROM case_record WHERE id > %s ORDER BY id LIMIT %s",
-                        (last, chunk))
-            rows = cur.fetchall()
-            if not rows:
-                break
-            lines = []
-            for case_id, number, text_ in rows:
-                terms = sorted(terms_of(number, text_))
-                if special.search("".join(terms)):
-                    terms = [copy_escape(t) for t in terms]
-                tail = f"\t{case_id}"
-                lines.extend(t + tail for t in terms)
-            with cur.copy(f'COPY "{table}" (term, case_id) FROM STDIN') as copy:
-                for at in range(0, len(lines), 65536):
-                    copy.write("\n".join(lines[at:at + 65536]) + "\n")
-            raw.commit()
-            last, done = rows[-1][0], done + len(rows)
-            log(f"\r  search index: {done:,} cases ({time.perf_counter() - started:.0f} s) ")
-        for name, definition in keys:
-            cur.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
-        for _name, definition in indexes:
-            cur.execute(definition)
-        raw.commit()
-        cur.close()
-    finally:
-        raw.close()
-    log(f"\r  search index: {done:,} cases, keys and indexes made ({time.perf_counter() - started:.0f} s)\n")
-    return done

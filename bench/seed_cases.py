@@ -67,7 +67,7 @@ from engine import ledger, search  # noqa: E402
 from workflows import dashboard_tally  # noqa: E402
 
 from bulk_copy import (BulkLoad, TemplateRows, copied_tables, copy_plan, decode_state,  # noqa: E402,F401
-                       encode_state, fill_copies, load_templates, postgres_search_index, progress, verify_sample,
+                       encode_state, fill_copies, load_templates, progress, verify_sample,
                        Atoms)
 from seed_templates import (BPMN, COUNTY, KINDS, PASSWORD, TOWNS, VILLAGES, Template, _write,  # noqa: E402,F401
                             register_templates, seed_county, town, village, village_mediator)
@@ -92,8 +92,8 @@ def finish(system, log: Callable[[str], None] = _write) -> float:
     started = time.perf_counter()
     if system.db.is_postgres:  # statistics first: without them the rebuilds' paged reads below pick
         _analyze(system)  # bitmap scans of every remaining row per page (seconds a page at 1M cases)
-    # the copies went in without their search terms,
-    indexed = postgres_search_index(system, log=log) if system.db.is_postgres else search.rebuild(system.db)
+    # the copies went in without their search terms (SQLite; PostgreSQL's GIN index follows the rows),
+    indexed = search.rebuild(system.db)
     dashboard_tally.rebuild(system.db)  # the dashboard's counts
     ledger.rebuild_tally(system.db)  # and the ledger's totals
     _analyze(system, vacuum=True)

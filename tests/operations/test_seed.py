@@ -121,12 +121,18 @@ def test_seeded_store(database_url, tmp_path, init_schema):
                 orphans = s.scalar(select(func.count()).select_from(child.table.outerjoin(
                     parent.table, child == parent)).where(child.is_not(None), parent.is_(None)))
                 assert orphans == 0, f"{child} without its {parent}"
-        # the search index as engine.search.rebuild makes it (the seeder's own COPY on PostgreSQL)
-        terms = set(s.execute(text("SELECT term, case_id FROM case_search_term")).all())
-    search.rebuild(system.db)
-    with system.db.read() as s:
-        assert set(s.execute(text("SELECT term, case_id FROM case_search_term")).all()) == terms
-        assert len(terms) > CASES
+    if system.db.is_postgres:  # no table: the GIN index follows the copied rows by itself
+        with system.db.read() as s:
+            number = s.scalar(select(Case.number).order_by(Case.id.desc()).limit(1))
+            newest = s.scalar(select(func.max(Case.id)))
+            assert newest in set(s.scalars(search.number_candidates(s, number)))
+    else:  # the search index as engine.search.rebuild makes it
+        with system.db.read() as s:
+            terms = set(s.execute(text("SELECT term, case_id FROM case_search_term")).all())
+        search.rebuild(system.db)
+        with system.db.read() as s:
+            assert set(s.execute(text("SELECT term, case_id FROM case_search_term")).all()) == terms
+            assert len(terms) > CASES
 
     report = ConsistencyCheck(system.engine).run()
     assert report.findings == ()
