@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from .rows import Prepared
 from .store import Case, CaseSearchTerm
 
 COMMON = 2000  # a term of more cases than this counts as common
@@ -44,12 +45,18 @@ def terms_of(number: str | None, text: str | None) -> set[str]:
     return text_terms(text) | number_terms(number)
 
 
-def index_case(session: Session, case_id: int, number: str | None, text: str | None) -> None:
-    """(Re)write one case's terms, in the caller's transaction."""
-    session.execute(delete(CaseSearchTerm).where(CaseSearchTerm.case_id == case_id))
+_INSERT_TERMS = Prepared(insert(CaseSearchTerm.__table__))  # compiled once: every registration runs it
+
+
+def index_case(session: Session, case_id: int, number: str | None, text: str | None, *, new: bool = False) -> None:
+    """(Re)write one case's terms, in the caller's transaction (`new`: a case just inserted, which has
+    none to delete yet)."""
+    conn = session.connection()
+    if not new:
+        conn.execute(delete(CaseSearchTerm).where(CaseSearchTerm.case_id == case_id))
     rows = [{"term": term, "case_id": case_id} for term in sorted(terms_of(number, text))]
     if rows:
-        session.execute(insert(CaseSearchTerm), rows)
+        _INSERT_TERMS.insert_many(conn, rows)
 
 
 def index_rows(connection, cases: Iterable[tuple[int, str | None, str | None]]) -> int:

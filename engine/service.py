@@ -137,7 +137,7 @@ class CaseEngine:
     def _run(self, actor: Actor, body: Callable[[Session, datetime], "Ctx"]) -> CommandResult:
         now = self.clock.now()
         with command_time(now), command_actor(actor.username):
-            with self.db.write() as session:
+            with self.db.command() as session:
                 ctx = body(session, now)
             # Committed: the live workflow is good for the case's new version.
             self.cache.put(ctx.case["id"], ctx.case["version"], ctx.workflow, ctx.known)
@@ -175,19 +175,19 @@ class CaseEngine:
         workflow = rt.new_workflow(spec, subprocess_specs, self._script_engine(app),
                                    {**case_data, "level": init.level, "jurisdiction": init.jurisdiction})
         number = next_case_number(session, case_type, app.number_prefix, now.astimezone(ZONE).year)
-        case_id = rows.insert_case(session.connection(), {
+        case = rows.insert_case(session.connection(), {
             "number": number, "type": case_type, "definition_id": definition[0], "status": "open",
             "level": init.level, "jurisdiction": init.jurisdiction, "flags": list(init.flags),
             "repeat_of": init.repeat_of, "data": case_data, "version": 0, "last_event_seq": 0,
             "last_event_hash": "", "created_at": now, "updated_at": now, "registered_by": actor.username,
             "withheld_from": withheld or None, "search_text": init.search_text or None})
-        search.index_case(session, case_id, number, init.search_text)
+        case_id = case["id"]
+        search.index_case(session, case_id, number, init.search_text, new=True)
         if init.parties:
             session.execute(CaseParty.__table__.insert(), [
                 {"case_id": case_id, "person_key": p.get("person_key"), "phone_key": p.get("phone_key"),
                  "category": p.get("category"), "respondent_unit": p.get("respondent_unit"), "created_at": now}
                 for p in init.parties])
-        case = self._load_case(session, case_id)
         ctx = Ctx(session, now, actor, app, case, workflow, Known({}, {}))
         created = {"number": number, "type": case_type, "definition_version": definition[1],
                    "level": init.level, "jurisdiction": init.jurisdiction, "data": case_data}
@@ -296,7 +296,7 @@ class CaseEngine:
 
         now = self.clock.now()
         with command_time(now):
-            with self.db.write() as session:
+            with self.db.command() as session:
                 ctx = body(session, now)
         return CommandResult(ctx.case["id"], ctx.case["version"], ctx.case["status"])
 

@@ -48,6 +48,8 @@ def unit_of(jurisdiction: str | None) -> str:
 
 def on_case_saved(session, before, case: dict[str, Any]) -> None:
     """The engine's case listener: count a new case; move its count when its unit changed."""
+    if before is not None and unit_of(before.jurisdiction) == unit_of(case.get("jurisdiction")):
+        return  # most commands: nothing to count
     key = (month_of(case["created_at"]), category_of(case.get("data")))
     deltas: Counter = Counter()
     if before is None:
