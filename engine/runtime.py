@@ -94,18 +94,30 @@ class _StateOnlyConverter(BpmnWorkflowConverter):
         return workflow
 
 
+_AHEAD = TaskState.FUTURE | TaskState.PREDICTED_MASK  # the states of a task not reached yet
+
+
 class _FinishedTaskMemo(TaskConverter):
     """Serialize a finished task once: it no longer changes, and a long case has thousands.
 
     The memo is checked against everything the conversion reads (state, children, the data
-    objects), so a task SpiffWorkflow does touch again is converted afresh."""
+    objects), so a task SpiffWorkflow does touch again is converted afresh.
+
+    A task not reached yet (FUTURE, LIKELY, MAYBE: the steps ahead, most of a young case's tree) with
+    no data and no internal data of its own is memoized too: its form is then fixed by its state, its
+    links and the *keys* of its parent's data (its delta lists them as deleted), all in the key."""
 
     def to_dict(self, task):
-        if not task.has_state(TaskState.FINISHED_MASK):
-            return super().to_dict(task)
+        state = task.state
         parent = task.parent  # `compact` may hang a task under another parent: its delta changes then
-        key = (task.state, task.last_state_change, tuple(task._children), id(task.data), task._parent,
-               id(parent.data) if parent is not None else None)
+        if state & TaskState.FINISHED_MASK:
+            key = (state, task.last_state_change, tuple(task._children), id(task.data), task._parent,
+                   id(parent.data) if parent is not None else None)
+        elif state & _AHEAD and not task.data and not task.internal_data:
+            key = (state, task.last_state_change, tuple(task._children), task._parent, task.triggered,
+                   tuple(parent.data) if parent is not None else None)
+        else:
+            return super().to_dict(task)
         memo = task.__dict__.get("_fq_memo")
         if memo is None or memo[0] != key:
             memo = task.__dict__["_fq_memo"] = (key, super().to_dict(task))
