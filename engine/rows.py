@@ -219,11 +219,22 @@ _INSERT_EVENTS = insert(event_t)
 _INSERT_CASE = insert(case_t).returning(*_CASE_COLUMNS)  # the row as a read gives it: no read back
 _MUTABLE = ("state", "status", "outcome", "level", "jurisdiction", "owner", "flags", "data", "closed_at",
             "version", "updated_at", "last_event_seq", "last_event_hash", "repeat_of", "withheld_from", "search_text")
-_SAVE_CASE = update(case_t).where(case_t.c.id == bindparam("b_case"), case_t.c.version == bindparam("b_version")) \
-    .values({name: bindparam(f"v_{name}") for name in _MUTABLE})
-_SAVE_CASE_KEEP_STATE = update(case_t).where(case_t.c.id == bindparam("b_case"),
-                                             case_t.c.version == bindparam("b_version")) \
-    .values({name: bindparam(f"v_{name}") for name in _MUTABLE if name != "state"})
+# The mutable columns that case_record's indexes hold: SQLite rewrites an index's entry for every column an
+# UPDATE sets, changed or not (an entry deleted and put back, its page written to the log at the commit),
+# so a command leaves out of its UPDATE those it did not change (`save_case`).
+INDEXED = ("status", "outcome", "jurisdiction", "owner", "closed_at")
+_SAVES: dict[tuple[str, ...], Prepared] = {}  # by the columns set: a handful of variants in practice
+
+
+def _save_statement(columns: tuple[str, ...]) -> Prepared:
+    found = _SAVES.get(columns)
+    if found is None:
+        found = _SAVES[columns] = Prepared(
+            update(case_t).where(case_t.c.id == bindparam("b_case"), case_t.c.version == bindparam("b_version"))
+            .values({name: bindparam(f"v_{name}") for name in columns}))
+    return found
+
+
 _FAST_SELECT_CASE, _FAST_SELECT_STATE = Prepared(_SELECT_CASE), Prepared(_SELECT_STATE)
 _FAST_TASK_AND_CASE, _FAST_READY_TASKS = Prepared(_SELECT_TASK_AND_CASE), Prepared(_READY_TASKS)
 _FAST_PENDING_TIMERS, _FAST_COMPLETE_TASK = Prepared(_PENDING_TIMERS), Prepared(_COMPLETE_TASK)
@@ -231,7 +242,6 @@ _FAST_SET_ASSIGNEE, _FAST_SET_TASK_DUE = Prepared(_SET_ASSIGNEE), Prepared(_SET_
 _FAST_INSERT_TASKS, _FAST_INSERT_EVENTS = Prepared(_INSERT_TASKS), Prepared(_INSERT_EVENTS)
 _FAST_INSERT_EVENTS_TEXT = Prepared(_INSERT_EVENTS, raw=("data",))
 _FAST_INSERT_CASE = Prepared(_INSERT_CASE)
-_FAST_SAVE_CASE, _FAST_SAVE_CASE_KEEP_STATE = Prepared(_SAVE_CASE), Prepared(_SAVE_CASE_KEEP_STATE)
 _TASK_DEFAULTS = {"level": None, "assignee": None, "status": "ready", "title": ""}
 _CASE_DEFAULTS = {"status": "open", "flags": [], "data": {}, "version": 1, "last_event_seq": 0, "last_event_hash": "",
                   "state": b""}
@@ -353,12 +363,17 @@ def insert_case(conn: Connection, row: dict[str, Any]) -> dict[str, Any]:
     return dict(zip(_CASE_NAMES, _FAST_INSERT_CASE.insert(conn, [{**_CASE_DEFAULTS, **row}])[0]))
 
 
-def save_case(conn: Connection, case: dict[str, Any], expected_version: int) -> bool:
-    """Write the case's mutable columns (workflow state included) if it is still at `expected_version`."""
+def save_case(conn: Connection, case: dict[str, Any], expected_version: int,
+              found: dict[str, Any] | None = None) -> bool:
+    """Write the case's mutable columns (workflow state included) if it is still at `expected_version`.
+
+    `found`: the INDEXED columns as the command found them; those still the same are not written."""
     with_state = "state" in case  # commands that did not move the workflow leave it as it is
-    params = {f"v_{name}": case[name] for name in _MUTABLE if with_state or name != "state"}
+    columns = tuple(name for name in _MUTABLE if (with_state or name != "state")
+                    and (found is None or name not in found or found[name] != case[name]))
+    params = {f"v_{name}": case[name] for name in columns}
     params.update(b_case=case["id"], b_version=expected_version)
-    return (_FAST_SAVE_CASE if with_state else _FAST_SAVE_CASE_KEEP_STATE).execute(conn, params) == 1
+    return _save_statement(columns).execute(conn, params) == 1
 
 
 # ---------------------------------------------------------------- what registering a case reads and writes

@@ -381,7 +381,7 @@ class CaseEngine:
         expected = case["version"]
         case.update(updates, version=expected + 1, updated_at=ctx.now, last_event_seq=head_seq,
                     last_event_hash=head_hash)
-        if not rows.save_case(ctx.conn, case, expected):
+        if not rows.save_case(ctx.conn, case, expected, ctx.found):
             raise Conflict("案件已被他人更新，请刷新后重试 / the case was changed by someone else: reload and retry")
         rows.insert_events(ctx.conn, event_rows)
 
