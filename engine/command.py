@@ -112,6 +112,7 @@ class Known:
     with, so a command on a cached case need not read them back."""
     timers: dict[str, dict[str, Any]]
     tasks: dict[str, Any]
+    data: dict[str, Any] | None = None  # the process data as the last command left it (rt.workflow_data)
 
 
 class WorkflowCache:

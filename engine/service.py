@@ -211,7 +211,8 @@ class CaseEngine:
             validate_form(app.form_schema(task["name"]), data, form_title=task["title"])
             workflow, known = self._workflow_for(session, case, app)
             ctx = Ctx(session, now, actor, app, case, workflow, known)
-            before = rt.workflow_data(workflow)
+            # The process data as the last command left it (a live workflow has not moved since).
+            before = known.data if known is not None and known.data is not None else rt.workflow_data(workflow)
             if not rt.complete_task(workflow, task["spiff_id"], data):
                 raise Conflict("该任务已不在待办状态 / the task is no longer ready")
             rows.complete_task(ctx.conn, task["id"], now, actor.username)
@@ -351,6 +352,7 @@ class CaseEngine:
         rt.compact(workflow)  # finished loop iterations leave the tree: the state stays the size of a new case's
         before = ctx.snapshot
         process_data = rt.workflow_data(workflow)
+        left = dict(process_data)  # what the next command on the live workflow finds (before any hook)
         case.update(ctx.app.case_updates(before, process_data))
         closing = rt.is_completed(workflow) and case["status"] == "open"
         if closing:
@@ -361,7 +363,7 @@ class CaseEngine:
                                         lambda case_type, data, kind: self._start_linked(ctx, case_type, data, kind)))
         timers, ready = self._sync_deadlines(ctx), self._sync_tasks_rows(ctx)
         self._sync_tasks(ctx, ctx.snapshot, {row["kind"]: row for row in timers.values()}, ready)
-        ctx.known = Known(timers, ready)
+        ctx.known = Known(timers, ready, left)
         if closing:
             ctx.event("case_closed", {"outcome": case.get("outcome")})
         # A closed case keeps of its state only what its diagram shows: nothing runs its workflow again.
