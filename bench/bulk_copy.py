@@ -74,8 +74,10 @@ def copied_tables() -> list[Any]:
             if t.name in names or t.name in NOT_COPIED:
                 continue
             if "case_id" in t.c or {fk.column.table.name for fk in t.foreign_keys} & names:
-                if "id" not in t.c or len(t.primary_key.columns) != 1:
-                    raise RuntimeError(f"{t.name}: a copied table needs an `id` primary key")
+                keyed_by_case = "id" not in t.c and "case_id" in t.primary_key.columns  # case_event: (case_id, seq)
+                if not keyed_by_case and ("id" not in t.c or len(t.primary_key.columns) != 1):
+                    raise RuntimeError(f"{t.name}: a copied table needs an `id` primary key or one beginning "
+                                       f"with case_id")
                 order.append(t)
                 names.add(t.name)
                 grown = True
@@ -268,9 +270,11 @@ def load_templates(system, templates: list[Template]) -> list[TemplateRows]:
                     col, parent = next((c, p) for c, p in refs[table.name].items()
                                        if table.c[c].foreign_keys or c == "case_id")
                     where = table.c[col].in_(sorted(ids[parent]))
-                rows[table.name] = [dict(r) for r in conn.execute(select(table).where(where).order_by(table.c.id))
+                # a table keyed by (case_id, seq) without an id of its own (case_event): in key order
+                order = [table.c.id] if "id" in table.c else list(table.primary_key.columns)
+                rows[table.name] = [dict(r) for r in conn.execute(select(table).where(where).order_by(*order))
                                     .mappings()]
-                ids[table.name] = {r["id"] for r in rows[table.name]}
+                ids[table.name] = {r["id"] for r in rows[table.name]} if "id" in table.c else set()
             for link in rows.get("case_link", []):
                 if link["linked_case_id"] not in group or link["case_id"] not in group:
                     raise RuntimeError(f"template {t.kind}: case {link['case_id']} links outside its cases")
@@ -280,7 +284,7 @@ def load_templates(system, templates: list[Template]) -> list[TemplateRows]:
             atoms = Atoms()
             cut: list[TableRows] = []
             for table in tables:
-                tr = TableRows(table.name, [r["id"] for r in rows[table.name]], [], [])
+                tr = TableRows(table.name, [r["id"] for r in rows[table.name]] if "id" in table.c else [], [], [])
                 columns = [c.name for c in table.columns]
                 proc = processors[table.name]
                 for row in rows[table.name]:
@@ -316,7 +320,7 @@ def load_templates(system, templates: list[Template]) -> list[TemplateRows]:
                 cut.append(tr)
             events: list[list[tuple]] = [[] for _ in cases]
             event_rows: list[list[int]] = [[] for _ in cases]
-            for j, e in enumerate(rows.get("case_event", [])):  # in id order, which is each case's seq order
+            for j, e in enumerate(rows.get("case_event", [])):  # in (case_id, seq) order
                 k = case_index[e["case_id"]]
                 # the hashed body (engine.audit.event_hash) around the new case id, cut like the texts
                 at = e["at"].astimezone(timezone.utc).isoformat(timespec="microseconds")
@@ -412,7 +416,7 @@ def fill_copies(system, templates: list[TemplateRows], plan: list[TemplateRows],
     """Insert the planned copies in batches of about `chunk` cases, one transaction each; returns seconds."""
     tables = copied_tables()
     with system.db.read() as s:
-        next_id = [(s.scalar(select(func.max(t.c.id))) or 0) + 1 for t in tables]
+        next_id = [(s.scalar(select(func.max(t.c.id))) or 0) + 1 if "id" in t.c else 0 for t in tables]
         counters = {(c.type, c.year): c.last for c in s.scalars(select(CaseCounter))}
     prefixes = {"mediation": "MED", "petition": "XF"}
     checked: set[int] = set()  # templates whose first copy's hashes were checked against engine.audit
@@ -465,12 +469,12 @@ def fill_copies(system, templates: list[TemplateRows], plan: list[TemplateRows],
                                 row[i] = ids[arg][row[i]]
                             elif what == "state":
                                 row[i] = encode_state(arg.render(values))
-                            elif what == "head":
-                                row[i] = heads[arg]
+                            elif what == "head":  # stored as its 32 bytes (engine.store.Digest)
+                                row[i] = bytes.fromhex(heads[arg])
                             elif what == "prev_hash":
                                 row[i] = by_row[j][0]
-                            elif what == "hash":
-                                row[i] = by_row[j][1]
+                            elif what == "hash":  # stored as its 32 bytes (engine.store.Digest)
+                                row[i] = bytes.fromhex(by_row[j][1])
                         out.append(row)
                     if k == event_digit and len(tr.base) != len(by_row):
                         raise RuntimeError("event rows and hashes differ")
@@ -488,7 +492,7 @@ def fill_copies(system, templates: list[TemplateRows], plan: list[TemplateRows],
             else:
                 found.last = last
         if system.db.is_postgres:  # explicit ids: move the sequences past them
-            for t in tables:
+            for t in (t for t in tables if "id" in t.c):
                 s.execute(text(f"SELECT setval(pg_get_serial_sequence('{t.name}', 'id'), "
                                f"(SELECT COALESCE(MAX(id), 1) FROM {t.name}))"))
     log("\n")

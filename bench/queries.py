@@ -2,6 +2,7 @@
 
     python bench/queries.py [--sizes 10000,100000,1000000 | --cases N] [--database-url URL]
                             [--seeded] [--store PATTERN] [--requests 40] [--warmup 5] [--explain]
+                            [--paths WORD,WORD]
 
 Each size gets a store of that many cases of the bundled processes, filled by bench/seed_cases.py's
 fill_store (a county of 20 towns × 15 villages, about 96 % closed), or, with --seeded, the store at
@@ -19,6 +20,7 @@ from the smallest size to the largest. Targets (issue 12): p95 under 200 ms on S
 PostgreSQL at 1,000,000 cases, and growth of at most 2× from 10,000 to 1,000,000.
 
 --explain prints the statements of one call of each path with their plans (as bench/pages.py).
+--paths times only the paths whose label contains one of the comma-separated words (e.g. dashboard).
 """
 from __future__ import annotations
 
@@ -201,6 +203,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--seed", type=int, default=20261201)
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--paths", help="only the paths whose label contains one of these comma-separated words")
     args = parser.parse_args()
     sizes = [int(x) for x in (args.sizes or str(args.cases)).split(",") if x.strip()]
     if args.seeded and (not args.database_url or len(sizes) > 1):
@@ -227,6 +230,9 @@ def main() -> None:
             _write(f"\n{dialect}, {total} cases, {entries} ledger entries; {args.requests} calls each (ms)\n"
                    f"{'path':<36}{'p50':>8}{'p95':>8}{'cpu p50':>8}{'cpu p95':>8}\n")
             paths = paths_of(system, system.services)
+            if args.paths:
+                words = [w.strip() for w in args.paths.split(",") if w.strip()]
+                paths = [p for p in paths if any(w in p[0] for w in words)]
             table[size] = time_paths(paths, args.requests, args.warmup)
             if args.explain:
                 explain(system, paths)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -57,6 +58,12 @@ class CaseSnapshot:
     jurisdiction: str | None
     data: Mapping[str, Any]
     owner: str | None = None
+    # Whether it was closed, how and when, and its flags (what a case listener compares with the
+    # written row).
+    status: str = "open"
+    outcome: str | None = None
+    closed_at: datetime | None = None
+    flags: tuple[str, ...] = ()
 
 
 @dataclass

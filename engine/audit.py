@@ -88,6 +88,8 @@ def insert_events(session: Session, rows: list[dict]) -> None:
 
 @dataclass(frozen=True)
 class ChainBreak:
+    """Where a case's chain breaks. `event_id` is kept in the answer for its readers but is always
+    None since migration 0012: an event is named by (case_id, seq) and has no id of its own."""
     case_id: int
     seq: int | None
     event_id: int | None
@@ -105,11 +107,11 @@ def verify_chain(case_id: int, events: list[CaseEvent], head_seq: int, head_hash
     prev, expected_seq = GENESIS, 1
     for ev in events:
         if ev.seq != expected_seq:
-            return ChainBreak(case_id, expected_seq, ev.id,
+            return ChainBreak(case_id, expected_seq, None,
                               f"缺少第 {expected_seq} 条事件（已被删除或顺序被改动）/ event {expected_seq} is missing or out of order")
         digest = event_hash(prev, case_id, ev.seq, ev.at, ev.actor, ev.kind, ev.data)
         if digest != ev.hash:
-            return ChainBreak(case_id, ev.seq, ev.id, "内容与哈希不符（事件被篡改）/ content does not match its hash (edited)")
+            return ChainBreak(case_id, ev.seq, None, "内容与哈希不符（事件被篡改）/ content does not match its hash (edited)")
         prev, expected_seq = ev.hash, expected_seq + 1
     if expected_seq - 1 != head_seq or prev != (head_hash or GENESIS):
         return ChainBreak(case_id, None, None,
@@ -126,7 +128,7 @@ def verify_cases(session: Session, case_ids: Iterable[int] | None = None) -> tup
     checked = 0
     for case_id, head_seq, head_hash in session.execute(query).all():
         events = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id)
-                                 .order_by(CaseEvent.seq, CaseEvent.id)).all()
+                                 .order_by(CaseEvent.seq)).all()
         checked += 1
         broken = verify_chain(case_id, list(events), head_seq, head_hash)
         if broken:
@@ -144,7 +146,7 @@ def verify_batch(session: Session, after_id: int, limit: int) -> tuple[list[int]
     ids = [h.id for h in heads]
     by_case: dict[int, list[CaseEvent]] = {case_id: [] for case_id in ids}
     for ev in session.scalars(select(CaseEvent).where(CaseEvent.case_id.in_(ids))
-                              .order_by(CaseEvent.case_id, CaseEvent.seq, CaseEvent.id)):
+                              .order_by(CaseEvent.case_id, CaseEvent.seq)):
         by_case[ev.case_id].append(ev)
     breaks = [found for found in (verify_chain(case_id, by_case[case_id], seq, digest)
                                   for case_id, seq, digest in heads) if found is not None]

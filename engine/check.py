@@ -110,7 +110,7 @@ class ConsistencyCheck:
                                                                      Deadline.status == "pending")).mappings():
                 deadlines[d["case_id"]].append(d)
             for ev in session.scalars(select(CaseEvent).where(CaseEvent.case_id.in_(chunk))
-                                      .order_by(CaseEvent.case_id, CaseEvent.seq, CaseEvent.id)):
+                                      .order_by(CaseEvent.case_id, CaseEvent.seq)):
                 events[ev.case_id].append(ev)
             for case in cases:
                 self._check_case(session, dict(case), tasks[case["id"]], deadlines[case["id"]],

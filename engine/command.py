@@ -101,7 +101,9 @@ class Ctx:
     @property
     def snapshot(self) -> CaseSnapshot:
         c = self.case
-        return CaseSnapshot(c["id"], c["type"], c["level"], c["jurisdiction"], c["data"], c.get("owner"))
+        return CaseSnapshot(c["id"], c["type"], c["level"], c["jurisdiction"], c["data"], c.get("owner"),
+                            c.get("status", "open"), c.get("outcome"), c.get("closed_at"),
+                            tuple(c.get("flags") or ()))
 
 
 @dataclass

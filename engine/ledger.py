@@ -213,11 +213,11 @@ def set_status(session: Session, entry: LedgerEntry, status: str, actor: str, no
 
 
 # ------------------------------------------------------------------ kept totals (ledger_tally)
-_TALLY_KEY = ("quarter", "review_unit", "mediator", "unit", "status")
+_TALLY_KEY = ("quarter", "review_unit", "mediator", "unit", "status", "kind")
 
 
-def _tally_key(entry, unit: str | None, status: str) -> tuple[str, str, str, str, str]:
-    return (entry.quarter, entry.review_unit or "", entry.mediator or "", unit or "", status)
+def _tally_key(entry, unit: str | None, status: str) -> tuple[str, str, str, str, str, str]:
+    return (entry.quarter, entry.review_unit or "", entry.mediator or "", unit or "", status, entry.kind)
 
 
 def tally_add(session: Session, moves) -> None:
@@ -258,11 +258,12 @@ def tally_rows(conn) -> list[dict[str, Any]]:
     newest = (select(func.max(LedgerEvent.id)).where(LedgerEvent.entry_id == LedgerEntry.id)
               .correlate(LedgerEntry).scalar_subquery())
     keys = (LedgerEntry.quarter, func.coalesce(LedgerEntry.review_unit, ""), func.coalesce(LedgerEntry.mediator, ""),
-            func.coalesce(Case.jurisdiction, ""), LedgerEvent.status)
+            func.coalesce(Case.jurisdiction, ""), LedgerEvent.status, LedgerEntry.kind)
     query = (select(*keys, func.count(), func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
              .select_from(LedgerEntry).join(LedgerEvent, LedgerEvent.id == newest)
              .join(Case, Case.id == LedgerEntry.case_id).group_by(*keys))
-    return [{**dict(zip(_TALLY_KEY, row[:5])), "count": row[5], "amount_fen": int(row[6])}
+    n = len(_TALLY_KEY)
+    return [{**dict(zip(_TALLY_KEY, row[:n])), "count": row[n], "amount_fen": int(row[n + 1])}
             for row in conn.execute(query)]
 
 

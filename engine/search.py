@@ -13,13 +13,23 @@ the index is our own table of terms (`case_search_term`, primary key (term, case
 
 The index finds candidates; the search then checks the case's own columns with the same conditions
 as before (`LIKE`), so what it finds is exactly what a scan would find, only without the scan.
-`index_case` keeps it on every write that sets a case's searchable text (registering);
-`rebuild` fills it for every case (the migration, and a seeder after a bulk load)."""
+`index_case` keeps it on every write that sets a case's searchable text (registering: a case's
+number and searchable text are set once); `rebuild` fills it for every case (the migration, and a
+seeder after a bulk load).
+
+On PostgreSQL (since migration 0012) there is no table: a GIN index over `fq_search_terms(number,
+search_text)`, a SQL function giving the same pairs of characters of the text and the pairs of the
+number marked `#` (`FUNCTION_SQL`), kept by PostgreSQL itself on every write of a case row. A GIN
+index holds each term once with a compressed list of its rows, about a twentieth of the table's
+bytes. A search asks for the cases having every pair of its text (`@>`), which GIN answers by
+intersecting the lists; for the number, every marked pair of the search (a tail's prefix cannot
+be asked of GIN). Both are checked on the columns afterwards, as on SQLite."""
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Text, delete, func, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from .rows import Prepared
@@ -45,23 +55,57 @@ def terms_of(number: str | None, text: str | None) -> set[str]:
     return text_terms(text) | number_terms(number)
 
 
+FUNCTION = "fq_search_terms"
+# PostgreSQL: the terms of a case row, as `number_pairs` and `text_terms` give them (lower() of ASCII
+# and CJK as Python's); IMMUTABLE so that an index may be built over it.
+FUNCTION_SQL = f"""
+CREATE OR REPLACE FUNCTION {FUNCTION}(number text, body text) RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT ARRAY(SELECT DISTINCT term FROM (
+    SELECT substr(lower(body), i, 2) AS term FROM generate_series(1, length(body) - 1) AS i
+    UNION ALL
+    SELECT '{NUMBER_MARK}' || substr(lower(number), i, 2) FROM generate_series(1, length(number) - 1) AS i
+  ) AS terms ORDER BY term)
+$$"""
+INDEX = "ix_case_record_search_terms"
+INDEX_SQL = f"CREATE INDEX {INDEX} ON case_record USING gin ({FUNCTION}(number, search_text))"
+
+
+def number_pairs(number: str | None) -> set[str]:
+    """PostgreSQL: the pairs of characters side by side of a case number, lowercased and marked `#`."""
+    return {NUMBER_MARK + pair for pair in text_terms(number)}
+
+
+def _terms_column():
+    return getattr(func, FUNCTION)(Case.number, Case.search_text, type_=ARRAY(Text))
+
+
+def _postgres(session_or_connection) -> bool:
+    # a session (an ORM one, or a command's: engine/db.py CommandSession) answers get_bind(); a connection not
+    bind = session_or_connection.get_bind() if hasattr(session_or_connection, "get_bind") else session_or_connection
+    return bind.dialect.name == "postgresql"
+
+
 _INSERT_TERMS = Prepared(insert(CaseSearchTerm.__table__))  # compiled once: every registration runs it
 
 
-def index_case(session: Session, case_id: int, number: str | None, text: str | None, *, new: bool = False) -> None:
-    """(Re)write one case's terms, in the caller's transaction (`new`: a case just inserted, which has
-    none to delete yet)."""
+def index_case(session: Session, case_id: int, number: str | None, text: str | None) -> None:
+    """Write a newly registered case's terms, in the caller's transaction (PostgreSQL: its GIN index
+    follows the row by itself)."""
     conn = session.connection()
-    if not new:
-        conn.execute(delete(CaseSearchTerm).where(CaseSearchTerm.case_id == case_id))
+    if conn.dialect.name == "postgresql":
+        return
     rows = [{"term": term, "case_id": case_id} for term in sorted(terms_of(number, text))]
     if rows:
         _INSERT_TERMS.insert_many(conn, rows)
 
 
-def index_rows(connection, cases: Iterable[tuple[int, str | None, str | None]]) -> int:
+def index_rows(connection, cases: Iterable[tuple[int, str | None, str | None]], *, into_table: bool = False) -> int:
     """Insert the terms of (id, number, search_text) rows whose terms are not there yet (a bulk load's
-    new cases, on a SQLAlchemy connection). Returns how many terms were written."""
+    new cases, on a SQLAlchemy connection). Returns how many terms were written (PostgreSQL: none
+    to write, unless `into_table`: migration 0012's downgrade refilling the table)."""
+    if _postgres(connection) and not into_table:
+        return 0
     rows = [{"term": term, "case_id": case_id} for case_id, number, text in cases
             for term in sorted(terms_of(number, text))]
     if rows:
@@ -72,7 +116,9 @@ def index_rows(connection, cases: Iterable[tuple[int, str | None, str | None]]) 
 def rebuild(db, *, chunk: int = 2000, progress=None) -> int:
     """Fill the search index afresh for every case (`db`: the store's Database): what a seeder that
     copies cases in bulk calls after loading them, and what the migration does for existing cases.
-    Returns how many cases were indexed."""
+    Returns how many cases were indexed (PostgreSQL: the GIN index is kept by the database; none)."""
+    if db.is_postgres:
+        return 0
     with db.write() as session:
         session.execute(delete(CaseSearchTerm))
     done, last = 0, 0
@@ -89,16 +135,22 @@ def rebuild(db, *, chunk: int = 2000, progress=None) -> int:
 
 
 # ------------------------------------------------------------------------------ looking up
-def number_candidates(text: str):
-    """A select of the ids of the cases whose number may contain `text` (it begins one of its tails)."""
+def number_candidates(session: Session, text: str, after: int | None = None):
+    """A select of the ids of the cases whose number may contain `text` (two or more characters;
+    SQLite: it begins one of its tails; PostgreSQL: the number has every pair of it), below `after`."""
+    if _postgres(session):
+        pairs = sorted(number_pairs(text))
+        query = select(Case.id).where(_terms_column().contains(pairs)) if pairs else select(Case.id)
+        return query.where(Case.id < after) if after else query
     prefix = NUMBER_MARK + text.lower()[:TERM_LENGTH - 1]
-    return select(CaseSearchTerm.case_id).where(CaseSearchTerm.term >= prefix,
-                                                CaseSearchTerm.term < prefix + "\U0010ffff")
+    query = select(CaseSearchTerm.case_id).where(CaseSearchTerm.term >= prefix,
+                                                 CaseSearchTerm.term < prefix + "\U0010ffff")
+    return query.where(CaseSearchTerm.case_id < after) if after else query
 
 
 def rarest_term(session: Session, text: str) -> str:
-    """Of the pairs of characters of `text` (two or more characters), the one fewest cases have
-    (counted up to COMMON each; of its first 24 pairs)."""
+    """SQLite: of the pairs of characters of `text` (two or more characters), the one fewest cases
+    have (counted up to COMMON each; of its first 24 pairs)."""
     return min(sorted(text_terms(text))[:24], key=lambda term: session.scalar(
         select(func.count()).select_from(select(CaseSearchTerm.case_id).where(CaseSearchTerm.term == term)
                                          .limit(COMMON).subquery())))
@@ -106,5 +158,27 @@ def rarest_term(session: Session, text: str) -> str:
 
 def text_candidates(session: Session, text: str):
     """A select of the ids of the cases whose searchable text may contain `text` (two or more
-    characters): those that have its rarest pair of characters."""
+    characters): SQLite: those that have its rarest pair of characters; PostgreSQL: those that have
+    every pair of it."""
+    if _postgres(session):
+        return select(Case.id).where(_terms_column().contains(sorted(text_terms(text))))
     return select(CaseSearchTerm.case_id).where(CaseSearchTerm.term == rarest_term(session, text))
+
+
+def newest_with_text(session: Session, text: str, after: int | None, first: int, last_size: int):
+    """Batches of the ids of the cases whose text may contain `text`, newest first (below `after`),
+    read on the index: `first` ids, growing fourfold up to `last_size`."""
+    if _postgres(session):
+        candidates, column = text_candidates(session, text), Case.id
+    else:
+        term = rarest_term(session, text)
+        candidates, column = select(CaseSearchTerm.case_id).where(CaseSearchTerm.term == term), CaseSearchTerm.case_id
+    size, last = first, after
+    while True:
+        query = candidates.where(column < last) if last else candidates
+        batch = list(session.scalars(query.order_by(column.desc()).limit(size)))
+        if batch:
+            yield batch
+        if len(batch) < size:
+            return
+        last, size = batch[-1], min(size * 4, last_size)

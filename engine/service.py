@@ -182,15 +182,18 @@ class CaseEngine:
             "last_event_hash": "", "created_at": now, "updated_at": now, "registered_by": actor.username,
             "withheld_from": withheld or None, "search_text": init.search_text or None})
         case_id = case["id"]
-        search.index_case(session, case_id, number, init.search_text, new=True)
+        search.index_case(session, case_id, number, init.search_text)
         if init.parties:
             session.execute(CaseParty.__table__.insert(), [
                 {"case_id": case_id, "person_key": p.get("person_key"), "phone_key": p.get("phone_key"),
                  "category": p.get("category"), "respondent_unit": p.get("respondent_unit"), "created_at": now}
                 for p in init.parties])
         ctx = Ctx(session, now, actor, app, case, workflow, Known({}, {}))
+        # The case's data as registered, without the fields it has no value for yet (None, an empty
+        # list or object; the case row has them all): a field absent from it was empty.
         created = {"number": number, "type": case_type, "definition_version": definition[1],
-                   "level": init.level, "jurisdiction": init.jurisdiction, "data": case_data}
+                   "level": init.level, "jurisdiction": init.jurisdiction,
+                   "data": {k: v for k, v in case_data.items() if v is not None and v != [] and v != {}}}
         if link is not None:
             session.execute(CaseLink.__table__.insert().values(case_id=link[0], linked_case_id=case_id,
                                                                kind=link[1], created_at=now))
@@ -220,7 +223,9 @@ class CaseEngine:
                 listener(session, task, now)
             if ctx.known is not None:
                 ctx.known.tasks.pop(task["spiff_id"], None)
-            changes = {k: {"before": before.get(k), "after": v} for k, v in data.items() if before.get(k) != v}
+            # Each field the step changed, with its value before; the value after is the step's `data`
+            # beside it, not written twice (events before migration 0012 have {"before", "after"}).
+            changes = {k: before.get(k) for k, v in data.items() if before.get(k) != v}
             ctx.event("task_completed", {"task_id": task["id"], "step": task["name"], "data": dict(data),
                                          "changes": changes})
             self._persist(ctx)
@@ -347,7 +352,7 @@ class CaseEngine:
         cases that opened it when it closes)."""
         self._persist(ctx)
 
-    def _persist(self, ctx: Ctx) -> None:
+    def _persist(self, ctx: Ctx, listeners_before: CaseSnapshot | None = None) -> None:
         case, workflow, now = ctx.case, ctx.workflow, ctx.now
         rt.compact(workflow)  # finished loop iterations leave the tree: the state stays the size of a new case's
         before = ctx.snapshot
@@ -371,7 +376,7 @@ class CaseEngine:
         registered = case["version"] == 0  # inserted by _open_case, written for the first time here
         self._write_case(ctx, {"data": _jsonable(process_data), "state": state})
         for listener in self.case_listeners:
-            listener(ctx.session, None if registered else before, case)
+            listener(ctx.session, None if registered else (listeners_before or before), case)
         if closing:
             self._tell_linking_cases(ctx)
 
@@ -507,12 +512,15 @@ class CaseEngine:
                 moved.append(took)
                 return took
 
+            unchanged = ctx.snapshot  # what the case listeners compare with (the rule changes `case`)
             change(CaseChange(session, now, actor, app, case, ctx.event, tell))
             if any(moved):
-                self._persist(ctx)
+                self._persist(ctx, listeners_before=unchanged)
             elif ctx.events:
                 ctx.workflow = None  # not moved: the cached copy (if taken) is dropped, the state kept
                 self._write_case(ctx, {})
+                for listener in self.case_listeners:
+                    listener(session, unchanged, case)
             return ctx
 
         return self._run(actor, body)

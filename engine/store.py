@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 from typing import Any, Optional
 
 from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData,
-                        String, Text, TypeDecorator, UniqueConstraint)
+                        String, Text, TypeDecorator, UniqueConstraint, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -49,6 +49,22 @@ class StoredState(TypeDecorator):
 
     def result_processor(self, dialect, coltype):
         return None
+
+
+class Digest(TypeDecorator):
+    """A SHA-256 digest stored as its 32 bytes (migration 0012), handed to the code as 64 hex characters.
+
+    A value read as text is a row still in the layout before 0012 (hex), given as it is."""
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else bytes.fromhex(value)
+
+    def process_result_value(self, value, dialect):
+        if value is None or isinstance(value, str):
+            return value
+        return bytes(value).hex()
 
 
 class Base(DeclarativeBase):
@@ -136,7 +152,8 @@ class Definition(Base):
 class Case(Base):
     __tablename__ = "case_record"
     # Migration 0007 also indexes `search_text` on SQLite (not declared here: PostgreSQL has none).
-    __table_args__ = (UniqueConstraint("number"), Index("ix_case_type_status", "type", "status"),
+    # ix_case_type_status (type, status) went in migration 0012: ix_case_closed begins with it.
+    __table_args__ = (UniqueConstraint("number"),
                       # Counting closed cases by outcome over a time range without reading the rows.
                       Index("ix_case_closed", "type", "status", "closed_at", "outcome", "jurisdiction"),
                       # Registrations by time (the dashboard's months, the auditors' date range).
@@ -156,7 +173,7 @@ class Case(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     version: Mapped[int] = mapped_column(Integer, default=1)
     last_event_seq: Mapped[int] = mapped_column(Integer, default=0)
-    last_event_hash: Mapped[str] = mapped_column(String(64), default="")
+    last_event_hash: Mapped[str] = mapped_column(Digest, default="")  # its 32 bytes (0012); b"" before any
     # SpiffWorkflow's instance state, serialized without the spec (that lives in `definition`), in the
     # stored form of engine/state_codec.py (compressed JSON); a closed case's holds only the steps it
     # passed (runtime.closed_state). Deferred: lists and views never load it; a command writes it with
@@ -188,7 +205,10 @@ class HumanTask(Base):
                       Index("ix_task_done", "status", "name", "org_unit", "completed_at", "due_at"),
                       # The worklist: one index per way a user may work a task, in its order (migration 0009).
                       Index("ix_task_unit_queue", "status", "org_unit", "role", "due_at", "id"),
-                      Index("ix_task_assignee_queue", "assignee", "status", "due_at", "id"))
+                      Index("ix_task_assignee_queue", "assignee", "status", "due_at", "id"),
+                      # The steps past their due time now, in due order (migration 0013): the dashboard's
+                      # overdue figures read only those.
+                      Index("ix_task_ready_due", "status", "due_at", "org_unit", "case_id"))
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"))
     spiff_id: Mapped[str] = mapped_column(String(36))
@@ -224,21 +244,32 @@ class Deadline(Base):
     warning_level: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
 
 
+MESSAGE_RECEIVED_SQL = "kind = 'message_received'"  # the event of every message a case received
+
+
 class CaseEvent(Base):
     """Append-only, hash-chained per case: hash = sha256(prev_hash + canonical JSON of the event), where
-    prev_hash is the previous event's hash (not stored again: engine/audit.py's `prev_hashes`)."""
+    prev_hash is the previous event's hash (not stored again: engine/audit.py's `prev_hashes`).
+
+    Since migration 0012 an event is keyed by (case_id, seq), with no id of its own, and on SQLite the
+    rows are stored in that order (no rowid): a case's history is one range of the table, and the
+    key is the only copy of (case_id, seq). The hash is kept as its 32 bytes."""
     __tablename__ = "case_event"
     # A case's newest event of a kind (its owner's assignment, its last agreement) is found without
-    # reading the rest of a long history.
-    __table_args__ = (UniqueConstraint("case_id", "seq"), Index("ix_case_event_kind", "case_id", "kind", "seq"))
-    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"))
-    seq: Mapped[int] = mapped_column(Integer)
+    # reading the rest of a long history; the reports read events by kind.
+    __table_args__ = (Index("ix_case_event_kind", "case_id", "kind", "seq"),
+                      # The messages cases received, by time (a query names the kind as a literal, so
+                      # that the planner may use a partial index).
+                      Index("ix_case_event_message_at", "at", "case_id", sqlite_where=text(MESSAGE_RECEIVED_SQL),
+                            postgresql_where=text(MESSAGE_RECEIVED_SQL)),
+                      {"sqlite_with_rowid": False})
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(Digest)
 
 
 class LedgerEntry(Base):
@@ -410,10 +441,13 @@ class CaseParty(Base):
 
 
 class CaseSearchTerm(Base):
-    """The search index of cases (engine/search.py): a pair of characters of a case's searchable text,
-    or a tail of its number marked `#`, lowercased. Filled on registering and by `search.rebuild`."""
+    """The search index of cases on SQLite (engine/search.py): a pair of characters of a case's
+    searchable text, or a tail of its number marked `#`, lowercased. Filled on registering and by
+    `search.rebuild`. Its key is its only index (migration 0012 dropped the one by case: a case's
+    terms are written once, when it is registered). PostgreSQL has no such table since 0012: a GIN
+    index over the terms a function computes from the case row (engine/search.py)."""
     __tablename__ = "case_search_term"
-    __table_args__ = (Index("ix_case_search_term_case", "case_id"), {"sqlite_with_rowid": False})
+    __table_args__ = ({"sqlite_with_rowid": False},)
     term: Mapped[str] = mapped_column(String(40), primary_key=True)
     case_id: Mapped[int] = mapped_column(Id, primary_key=True)
 
@@ -433,9 +467,10 @@ class CaseTally(Base):
 
 
 class LedgerTally(Base):
-    """How many ledger entries and how much, per quarter, review unit, mediator, unit holding the case
-    and current status (engine/ledger.py keeps it with every entry and status row it writes): the
-    ledger report's totals read these rows instead of every entry. '' stands for none."""
+    """How many ledger entries and how much, per quarter, review unit, mediator, unit holding the case,
+    current status and kind of entry (engine/ledger.py keeps it with every entry and status row it
+    writes): the ledger report's totals and the dashboard's subsidy per quarter read these rows
+    instead of every entry. '' stands for none."""
     __tablename__ = "ledger_tally"
     __table_args__ = {"sqlite_with_rowid": False}
     quarter: Mapped[str] = mapped_column(String(8), primary_key=True)
@@ -443,6 +478,7 @@ class LedgerTally(Base):
     mediator: Mapped[str] = mapped_column(String(64), primary_key=True)
     unit: Mapped[str] = mapped_column(String(64), primary_key=True)
     status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # migration 0013
     count: Mapped[int] = mapped_column(Integer, default=0)
     amount_fen: Mapped[int] = mapped_column(BigInteger, default=0)
 

@@ -289,7 +289,7 @@ class Audit(UseCases):
         found = aliased(Case, name="found")
         if "number" in chosen:
             number = _like(chosen["number"])
-            candidates = search.number_candidates(number) if number else select(found.id)
+            candidates = search.number_candidates(session, number) if number else select(found.id)
             condition.append(Case.id.in_(select(found.id).where(found.id.in_(candidates),
                                                                 found.number.like(f"%{number}%"))))
         if "party" in chosen:
@@ -350,7 +350,7 @@ class Audit(UseCases):
             case, relations, _ = self.visible_case(session, actor, case_id)
             view = self._case_view(session, actor, case, relations)
             events = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
-                                     .order_by(CaseEvent.seq, CaseEvent.id)).all()
+                                     .order_by(CaseEvent.seq)).all()
             broken = verify_chain(case.id, list(events), case.last_event_seq, case.last_event_hash)
             holds = event_links(list(events), broken)
             shown = views.Privacy(self.app(case.type), withheld=view["identity_withheld"], unmasked=False)

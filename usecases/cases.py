@@ -12,7 +12,7 @@ from engine.application import Actor
 from engine.calendar import iso
 from engine.command import CommandResult
 from engine.errors import InvalidInput, NotFound
-from engine.store import Case, CaseParty, CaseSearchTerm, Deadline, Definition, HumanTask
+from engine.store import Case, CaseParty, Deadline, Definition, HumanTask
 
 from . import authorization as authz
 from . import views
@@ -314,10 +314,8 @@ def _found(session, where: list, matches, q: str, wanted: int, after: int | None
     if len(text) < 2:
         return list(session.scalars(select(Case.id).where(*where, matches).order_by(Case.id.desc()).limit(wanted)))
     found: set[int] = set()
-    # The number: a search that begins one of its tails.
-    by_number = search.number_candidates(text)
-    if after:
-        by_number = by_number.where(CaseSearchTerm.case_id < after)
+    # The number: a search that begins one of its tails (PostgreSQL: has every pair of it).
+    by_number = search.number_candidates(session, text, after)
     tails = list(session.scalars(by_number.limit(CAP + 1)))  # a case may have the search in two tails
     numbered = sorted(set(tails), reverse=True)
     if len(tails) <= CAP:
@@ -325,9 +323,10 @@ def _found(session, where: list, matches, q: str, wanted: int, after: int | None
     else:  # common in numbers (a year): the newest cases have it
         found |= set(session.scalars(select(Case.id).where(*where, matches, Case.number.like(f"%{text}%"))
                                      .order_by(Case.id.desc()).limit(wanted)))
-    # The text: every case whose text holds the search has its rarest pair of characters.
-    rarest = search.rarest_term(session, text)
-    found |= _checked(session, where, matches, _newest_with(session, rarest, after), wanted)
+    # The text: every case whose text holds the search has its rarest pair of characters (SQLite) or
+    # every pair of it (PostgreSQL).
+    found |= _checked(session, where, matches,
+                      search.newest_with_text(session, text, after, FIRST_BATCH, LAST_BATCH), wanted)
     # A whole phone or ID number: by its digest.
     keys = _party_keys(q)
     if keys is not None:
@@ -344,21 +343,6 @@ def _overdue_ids(session, now, after: int | None) -> list[int]:
                                             HumanTask.due_at <= now)
     found = set(session.scalars(deadlines)) | set(session.scalars(steps))
     return sorted((i for i in found if not after or i < after), reverse=True)
-
-
-def _newest_with(session, term: str, after: int | None):
-    """Batches of the ids of the cases that have `term`, newest first, read on its index."""
-    size, last = FIRST_BATCH, after
-    while True:
-        query = select(CaseSearchTerm.case_id).where(CaseSearchTerm.term == term)
-        if last:
-            query = query.where(CaseSearchTerm.case_id < last)
-        batch = list(session.scalars(query.order_by(CaseSearchTerm.case_id.desc()).limit(size)))
-        if batch:
-            yield batch
-        if len(batch) < size:
-            return
-        last, size = batch[-1], min(size * 4, LAST_BATCH)
 
 
 def _checked(session, where: list, matches, batches, wanted: int) -> set[int]:

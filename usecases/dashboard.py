@@ -16,7 +16,6 @@ from . import authorization as authz
 from .base import UseCases
 from .relations import (
     OrgTree,
-    cases_in_units_sql,
     dashboard_scope,
     dashboard_units,
     tasks_in_units_sql,
@@ -93,16 +92,15 @@ class Dashboard(UseCases):
         with self.db.read() as session:
             tree = OrgTree.load(session)
             chosen, units = dashboard_scope(tree, actor, unit or None)
-            visible = cases_in_units_sql(units)
             roll = _Rollup(tree, chosen)
-            closed = figures.fengqiao(session, visible, begin, stop)
+            closed = figures.fengqiao(session, units, begin, stop)
             task_units = tasks_in_units_sql(units)
-            steps = figures.on_time(session, units, begin, stop)
+            steps = figures.on_time(session, units, begin, stop, rolled=roll.rows() if units is None else None)
             titles = figures.step_titles(session, sorted({s[0] for s in steps}))
             late = figures.overdue(session, task_units, now)
-            owners = figures.backlog(session, visible, now, backlog_days=self.system.settings.backlog_days)
+            owners = figures.backlog(session, units, now, backlog_days=self.system.settings.backlog_days)
             quarters = _quarters(first, last)
-            money = figures.subsidy_by_quarter(session, visible, quarters)
+            money = figures.subsidy_by_quarter(session, units, quarters)
             months = _month_starts(first, last)
             categories = figures.by_category_and_month(session, units, months)
             choices = self._choices(tree, actor)

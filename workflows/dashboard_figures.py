@@ -1,5 +1,6 @@
 """The county dashboard's figures (全县概况), each one SQL aggregate over the store or over the counts
-kept as cases change (workflows/dashboard_tally.py: cases by category and month, steps on time).
+kept as cases change (workflows/dashboard_tally.py: closed disputes by outcome, cases by category
+and month, steps on time; engine/ledger.py's ledger totals: subsidy per quarter).
 
 What a case type means by its codes lives here, not in the application layer: which outcomes of a
 closed dispute count as resolved at which level (the Fengqiao figure, DOMAIN.md §2), where a case's
@@ -20,11 +21,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.calendar import ZONE
-from engine.store import Case, HumanTask, LedgerEntry, LedgerEvent
+from engine.store import Case, HumanTask, LedgerTally, User
 
-from . import dashboard_tally, petition_board, subsidy_ledger
+from . import dashboard_tally, subsidy_ledger
+from .petition_board import NO_OWNER
 
-DISPUTE_TYPE = "mediation"
+DISPUTE_TYPE = dashboard_tally.DISPUTE_TYPE
 # The Fengqiao figure: a closed dispute's outcome → the level that resolved it (小事不出村、大事不出镇).
 RESOLVED_AT = {"resolved_village": "village", "resolved_town": "town", "resolved_county": "county"}
 # Every other outcome of a closed dispute, in the order the dashboard lists them.
@@ -33,22 +35,21 @@ OWNER_ROLE = "leader"  # whose open petitions the backlog figure counts (petitio
 UNCATEGORIZED = dashboard_tally.UNCATEGORIZED  # a case registered without a category counts as 其他
 
 
-def fengqiao(session: Session, visible, start: datetime, end: datetime) -> dict[str, int]:
-    """Closed disputes by outcome, closed in [start, end)."""
-    query = (select(Case.outcome, func.count()).where(Case.type == DISPUTE_TYPE, Case.status == "closed",
-                                                      Case.closed_at >= start, Case.closed_at < end)
-             .group_by(Case.outcome))
-    if visible is not None:
-        query = query.where(visible)
-    return {outcome or "": count for outcome, count in session.execute(query)}
+def fengqiao(session: Session, units: set[str] | None, start: datetime, end: datetime) -> dict[str, int]:
+    """Closed disputes by outcome, closed in [start, end) (Asia/Shanghai midnights), held by `units`
+    (None: all). (Read from the counts kept on closing: workflows/dashboard_tally.py.)"""
+    return dashboard_tally.closed(session, units, start.astimezone(ZONE).date(), end.astimezone(ZONE).date())
 
 
-def on_time(session: Session, units: set[str] | None, start: datetime, end: datetime
-            ) -> list[tuple[str, str | None, int, int]]:
+def on_time(session: Session, units: set[str] | None, start: datetime, end: datetime, *,
+            rolled: Sequence[str] | None = None) -> list[tuple[str, str | None, int, int]]:
     """Steps with a due time completed in [start, end) (Asia/Shanghai midnights): (step, unit,
     completed, on time) per step and the unit that worked it, of `units` (None: all). A step done by
-    its due instant is on time. (Read from the counts kept on completion: workflows/dashboard_tally.py.)"""
-    return dashboard_tally.steps(session, units, start.astimezone(ZONE).date(), end.astimezone(ZONE).date())
+    its due instant is on time. (Read from the counts kept on completion: workflows/dashboard_tally.py.)
+    For the whole county `rolled` may give the county and the units right below it: each of those
+    then answers for its whole subtree (the rows kept under it), the county for itself alone."""
+    return dashboard_tally.steps(session, units, start.astimezone(ZONE).date(), end.astimezone(ZONE).date(),
+                                 rolled=rolled)
 
 
 def step_titles(session: Session, names: Sequence[str]) -> dict[str, str]:
@@ -71,40 +72,66 @@ def overdue(session: Session, task_units, now: datetime) -> list[tuple[str | Non
     return list(session.execute(query).tuples())
 
 
-def backlog(session: Session, visible, now: datetime, *, backlog_days: int) -> list[dict[str, Any]]:
-    """Open petitions per owner leader with their backlog (信访积案), as the petition board counts them."""
-    rows = petition_board.owner_board(session, visible, now, owner_role=OWNER_ROLE, backlog_days=backlog_days)
-    return [r for r in rows if r["open"] or r["leader"] is not None]
+def backlog(session: Session, units: set[str] | None, now: datetime, *, backlog_days: int) -> list[dict[str, Any]]:
+    """Open petitions per owner leader with their backlog (信访积案) and those overdue, as the petition
+    board counts them (petition_board.owner_board): a row per active user with the owner role, then
+    any other owner, then the petitions nobody owns (leader None) when there are any. Open and
+    backlog from the counts kept as petitions change (workflows/dashboard_tally.py); overdue from
+    the steps past their due time now (ix_task_ready_due), joined to their cases."""
+    counts = dashboard_tally.petitions(session, units, now, backlog_days)
+    late = (select(Case.owner, func.count(func.distinct(Case.id)))
+            .select_from(HumanTask).join(Case, Case.id == HumanTask.case_id)
+            .where(HumanTask.status == "ready", HumanTask.due_at.is_not(None), HumanTask.due_at <= now,
+                   Case.type == dashboard_tally.PETITION_TYPE, Case.status == "open")
+            .group_by(Case.owner))
+    if units is not None:
+        late = late.where(Case.jurisdiction.in_(sorted(units)))
+    overdue_of = {owner or "": int(n) for owner, n in session.execute(late)}
+    users = session.execute(select(User.username, User.display_name, User.roles).where(User.active.is_(True))
+                            .order_by(User.username)).all()
+    names = {u.username: u.display_name for u in users}
+    owners = [u.username for u in users if OWNER_ROLE in (u.roles or [])]
+    owners += sorted(o for o in {*counts, *overdue_of} if o and o not in owners)
+    rows = []
+    for owner in [*owners, ""]:
+        opened, old = counts.get(owner, (0, 0))
+        if owner or opened:
+            rows.append({"leader": owner or None, "display_name": (names.get(owner) or owner) if owner else NO_OWNER,
+                         "open": opened, "backlog": old, "overdue": overdue_of.get(owner, 0)})
+    return rows
 
 
 # An entry leaves these statuses never again (a correction is a new reversal entry): whether an entry
-# is paid or rejected is whether it ever was, without finding its newest status row.
+# is paid or rejected is whether its current status is.
 PAID, REJECTED = "paid", "rejected"
 
 
-def subsidy_by_quarter(session: Session, visible, quarters: Sequence[str]) -> list[tuple[str, int, int, int, int]]:
+def subsidy_by_quarter(session: Session, units: set[str] | None, quarters: Sequence[str]
+                       ) -> list[tuple[str, int, int, int, int]]:
     """Per quarter (by entry date): (quarter, entries, amount recorded in fen net of reversals and of
-    rejected entries, amount paid, amount rejected)."""
+    rejected entries, amount paid, amount rejected), of the cases held by `units` (None: all). (Read
+    from the ledger's kept totals, engine/ledger.py's `ledger_tally`: a row per quarter, review
+    unit, mediator, unit, status and kind.)"""
     if not quarters:
         return []
     kinds = (subsidy_ledger.SUBSIDY, subsidy_ledger.REVERSAL)
-    recorded = (select(LedgerEntry.quarter, func.count(), func.sum(LedgerEntry.amount_fen))
-                .where(LedgerEntry.quarter.in_(list(quarters)), LedgerEntry.kind.in_(kinds))
-                .group_by(LedgerEntry.quarter))
-    settled = (select(LedgerEntry.quarter, LedgerEvent.status, func.sum(LedgerEntry.amount_fen))
-               .join(LedgerEvent, LedgerEvent.entry_id == LedgerEntry.id)
-               .where(LedgerEvent.status.in_((PAID, REJECTED)), LedgerEntry.quarter.in_(list(quarters)),
-                      LedgerEntry.kind.in_(kinds))
-               .group_by(LedgerEntry.quarter, LedgerEvent.status))
-    if visible is not None:
-        recorded = recorded.join(Case, Case.id == LedgerEntry.case_id).where(visible)
-        settled = settled.join(Case, Case.id == LedgerEntry.case_id).where(visible)
-    by_status = {(q, status): int(total or 0) for q, status, total in session.execute(settled)}
-    rows = []
-    for quarter, count, total in session.execute(recorded):
-        rejected = by_status.get((quarter, REJECTED), 0)
-        rows.append((quarter, count, int(total or 0) - rejected, by_status.get((quarter, PAID), 0), rejected))
-    return rows
+    query = (select(LedgerTally.quarter, LedgerTally.status, func.sum(LedgerTally.count),
+                    func.sum(LedgerTally.amount_fen))
+             .where(LedgerTally.quarter.in_(list(quarters)), LedgerTally.kind.in_(kinds))
+             .group_by(LedgerTally.quarter, LedgerTally.status))
+    if units is not None:
+        query = query.where(LedgerTally.unit.in_(sorted(units)))
+    found: dict[str, list[int]] = {}
+    for quarter, status, count, amount in session.execute(query):
+        row = found.setdefault(quarter, [0, 0, 0, 0])  # entries, amount, paid, rejected
+        row[0] += int(count or 0)
+        row[1] += int(amount or 0)
+        if status == PAID:
+            row[2] += int(amount or 0)
+        elif status == REJECTED:
+            row[3] += int(amount or 0)
+    return [(quarter, n, total - rejected, paid, rejected)
+            for quarter, (n, total, paid, rejected) in found.items() if n]
 
 
 def by_category_and_month(session: Session, units: set[str] | None, month_starts: Sequence[datetime]

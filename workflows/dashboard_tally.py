@@ -5,6 +5,8 @@ the whole county read a row per unit and period instead of every case.
 the category named at registration (`data.category`, which only the registration forms set; 其他
 "other" when none), what `dashboard_figures.by_category_and_month` reads. A case counts once, in
 the month it was registered; when it changes hands (escalation, transfer) its count moves with it.
+Each is counted again under the unit `ALL` (migration 0013), which no move changes: the county reads
+a row per month and category.
 Written by the engine's case listener (`register`, installed by workflows.build_system), built for
 existing cases by migration 0011 (the same count) and afresh by `rebuild`, which a seeder that
 copies cases in bulk calls after loading (bench/seed_cases.py does).
@@ -13,11 +15,28 @@ copies cases in bulk calls after loading (bench/seed_cases.py does).
 their due instant, per unit that worked the step, step name (the key) and period, each counted
 twice: under its month ("2026-11") and under its day ("2026-11-05"), so that a range of days reads
 its whole months' rows and the days of the months it cuts (`dashboard_figures.on_time`). Written
-by the engine's task listener when a step is completed, built by migration 0011 and by `rebuild`."""
+by the engine's task listener when a step is completed, built by migration 0011 and by `rebuild`.
+The same steps are counted again as `steps_done_under` / `steps_on_time_under` under every unit
+above the one that worked the step (its town, the county) and under the unit `ALL`, so the county's
+figures by town read a row per town, step and period (built by migration 0013 and by `rebuild`).
+
+`closed`: closed disputes per outcome (the key, '' for none), unit holding the case and period of
+closing, each counted under its month and its day as the steps are (what `dashboard_figures.fengqiao`
+reads), and also under the unit `ALL` (every unit's sum: the county reads a row per outcome and
+period). Written by the case listener when a dispute is closed (the count moves if a closed case
+changes hands or its outcome changes), built for existing cases by migration 0013 and by `rebuild`.
+
+`petitions_open`: open petitions per owner (the key, '' for none), unit holding the case (and ALL)
+and period of registration: '' (all of them), its month and its day; `petitions_flagged` the same
+of those marked backlog (flag `backlog`), by month and day only. The backlog by owner leader
+(`petitions`) is every open petition less those registered within the backlog period that are not
+marked: it reads the owners' totals and the rows of the last backlog period's days and months
+(and the cases of its first day, cut by the instant). Written by the case listener as petitions
+are registered, change owner, flags or unit, and close; built by migration 0013 and by `rebuild`."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -25,12 +44,22 @@ from sqlalchemy import func, select
 
 from engine import tally
 from engine.calendar import ZONE
-from engine.store import Case, CaseTally, HumanTask
+from engine.store import Case, CaseTally, HumanTask, OrgUnit
 
 REGISTERED = "registered"
 STEPS_DONE, STEPS_ON_TIME = "steps_done", "steps_on_time"
+# The same counted again under every unit above the one that worked the step, and under ALL.
+STEPS_DONE_UNDER, STEPS_ON_TIME_UNDER = "steps_done_under", "steps_on_time_under"
+UNDER = {STEPS_DONE: STEPS_DONE_UNDER, STEPS_ON_TIME: STEPS_ON_TIME_UNDER}
+CLOSED = "closed"
 UNCATEGORIZED = "other"  # a case registered without a category counts as 其他
 NO_UNIT = ""
+ALL = "*"  # the unit of the counts summed over every unit (no unit code holds '*')
+DISPUTE_TYPE = "mediation"  # whose closings the Fengqiao figure counts
+PETITION_TYPE = "petition"  # whose open cases the backlog figure counts
+PETITIONS_OPEN, PETITIONS_FLAGGED = "petitions_open", "petitions_flagged"
+BACKLOG_FLAG = "backlog"
+EVER = ""  # the period of a count over every registration date
 
 
 def month_of(at: datetime) -> str:
@@ -46,45 +75,103 @@ def unit_of(jurisdiction: str | None) -> str:
     return jurisdiction or NO_UNIT
 
 
+def closed_keys(case_type: str, status: str | None, outcome: str | None, closed_at: datetime | None,
+                jurisdiction: str | None) -> list[tuple[str, str, str, str]]:
+    """What a case adds to the closed disputes: nothing unless it is a closed dispute; else its
+    month and its day of closing, under its unit and under ALL."""
+    if case_type != DISPUTE_TYPE or status != "closed" or closed_at is None:
+        return []
+    local = closed_at.astimezone(ZONE)
+    return [(CLOSED, period, unit, outcome or "") for unit in (unit_of(jurisdiction), ALL)
+            for period in (local.strftime("%Y-%m"), local.strftime("%Y-%m-%d"))]
+
+
+def petition_keys(case_type: str, status: str | None, owner: str | None, flags, created_at: datetime,
+                  jurisdiction: str | None) -> list[tuple[str, str, str, str]]:
+    """What a case adds to the open petitions: nothing unless it is an open petition; else its
+    count over all time, its month and its day of registration, under its unit and ALL, keyed by
+    its owner; and if marked backlog, its month and day again as flagged."""
+    if case_type != PETITION_TYPE or status != "open":
+        return []
+    local = created_at.astimezone(ZONE)
+    month, day = local.strftime("%Y-%m"), local.strftime("%Y-%m-%d")
+    flagged = BACKLOG_FLAG in (flags or ())
+    return [key for unit in (unit_of(jurisdiction), ALL)
+            for key in ((PETITIONS_OPEN, EVER, unit, owner or ""), (PETITIONS_OPEN, month, unit, owner or ""),
+                        (PETITIONS_OPEN, day, unit, owner or ""),
+                        *(((PETITIONS_FLAGGED, month, unit, owner or ""), (PETITIONS_FLAGGED, day, unit, owner or ""))
+                          if flagged else ()))]
+
+
 def on_case_saved(session, before, case: dict[str, Any]) -> None:
-    """The engine's case listener: count a new case; move its count when its unit changed."""
-    if before is not None and unit_of(before.jurisdiction) == unit_of(case.get("jurisdiction")):
-        return  # most commands: nothing to count
+    """The engine's case listener: count a new case; move its count when its unit changed; count a
+    dispute closed (and move that count when the closed case changes)."""
     key = (month_of(case["created_at"]), category_of(case.get("data")))
     deltas: Counter = Counter()
     if before is None:
         deltas[(REGISTERED, key[0], unit_of(case.get("jurisdiction")), key[1])] += 1
+        deltas[(REGISTERED, key[0], ALL, key[1])] += 1
     elif unit_of(before.jurisdiction) != unit_of(case.get("jurisdiction")):
         deltas[(REGISTERED, key[0], unit_of(before.jurisdiction), key[1])] -= 1
         deltas[(REGISTERED, key[0], unit_of(case.get("jurisdiction")), key[1])] += 1
+    deltas.update(closed_keys(case["type"], case.get("status"), case.get("outcome"), case.get("closed_at"),
+                              case.get("jurisdiction")))
+    deltas.update(petition_keys(case["type"], case.get("status"), case.get("owner"), case.get("flags"),
+                                case["created_at"], case.get("jurisdiction")))
+    if before is not None:
+        deltas.subtract(closed_keys(before.type, before.status, before.outcome, before.closed_at, before.jurisdiction))
+        deltas.subtract(petition_keys(before.type, before.status, before.owner, before.flags, case["created_at"],
+                                      before.jurisdiction))
     tally.add(session, deltas)
 
 
-def step_keys(unit: str | None, step: str, due_at: datetime | None, done_at: datetime) -> list[tuple[str, str, str, str]]:
-    """What a completed step adds to: nothing without a due time; else its month and its day."""
+def step_keys(unit: str | None, step: str, due_at: datetime | None, done_at: datetime,
+              above: Sequence[str] = ()) -> list[tuple[str, str, str, str]]:
+    """What a completed step adds to: nothing without a due time; else its month and its day, under
+    its unit, and under each unit `above` it and ALL."""
     if due_at is None:
         return []
     local = done_at.astimezone(ZONE)
     figures = (STEPS_DONE, STEPS_ON_TIME) if done_at <= due_at else (STEPS_DONE,)
-    return [(figure, period, unit_of(unit), step) for figure in figures
-            for period in (local.strftime("%Y-%m"), local.strftime("%Y-%m-%d"))]
+    periods = (local.strftime("%Y-%m"), local.strftime("%Y-%m-%d"))
+    return [*((figure, period, unit_of(unit), step) for figure in figures for period in periods),
+            *((UNDER[figure], period, upper, step) for figure in figures for period in periods
+              for upper in (*above, ALL))]
+
+
+def ancestors(parents: Mapping[str, str | None] | Any, unit: str | None) -> list[str]:
+    """The units above `unit` (its parent, the parent's parent …): `parents` maps a code to its
+    parent's, or is a session to look them up in. Units are only ever added below existing ones, so
+    a unit's ancestors never change."""
+    found, current = [], unit
+    while current:
+        parent = (parents.get(current) if isinstance(parents, Mapping)
+                  else parents.scalar(select(OrgUnit.parent).where(OrgUnit.code == current)))
+        if not parent or parent in found:
+            return found
+        found.append(parent)
+        current = parent
+    return found
 
 
 def on_task_completed(session, task: Mapping[str, Any], at: datetime) -> None:
     """The engine's task listener: count a completed step with a due time."""
-    tally.add(session, Counter(step_keys(task.get("org_unit"), task["name"], task.get("due_at"), at)))
+    if task.get("due_at") is None:
+        return
+    tally.add(session, Counter(step_keys(task.get("org_unit"), task["name"], task.get("due_at"), at,
+                                         ancestors(session, task.get("org_unit")))))
 
 
-def periods(session, first: date, stop: date) -> list[str]:
+def periods(session, first: date, stop: date, figure: str = STEPS_DONE) -> list[str]:
     """The periods covering the days first … stop (exclusive): each whole month as a month; a month
-    the range cuts as a month too when no step of that month was completed outside the range (its
-    day rows say so: today's month up to today, say), else its days one by one."""
+    the range cuts as a month too when nothing of that month was counted in `figure` outside the
+    range (its day rows say so: today's month up to today, say), else its days one by one."""
     found, day = [], first
     while day < stop:
         month_start = day.replace(day=1)
         following = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
         last = min(following, stop)
-        if (day == month_start and following <= stop) or not _done_outside(session, month_start, day, last, following):
+        if (day == month_start and following <= stop) or not _done_outside(session, figure, month_start, day, last, following):
             found.append(day.strftime("%Y-%m"))
         else:
             found.extend((day + timedelta(days=i)).isoformat() for i in range((last - day).days))
@@ -92,30 +179,115 @@ def periods(session, first: date, stop: date) -> list[str]:
     return found
 
 
-def _done_outside(session, month_start: date, first: date, stop: date, following: date) -> bool:
-    """Whether a step of the month was completed before `first` or on or after `stop` (day rows)."""
+def _done_outside(session, figure: str, month_start: date, first: date, stop: date, following: date) -> bool:
+    """Whether `figure` counted something of the month before `first` or on or after `stop` (day rows)."""
     outside = []
     if first > month_start:
         outside.append((month_start.isoformat(), first.isoformat()))
     if stop < following:  # up to the month's last day row ("2026-11-32" sorts after them, before "2026-12")
         outside.append((stop.isoformat(), month_start.strftime("%Y-%m-32")))
     return any(session.scalar(select(CaseTally.period).where(
-        CaseTally.figure == STEPS_DONE, CaseTally.period >= low, CaseTally.period < high).limit(1)) is not None
+        CaseTally.figure == figure, CaseTally.period >= low, CaseTally.period < high).limit(1)) is not None
         for low, high in outside)
 
 
-def steps(session, units: set[str] | None, first: date, stop: date) -> list[tuple[str, str | None, int, int]]:
+def steps(session, units: set[str] | None, first: date, stop: date, *, rolled: Sequence[str] | None = None
+          ) -> list[tuple[str, str | None, int, int]]:
     """(step, unit, completed, on time) per step and unit of the steps with a due time completed on
-    the days first … stop (exclusive), of `units` (None: all)."""
+    the days first … stop (exclusive), of `units` (None: all). For all units, `rolled` may name the
+    whole county's unit and the units below it: then a unit of `rolled[1:]` stands for itself and
+    every unit below it (read from the rows kept under it), the first for itself alone, and no unit
+    stands for the steps of no unit."""
+    found_periods = periods(session, first, stop)
+    if units is None and rolled:
+        found = _steps_rolled(session, found_periods, rolled[0], list(rolled[1:]))
+        if found is not None:
+            return found
     query = (select(CaseTally.figure, CaseTally.key, CaseTally.unit, func.sum(CaseTally.count))
-             .where(CaseTally.figure.in_((STEPS_DONE, STEPS_ON_TIME)), CaseTally.period.in_(periods(session, first, stop)))
+             .where(CaseTally.figure.in_((STEPS_DONE, STEPS_ON_TIME)), CaseTally.period.in_(found_periods))
              .group_by(CaseTally.figure, CaseTally.key, CaseTally.unit))
     if units is not None:
         query = query.where(CaseTally.unit.in_(sorted(units)))
+    return _steps_found(session.execute(query))
+
+
+def _steps_found(rows) -> list[tuple[str, str | None, int, int]]:
     found: dict[tuple[str, str], list[int]] = {}
-    for figure, step, unit, n in session.execute(query):
-        found.setdefault((step, unit), [0, 0])[figure == STEPS_ON_TIME] += int(n)
+    for figure, step, unit, n in rows:
+        found.setdefault((step, unit), [0, 0])[figure in (STEPS_ON_TIME, STEPS_ON_TIME_UNDER)] += int(n)
     return [(step, unit or None, done, ok) for (step, unit), (done, ok) in found.items() if done]
+
+
+def _steps_rolled(session, found_periods: list[str], own: str, below: list[str]):
+    """The steps per step and unit of `below` with its whole subtree, of `own` itself and of no unit;
+    None when they do not add up to every step (ALL): a step of a unit outside the tree, say."""
+    plain = (select(CaseTally.figure, CaseTally.key, CaseTally.unit, func.sum(CaseTally.count))
+             .where(CaseTally.figure.in_((STEPS_DONE, STEPS_ON_TIME)), CaseTally.period.in_(found_periods),
+                    CaseTally.unit.in_(sorted({own, NO_UNIT, *below})))
+             .group_by(CaseTally.figure, CaseTally.key, CaseTally.unit))
+    under = (select(CaseTally.figure, CaseTally.key, CaseTally.unit, func.sum(CaseTally.count))
+             .where(CaseTally.figure.in_((STEPS_DONE_UNDER, STEPS_ON_TIME_UNDER)),
+                    CaseTally.period.in_(found_periods), CaseTally.unit.in_(sorted({ALL, *below})))
+             .group_by(CaseTally.figure, CaseTally.key, CaseTally.unit))
+    rows = [*session.execute(plain), *session.execute(under)]
+    found = _steps_found(r for r in rows if r[2] != ALL)
+    total = _steps_found(r for r in rows if r[2] == ALL)
+    summed: Counter = Counter()
+    for step, _unit, done, ok in found:
+        summed[(step, "done")] += done
+        summed[(step, "ok")] += ok
+    if summed != Counter({k: n for step, _u, done, ok in total for k, n in (((step, "done"), done), ((step, "ok"), ok))
+                          if n}):
+        return None
+    return found
+
+
+def closed(session, units: set[str] | None, first: date, stop: date) -> dict[str, int]:
+    """Closed disputes per outcome ('' for none) closed on the days first … stop (exclusive), held by
+    `units` (None: all, read from the ALL rows)."""
+    query = (select(CaseTally.key, func.sum(CaseTally.count))
+             .where(CaseTally.figure == CLOSED, CaseTally.period.in_(periods(session, first, stop, CLOSED)))
+             .group_by(CaseTally.key))
+    query = query.where(CaseTally.unit == ALL) if units is None else query.where(CaseTally.unit.in_(sorted(units)))
+    return {outcome: int(n) for outcome, n in session.execute(query) if n}
+
+
+def petitions(session, units: set[str] | None, now: datetime, backlog_days: int) -> dict[str, list[int]]:
+    """Open petitions held by `units` (None: all) per owner ('' for none): [open, backlog], backlog
+    being marked so or registered before `now` less `backlog_days` days."""
+    cutoff = now - timedelta(days=backlog_days)
+    first, today = cutoff.astimezone(ZONE).date(), now.astimezone(ZONE).date()
+    # The periods after the cutoff's day: the rest of its month day by day, then whole months.
+    following = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+    recent = [(first + timedelta(days=i)).isoformat() for i in range(1, (min(following, today + timedelta(days=1))
+                                                                        - first).days)]
+    month = following
+    while month <= today:
+        recent.append(month.strftime("%Y-%m"))
+        month = date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+
+    def where(query):
+        return query.where(CaseTally.unit == ALL) if units is None else query.where(CaseTally.unit.in_(sorted(units)))
+
+    found: dict[str, list[int]] = {}
+    for owner, n in session.execute(where(select(CaseTally.key, func.sum(CaseTally.count)).where(
+            CaseTally.figure == PETITIONS_OPEN, CaseTally.period == EVER).group_by(CaseTally.key))):
+        found[owner] = [int(n), int(n)]
+    for figure, owner, n in session.execute(where(select(CaseTally.figure, CaseTally.key, func.sum(CaseTally.count))
+                                                  .where(CaseTally.figure.in_((PETITIONS_OPEN, PETITIONS_FLAGGED)),
+                                                         CaseTally.period.in_(recent))
+                                                  .group_by(CaseTally.figure, CaseTally.key))):
+        found.setdefault(owner, [0, 0])[1] += int(n) if figure == PETITIONS_FLAGGED else -int(n)
+    # The cutoff's own day: its cases registered from the cutoff instant on.
+    day_end = datetime.combine(first + timedelta(days=1), datetime.min.time(), tzinfo=ZONE)
+    query = select(Case.owner, Case.flags).where(Case.type == PETITION_TYPE, Case.status == "open",
+                                                 Case.created_at >= cutoff, Case.created_at < day_end)
+    if units is not None:
+        query = query.where(Case.jurisdiction.in_(sorted(units)))
+    for owner, flags in session.execute(query):
+        if BACKLOG_FLAG not in (flags or ()):
+            found.setdefault(owner or "", [0, 0])[1] -= 1
+    return {owner: counts for owner, counts in found.items() if counts[0]}
 
 
 def register(system) -> None:
@@ -129,17 +301,23 @@ def recount(session, *, chunk: int = 5000) -> Counter:
     category = Case.data["category"].as_string()
     last = 0
     while True:
-        rows = session.execute(select(Case.id, Case.jurisdiction, Case.created_at, category)
+        rows = session.execute(select(Case.id, Case.jurisdiction, Case.created_at, category, Case.type, Case.status,
+                                      Case.outcome, Case.closed_at, Case.owner, Case.flags)
                                .where(Case.id > last).order_by(Case.id).limit(chunk)).all()
         if not rows:
             return counts
-        for _id, jurisdiction, created_at, cat in rows:
-            counts[(REGISTERED, month_of(created_at), unit_of(jurisdiction), UNCATEGORIZED if cat is None else cat)] += 1
+        for _id, jurisdiction, created_at, cat, case_type, status, outcome, closed_at, owner, flags in rows:
+            counts.update(petition_keys(case_type, status, owner, flags, created_at, jurisdiction))
+            for unit in (unit_of(jurisdiction), ALL):
+                counts[(REGISTERED, month_of(created_at), unit, UNCATEGORIZED if cat is None else cat)] += 1
+            counts.update(closed_keys(case_type, status, outcome, closed_at, jurisdiction))
         last = rows[-1][0]
 
 
 def recount_steps(session, *, chunk: int = 20000) -> Counter:
     """The steps' counts from the task rows themselves."""
+    parents = {code: parent for code, parent in session.execute(select(OrgUnit.code, OrgUnit.parent))}
+    above: dict[str | None, list[str]] = {}
     counts: Counter = Counter()
     last = 0
     while True:
@@ -151,7 +329,9 @@ def recount_steps(session, *, chunk: int = 20000) -> Counter:
         if not rows:
             return counts
         for _id, unit, name, due_at, done_at in rows:
-            counts.update(step_keys(unit, name, due_at, done_at))
+            if unit not in above:
+                above[unit] = ancestors(parents, unit)
+            counts.update(step_keys(unit, name, due_at, done_at, above[unit]))
         last = rows[-1][0]
 
 
@@ -160,16 +340,17 @@ def rebuild(db) -> int:
     were counted."""
     with db.write() as session:
         counts = recount(session)
-        tally.replace(session, (REGISTERED,), counts)
-        tally.replace(session, (STEPS_DONE, STEPS_ON_TIME), recount_steps(session))
-    return sum(counts.values())
+        tally.replace(session, (REGISTERED, CLOSED, PETITIONS_OPEN, PETITIONS_FLAGGED), counts)
+        tally.replace(session, (STEPS_DONE, STEPS_ON_TIME, STEPS_DONE_UNDER, STEPS_ON_TIME_UNDER),
+                      recount_steps(session))
+    return sum(n for key, n in counts.items() if key[0] == REGISTERED and key[2] == ALL)
 
 
 def registered(session, units: set[str] | None, months: list[str]) -> list[tuple[str, str, int]]:
-    """(category, month, count) of the cases registered in `months` held by `units` (None: all)."""
+    """(category, month, count) of the cases registered in `months` held by `units` (None: all, read
+    from the ALL rows)."""
     query = (select(CaseTally.key, CaseTally.period, func.sum(CaseTally.count))
              .where(CaseTally.figure == REGISTERED, CaseTally.period.in_(months))
              .group_by(CaseTally.key, CaseTally.period))
-    if units is not None:
-        query = query.where(CaseTally.unit.in_(sorted(units)))
+    query = query.where(CaseTally.unit == ALL) if units is None else query.where(CaseTally.unit.in_(sorted(units)))
     return [(key, period, int(n)) for key, period, n in session.execute(query)]

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, exists, func, literal, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from engine.store import Case, CaseEvent, HumanTask, LedgerEntry, LedgerEvent
 
 from . import dashboard_figures, petition_board, subsidy_ledger
+
+MESSAGE_RECEIVED = "message_received"  # the engine's event of a message a case received
 
 DISPUTE, PETITION = "mediation", "petition"
 CATEGORIES = ("marriage_family", "neighbour", "housing_homestead", "contract", "business", "damages", "land_forest",
@@ -134,9 +136,7 @@ def confirmations(session: Session, visible, start: datetime, end: datetime) -> 
     """(unit, judicial confirmations applied for, confirmed by the court), each in [start, end): the
     parties' application is the judicial-confirmation step finished with `applied` true, the court's
     answer the message `court_confirmation` with `result` confirmed."""
-    # The application is found from its step (ix_task_done) and the event written with it; the court's
-    # answer from the cases that ever applied before the quarter's end, by their own history
-    # (ix_case_event_kind): the history has no index by time.
+    # The application is found from its step (ix_task_done) and the event written with it.
     applied = (select(Case.jurisdiction, func.count())
                .select_from(HumanTask)
                .join(CaseEvent, and_(CaseEvent.case_id == HumanTask.case_id, CaseEvent.kind == "task_completed",
@@ -146,15 +146,14 @@ def confirmations(session: Session, visible, start: datetime, end: datetime) -> 
                       CaseEvent.data["step"].as_string() == JUDICIAL_CONFIRMATION,
                       CaseEvent.data[("data", "applied")].as_boolean().is_(True))
                .group_by(Case.jurisdiction))
-    asked = (select(HumanTask.case_id).where(HumanTask.name == JUDICIAL_CONFIRMATION, HumanTask.status == "completed",
-                                             HumanTask.completed_at < end).distinct().subquery())
-    # Grouped per case first, so that only the cases with an answer in the quarter read their case row.
+    # The court's answers of the quarter from the messages received by time (ix_case_event_message_at,
+    # a partial index: the kind is written as a literal), of the cases that applied before its end.
+    applied_before = exists().where(HumanTask.case_id == CaseEvent.case_id, HumanTask.name == JUDICIAL_CONFIRMATION,
+                                    HumanTask.status == "completed", HumanTask.completed_at < end)
     answers = (select(CaseEvent.case_id, func.count().label("answers"))
-               .select_from(asked)
-               .join(CaseEvent, and_(CaseEvent.case_id == asked.c.case_id, CaseEvent.kind == "message_received"))
-               .where(CaseEvent.at >= start, CaseEvent.at < end,
-                      CaseEvent.data["name"].as_string() == "court_confirmation",
-                      CaseEvent.data[("data", "result")].as_string() == "confirmed")
+               .where(CaseEvent.kind == literal_column(f"'{MESSAGE_RECEIVED}'"), CaseEvent.at >= start,
+                      CaseEvent.at < end, CaseEvent.data["name"].as_string() == "court_confirmation",
+                      CaseEvent.data[("data", "result")].as_string() == "confirmed", applied_before)
                .group_by(CaseEvent.case_id).subquery())
     confirmed = (select(Case.jurisdiction, func.sum(answers.c.answers))
                  .select_from(answers).join(Case, Case.id == answers.c.case_id)

@@ -116,22 +116,23 @@ def test_audit_verify_finds_a_tampered_history(system, tampering):
     case_id = _closed_case_with_history(system)
     assert _verify(system) == (2, None)
     with system.db.write() as s:
-        rows = s.execute(select(CaseEvent.id, CaseEvent.seq).where(CaseEvent.case_id == case_id)
+        rows = s.execute(select(CaseEvent.seq).where(CaseEvent.case_id == case_id)
                          .order_by(CaseEvent.seq)).all()
         if tampering == "edit":
-            s.execute(update(CaseEvent).where(CaseEvent.id == rows[1].id).values(actor="someone_else"))
+            s.execute(update(CaseEvent).where(CaseEvent.case_id == case_id, CaseEvent.seq == rows[1].seq).values(actor="someone_else"))
             expected_seq = 2
         elif tampering == "delete_middle":
-            s.execute(delete(CaseEvent).where(CaseEvent.id == rows[2].id))
+            s.execute(delete(CaseEvent).where(CaseEvent.case_id == case_id, CaseEvent.seq == rows[2].seq))
             expected_seq = 3
         elif tampering == "reorder":
             a, b = rows[1], rows[2]
-            s.execute(update(CaseEvent).where(CaseEvent.id == a.id).values(seq=-1))
-            s.execute(update(CaseEvent).where(CaseEvent.id == b.id).values(seq=a.seq))
-            s.execute(update(CaseEvent).where(CaseEvent.id == a.id).values(seq=b.seq))
+            same = CaseEvent.case_id == case_id
+            s.execute(update(CaseEvent).where(same, CaseEvent.seq == a.seq).values(seq=-1))
+            s.execute(update(CaseEvent).where(same, CaseEvent.seq == b.seq).values(seq=a.seq))
+            s.execute(update(CaseEvent).where(same, CaseEvent.seq == -1).values(seq=b.seq))
             expected_seq = 2
         else:
-            s.execute(delete(CaseEvent).where(CaseEvent.id == rows[-1].id))
+            s.execute(delete(CaseEvent).where(CaseEvent.case_id == case_id, CaseEvent.seq == rows[-1].seq))
             expected_seq = None
     checked, broken = _verify(system)
     assert broken is not None and broken.case_id == case_id and broken.seq == expected_seq

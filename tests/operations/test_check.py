@@ -46,8 +46,8 @@ def close_open_case(s):
 
 
 def edit_event(s):
-    event = s.scalars(select(CaseEvent).where(CaseEvent.kind == "case_created").order_by(CaseEvent.id)).first()
-    s.execute(update(CaseEvent).where(CaseEvent.id == event.id).values(data={**event.data, "summary": "改过"}))
+    event = s.scalars(select(CaseEvent).where(CaseEvent.kind == "case_created").order_by(CaseEvent.case_id, CaseEvent.seq)).first()
+    s.execute(update(CaseEvent).where(CaseEvent.case_id == event.case_id, CaseEvent.seq == event.seq).values(data={**event.data, "summary": "改过"}))
 
 
 def task_without_history(s):

@@ -292,7 +292,7 @@ def test_a_tampered_record_shows_where_the_chain_breaks(system, auditor):
     case_id = system.cases["neighbours"]
     with system.db.write() as s:
         third = s.scalar(select(CaseEvent).where(CaseEvent.case_id == case_id, CaseEvent.seq == 3))
-        s.execute(update(CaseEvent).where(CaseEvent.id == third.id).values(actor="someone_else"))
+        s.execute(update(CaseEvent).where(CaseEvent.case_id == case_id, CaseEvent.seq == third.seq).values(actor="someone_else"))
     page = auditor.page(f"/audit/cases/{case_id}")
     assert "✗ 哈希链断开" in page and "从第 3 条记录起校验不通过" in page and "事件被篡改" in page
     _head, rows = table(page, "audit-history")

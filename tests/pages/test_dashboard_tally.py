@@ -13,11 +13,22 @@ from sqlalchemy import select
 
 from engine import ledger
 from engine.calendar import ZONE
-from engine.store import Case, CaseEvent, CaseTally, HumanTask, LedgerEntry, LedgerEvent, LedgerTally
+from engine.store import (
+    Case,
+    CaseEvent,
+    CaseTally,
+    HumanTask,
+    LedgerEntry,
+    LedgerEvent,
+    LedgerTally,
+    OrgUnit,
+)
 from tests.api.test_authorization_matrix import world  # noqa: F401
-from tests.mediation.conftest import dispute
+from tests.mediation.conftest import COMPLETE_FILE, dispute
 from tests.pages.test_dashboard import county  # noqa: F401
-from workflows import dashboard_tally
+from tests.petition.conftest import petition
+from usecases.relations import OrgTree
+from workflows import dashboard_figures, dashboard_tally, petition_board
 
 
 def kept(system) -> Counter:
@@ -26,32 +37,58 @@ def kept(system) -> Counter:
 
 
 def by_hand(system) -> Counter:
-    """Every case once: its registration month (Asia/Shanghai), its unit now, its category; every
-    completed step with a due time under its month and its day, and again if done by its due time."""
+    """Every case under its registration month (Asia/Shanghai), its unit now and '*', its category; every
+    closed dispute under the month and the day of its closing, its unit now and '*', its outcome;
+    every open petition under all time, its month and day of registration, its unit and '*', its
+    owner (and again, month and day, if marked backlog);
+    every completed step with a due time under its month and its day, and again if done by its due
+    time, under its unit, and again under each unit above it and '*'."""
     with system.db.read() as s:
+        parents = {u.code: u.parent for u in s.scalars(select(OrgUnit))}
         found = Counter((dashboard_tally.REGISTERED, c.created_at.astimezone(ZONE).strftime("%Y-%m"),
-                         c.jurisdiction or "", dashboard_tally.category_of(c.data))
-                        for c in s.scalars(select(Case)))
+                         unit, dashboard_tally.category_of(c.data))
+                        for c in s.scalars(select(Case)) for unit in (c.jurisdiction or "", "*"))
+        for c in s.scalars(select(Case).where(Case.type == "mediation", Case.status == "closed")):
+            local = c.closed_at.astimezone(ZONE)
+            for unit in (c.jurisdiction or "", "*"):
+                for period in (f"{local.year}-{local.month:02d}", local.date().isoformat()):
+                    found[("closed", period, unit, c.outcome or "")] += 1
+        for c in s.scalars(select(Case).where(Case.type == "petition", Case.status == "open")):
+            local = c.created_at.astimezone(ZONE)
+            month, day = f"{local.year}-{local.month:02d}", local.date().isoformat()
+            for unit in (c.jurisdiction or "", "*"):
+                for period in ("", month, day):
+                    found[("petitions_open", period, unit, c.owner or "")] += 1
+                if "backlog" in (c.flags or []):
+                    for period in (month, day):
+                        found[("petitions_flagged", period, unit, c.owner or "")] += 1
         for t in s.scalars(select(HumanTask).where(HumanTask.status == "completed")):
             if t.due_at is None:
                 continue
             local = t.completed_at.astimezone(ZONE)
+            above, unit = ["*"], t.org_unit
+            while parents.get(unit):
+                unit = parents[unit]
+                above.insert(-1, unit)
             for period in (f"{local.year}-{local.month:02d}", local.date().isoformat()):
-                found[("steps_done", period, t.org_unit or "", t.name)] += 1
-                if t.completed_at <= t.due_at:
-                    found[("steps_on_time", period, t.org_unit or "", t.name)] += 1
+                figures = ("steps_done", "steps_on_time") if t.completed_at <= t.due_at else ("steps_done",)
+                for figure in figures:
+                    found[(figure, period, t.org_unit or "", t.name)] += 1
+                    for unit in above:
+                        found[(f"{figure}_under", period, unit, t.name)] += 1
         return found
 
 
 def cases(counts: Counter) -> int:
-    return sum(n for key, n in counts.items() if key[0] == dashboard_tally.REGISTERED)
+    return sum(n for key, n in counts.items() if key[0] == dashboard_tally.REGISTERED and key[2] == "*")
 
 
 def test_kept_counts_equal_a_recount_through_registrations_escalations_and_a_rebuild(county):  # noqa: F811
     system, actors = county["system"], county["actors"]
     services = system.services
     start = by_hand(system)
-    assert kept(system) == start and cases(start) > 0 and any(k[0] == "steps_on_time" for k in start)
+    assert kept(system) == start and cases(start) > 0
+    assert all(any(k[0] == figure for k in start) for figure in ("steps_on_time", "steps_on_time_under", "closed"))
     # Disputes left at their village past its deadline: the sweep escalates them to the town.
     fresh = services.cases.register(actors["intake1"], "mediation", dispute(category="neighbour"))["id"]
     with system.db.read() as s:
@@ -59,15 +96,22 @@ def test_kept_counts_equal_a_recount_through_registrations_escalations_and_a_reb
     system.clock.advance(timedelta(days=40))
     system.sweep()
     with system.db.read() as s:
-        escalated = s.scalar(select(CaseEvent.id).where(CaseEvent.kind == "escalated").limit(1))
+        escalated = s.scalar(select(CaseEvent.seq).where(CaseEvent.kind == "escalated").limit(1))
         after = s.scalar(select(Case.jurisdiction).where(Case.id == fresh))
     assert escalated is not None and after != before  # a count had to move
     assert kept(system) == by_hand(system)
     later = services.cases.register(actors["intake1"], "mediation", dispute(category="contract"))["id"]
     (task,) = services.tasks.worklist(actors["vmed1"], later)  # a step done, on time
+    closed_before = sum(n for k, n in kept(system).items() if k[0] == "closed")
     services.tasks.complete(actors["vmed1"], task["id"], {"result": "refused"},
                             services.cases.get(actors["vmed1"], later)["version"])
     assert kept(system) == by_hand(system)
+    (task,) = services.tasks.worklist(actors["vmed1"], later)  # the file closes it
+    services.tasks.complete(actors["vmed1"], task["id"], {"checklist": COMPLETE_FILE},
+                            services.cases.get(actors["vmed1"], later)["version"])
+    assert kept(system) == by_hand(system)
+    # The dispute closed: counted under its unit and '*', month and day (4 counts).
+    assert sum(n for k, n in kept(system).items() if k[0] == "closed") == closed_before + 4
     with system.db.write() as s:  # counts gone astray (a bulk copy, say) …
         s.execute(CaseTally.__table__.delete())
     assert dashboard_tally.rebuild(system.db) == cases(by_hand(system))  # … are counted afresh
@@ -76,19 +120,19 @@ def test_kept_counts_equal_a_recount_through_registrations_escalations_and_a_reb
 
 def kept_totals(system) -> Counter:
     with system.db.read() as s:
-        return Counter({(r.quarter, r.review_unit, r.mediator, r.unit, r.status): (r.count, r.amount_fen)
+        return Counter({(r.quarter, r.review_unit, r.mediator, r.unit, r.status, r.kind): (r.count, r.amount_fen)
                         for r in s.scalars(select(LedgerTally)) if r.count or r.amount_fen})
 
 
 def totals_by_hand(system) -> Counter:
-    """Every entry once, under its newest status row and its case's unit now."""
+    """Every entry once, under its newest status row, its case's unit now and its kind."""
     with system.db.read() as s:
         found: Counter = Counter()
         for entry in s.scalars(select(LedgerEntry)):
             status = s.scalars(select(LedgerEvent.status).where(LedgerEvent.entry_id == entry.id)
                                .order_by(LedgerEvent.id.desc())).first()
             unit = s.scalar(select(Case.jurisdiction).where(Case.id == entry.case_id))
-            key = (entry.quarter, entry.review_unit or "", entry.mediator or "", unit or "", status)
+            key = (entry.quarter, entry.review_unit or "", entry.mediator or "", unit or "", status, entry.kind)
             count, amount = found.get(key, (0, 0))
             found[key] = (count + 1, amount + entry.amount_fen)
         return found
@@ -108,3 +152,36 @@ def test_the_ledger_s_kept_totals_equal_a_recount_through_a_review_and_a_rebuild
         s.execute(LedgerTally.__table__.delete())
     assert ledger.rebuild_tally(system.db) == report["count"]
     assert kept_totals(system) == totals_by_hand(system)
+
+
+def test_the_backlog_by_owner_equals_the_petition_board_through_owners_flags_and_time(county):  # noqa: F811
+    """The dashboard's open petitions, backlog and overdue per owner leader (kept counts and the
+    steps past due) equal the petition board's own aggregate over the case rows, for the county and
+    a town, as owners are assigned, a petition is marked backlog, and the clock passes the backlog
+    period's edge (a petition 89 days old, 90 days and an hour old …)."""
+    system, actors = county["system"], county["actors"]
+    services = system.services
+    admin = actors["admin1"]
+    fresh = [services.cases.register(admin, "petition", petition(respondent_unit="xz-hx"))["id"] for _ in range(3)]
+    services.cases.set_owner(admin, fresh[0], "leader1", "县信访局安排")
+    services.cases.mark_backlog(admin, fresh[1], "多次信访", "leader1")
+    services.cases.set_owner(admin, county["ids"]["PA"], "leader1", "改派")
+    assert kept(system) == by_hand(system)
+    with system.db.read() as s:
+        registered = s.scalar(select(Case.created_at).where(Case.id == fresh[0]))
+        town = s.scalar(select(Case.jurisdiction).where(Case.id == fresh[0]))
+        tree = OrgTree.load(s)
+    scopes = [None, {town} | tree.below(town)]
+    for later in (timedelta(0), timedelta(days=30), timedelta(days=89, hours=23), timedelta(days=90),
+                  timedelta(days=90, hours=1), timedelta(days=120)):
+        now = registered + later
+        with system.db.read() as s:
+            for units in scopes:
+                board = petition_board.owner_board(s, None if units is None else Case.jurisdiction.in_(sorted(units)),
+                                                   now, owner_role="leader", backlog_days=90)
+                want = [(r["leader"], r["open"], r["backlog"], r["overdue"]) for r in board
+                        if r["open"] or r["leader"] is not None]
+                got = [(r["leader"], r["open"], r["backlog"], r["overdue"])
+                       for r in dashboard_figures.backlog(s, units, now, backlog_days=90)]
+                assert got == want, (later, units)
+    assert any(old for _l, _o, old, _d in want) and any(late for *_x, late in want)

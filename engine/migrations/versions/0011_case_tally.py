@@ -55,7 +55,7 @@ def upgrade() -> None:
         **clustered,
     )
     conn = op.get_bind()
-    totals = ledger.tally_rows(conn)
+    totals = _without_kind(ledger.tally_rows(conn))  # today's rows also have a kind (0013)
     if totals:
         conn.execute(sa.table("ledger_tally", *[sa.column(c) for c in totals[0]]).insert(), totals)
     cases = sa.table("case_record", sa.column("id"), sa.column("jurisdiction"),
@@ -95,6 +95,17 @@ def upgrade() -> None:
     rows += [{"figure": f, "period": p, "unit": u, "key": k, "count": n} for (f, p, u, k), n in steps.items()]
     for start in range(0, len(rows), CHUNK):
         conn.execute(tally.insert(), rows[start:start + CHUNK])
+
+
+def _without_kind(rows: list[dict]) -> list[dict]:
+    summed: dict[tuple, dict] = {}
+    for row in rows:
+        key = (row["quarter"], row["review_unit"], row["mediator"], row["unit"], row["status"])
+        total = summed.setdefault(key, {**dict(zip(("quarter", "review_unit", "mediator", "unit", "status"), key)),
+                                        "count": 0, "amount_fen": 0})
+        total["count"] += row["count"]
+        total["amount_fen"] += row["amount_fen"]
+    return list(summed.values())
 
 
 def downgrade() -> None:
