@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from .application import Actor, CaseSnapshot, ProcessApplication
 from .audit import PendingEvent
 from .errors import EngineError
+from .rows import INDEXED
 
 
 _command_actor: contextvars.ContextVar[str | None] = contextvars.ContextVar("fengqiao_actor", default=None)
@@ -91,6 +92,8 @@ class Ctx:
 
     def __post_init__(self):
         self.conn = self.session.connection()
+        # The indexed columns as the command found the case: the write leaves out those it did not change.
+        self.found = {name: self.case.get(name) for name in INDEXED}
 
     def event(self, kind: str, data: dict[str, Any] | None = None, actor: str | None = None) -> None:
         self.events.append(PendingEvent(kind, data or {}, actor or self.actor.username))
@@ -111,6 +114,7 @@ class Known:
     with, so a command on a cached case need not read them back."""
     timers: dict[str, dict[str, Any]]
     tasks: dict[str, Any]
+    data: dict[str, Any] | None = None  # the process data as the last command left it (rt.workflow_data)
 
 
 class WorkflowCache:

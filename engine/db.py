@@ -45,6 +45,57 @@ def _sqlite_engine(url: str, busy_timeout_ms: int, synchronous: str, *, immediat
     return engine
 
 
+class _JoinedSession(Session):
+    """An ORM session joined to a command's connection and transaction, which the command commits."""
+
+    def __init__(self, conn: Connection):
+        super().__init__(bind=conn, join_transaction_mode="rollback_only", autoflush=False,
+                         expire_on_commit=False)
+
+
+class CommandSession:
+    """The session a command's code and its hooks see, on the command's own connection and transaction.
+
+    The engine's statements run on that connection (`connection()` hands it over as it is: what an
+    ORM session bound to it would use). The ORM session is made only when something asks for more
+    than the connection (a case type's hook that reads or adds ORM objects): it then behaves as a
+    session does, joined to the same transaction, and what it added is flushed before the command
+    commits. Most commands never need it, and so never pay for a session's begin and close."""
+
+    __slots__ = ("_conn", "_orm")
+
+    def __init__(self, conn: Connection):
+        self._conn = conn
+        self._orm: _JoinedSession | None = None
+
+    def connection(self, bind_arguments=None, execution_options=None) -> Connection:
+        if bind_arguments is None and execution_options is None:
+            return self._conn
+        return self.orm.connection(bind_arguments, execution_options)
+
+    def get_bind(self, *args, **kwargs):
+        return self._conn if not args and not kwargs else self.orm.get_bind(*args, **kwargs)
+
+    @property
+    def orm(self) -> Session:
+        if self._orm is None:
+            self._orm = _JoinedSession(self._conn)
+        return self._orm
+
+    def __getattr__(self, name: str):  # execute, scalar, add, flush, get …: the ORM session's own
+        return getattr(self.orm, name)
+
+    def _finish(self) -> None:
+        """Before the commit: write what the ORM session added or changed."""
+        orm = self._orm
+        if orm is not None and (orm.in_transaction() or orm.new or orm.deleted):
+            orm.flush()
+
+    def _close(self) -> None:
+        if self._orm is not None:
+            self._orm.close()
+
+
 class Database:
     """Owns the engines; `write()` is a unit of work that commits all or nothing."""
 
@@ -94,6 +145,23 @@ class Database:
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def command(self) -> Iterator[CommandSession]:
+        """A command's unit of work, like `write()` but on a connection of its own that the command
+        commits (no ORM transaction unless a hook uses the ORM): all or nothing, the same durability."""
+        conn = self.write_engine.connect()
+        session = None
+        try:
+            trans = conn.begin()  # SQLite: BEGIN IMMEDIATE (_on_begin)
+            session = CommandSession(conn)
+            yield session
+            session._finish()
+            trans.commit()
+        finally:
+            if session is not None:
+                session._close()
+            conn.close()  # rolls back whatever did not commit
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, Iterable, NamedTuple
 
 from sqlalchemy import bindparam, insert, select, update
@@ -64,31 +65,16 @@ class Prepared:
         params = tuple((name, processors.get(name), statics.get(name, _GIVEN)) for name in names)
         results = tuple(entry[3]._cached_result_processor(dialect, None) for entry in compiled._result_columns)
         result_names = tuple(entry[0] for entry in compiled._result_columns)
-        found = self._compiled[key] = (compiled.string, params, compiled.positional, results, result_names)
+        found = self._compiled[key] = (compiled.string, _binder(params, compiled.positional), _converter(results),
+                                       bool(results), result_names)
         return found
-
-    @staticmethod
-    def _bind(params, positional: bool, given: dict[str, Any]):
-        out = [] if positional else {}
-        for name, proc, static in params:
-            value = given[name] if static is _GIVEN else static
-            if proc is not None and value is not None:
-                value = proc(value)
-            if positional:
-                out.append(value)
-            else:
-                out[name] = value
-        return out
-
-    def _cursor(self, conn: Connection):
-        return conn.connection.dbapi_connection.cursor()
 
     def _run(self, conn: Connection, keys, fn):
         dialect = conn.dialect
-        sql, params, positional, results, names = self._prepare(dialect, keys)
-        cursor = self._cursor(conn)
+        sql, bind, convert, returns, _names = self._prepare(dialect, keys)
+        cursor = conn.connection.dbapi_connection.cursor()
         try:
-            return fn(cursor, sql, params, positional, results, names)
+            return fn(cursor, sql, bind, convert, returns)
         except dialect.loaded_dbapi.Error as exc:
             raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error,
                                       dialect=dialect) from exc
@@ -97,17 +83,16 @@ class Prepared:
 
     def execute(self, conn: Connection, given: dict[str, Any]) -> int:
         """Run with one set of parameters; the count of rows it changed."""
-        def run(cursor, sql, params, positional, _results, _names):
-            cursor.execute(sql, self._bind(params, positional, given))
+        def run(cursor, sql, bind, _convert, _returns):
+            cursor.execute(sql, bind(given))
             return cursor.rowcount
         return self._run(conn, None, run)
 
     def rows(self, conn: Connection, given: dict[str, Any]) -> list[tuple]:
         """Run a query; its rows as tuples, each value as SQLAlchemy would give it."""
-        def run(cursor, sql, params, positional, results, _names):
-            cursor.execute(sql, self._bind(params, positional, given))
-            return [tuple(v if p is None or v is None else p(v) for p, v in zip(results, row))
-                    for row in cursor.fetchall()]
+        def run(cursor, sql, bind, convert, _returns):
+            cursor.execute(sql, bind(given))
+            return [convert(row) for row in cursor.fetchall()]
         return self._run(conn, None, run)
 
     def columns(self, conn: Connection) -> tuple[str, ...]:
@@ -118,13 +103,12 @@ class Prepared:
         every row must have the same keys."""
         keys = tuple(rows[0])
 
-        def run(cursor, sql, params, positional, results, _names):
+        def run(cursor, sql, bind, convert, returns):
             out = []
             for row in rows:
-                cursor.execute(sql, self._bind(params, positional, row))
-                if results:
-                    got = cursor.fetchone()
-                    out.append(tuple(v if p is None or v is None else p(v) for p, v in zip(results, got)))
+                cursor.execute(sql, bind(row))
+                if returns:
+                    out.append(convert(cursor.fetchone()))
             return out
         return self._run(conn, keys, run)
 
@@ -132,9 +116,67 @@ class Prepared:
         """Insert the rows with one executemany (nothing returned); every row must have the same keys."""
         keys = tuple(rows[0])
 
-        def run(cursor, sql, params, positional, _results, _names):
-            cursor.executemany(sql, [self._bind(params, positional, row) for row in rows])
+        def run(cursor, sql, bind, _convert, _returns):
+            cursor.executemany(sql, [bind(row) for row in rows])
         return self._run(conn, keys, run)
+
+
+def _binder(params, positional: bool):
+    """A function from the caller's parameters (a dict by name) to the driver's (a list in order, or a
+    dict), each value put through its type's processor (None stays None), static values filled in:
+    exactly what a loop over `params` would give, with the loop done once here."""
+    given = [(i, name) for i, (name, _proc, static) in enumerate(params) if static is _GIVEN]
+    procs = tuple((i if positional else name, proc) for i, (name, proc, _static) in enumerate(params)
+                  if proc is not None)
+    if positional:
+        template = [None if static is _GIVEN else static for _name, _proc, static in params]
+        if len(given) == len(params):  # the common case: every value is the caller's
+            if not params:
+                return lambda _values: []
+            getter = itemgetter(*(name for _i, name in given))
+            first = (lambda values: [getter(values)]) if len(params) == 1 else (lambda values: list(getter(values)))
+        else:
+            def first(values):
+                out = template.copy()
+                for i, name in given:
+                    out[i] = values[name]
+                return out
+    else:
+        statics = {name: static for name, _proc, static in params if static is not _GIVEN}
+        names = tuple(name for _i, name in given)
+
+        def first(values):
+            out = {name: values[name] for name in names}
+            if statics:
+                out.update(statics)
+            return out
+    if not procs:
+        return first
+
+    def bind(values):
+        out = first(values)
+        for at, proc in procs:
+            value = out[at]
+            if value is not None:
+                out[at] = proc(value)
+        return out
+    return bind
+
+
+def _converter(results):
+    """A function from a driver's row to the tuple SQLAlchemy would give (each column's processor)."""
+    procs = tuple((i, proc) for i, proc in enumerate(results) if proc is not None)
+    if not procs:
+        return tuple
+
+    def convert(row):
+        out = list(row)
+        for i, proc in procs:
+            value = out[i]
+            if value is not None:
+                out[i] = proc(value)
+        return tuple(out)
+    return convert
 
 
 _GIVEN = object()
@@ -174,14 +216,25 @@ _INSERT_TASKS = insert(task_t).returning(task_t.c.id, task_t.c.name, task_t.c.ro
                                          sort_by_parameter_order=True)
 _INSERT_DEADLINES = insert(deadline_t).returning(deadline_t.c.id, sort_by_parameter_order=True)
 _INSERT_EVENTS = insert(event_t)
-_INSERT_CASE = insert(case_t).returning(case_t.c.id)
+_INSERT_CASE = insert(case_t).returning(*_CASE_COLUMNS)  # the row as a read gives it: no read back
 _MUTABLE = ("state", "status", "outcome", "level", "jurisdiction", "owner", "flags", "data", "closed_at",
             "version", "updated_at", "last_event_seq", "last_event_hash", "repeat_of", "withheld_from", "search_text")
-_SAVE_CASE = update(case_t).where(case_t.c.id == bindparam("b_case"), case_t.c.version == bindparam("b_version")) \
-    .values({name: bindparam(f"v_{name}") for name in _MUTABLE})
-_SAVE_CASE_KEEP_STATE = update(case_t).where(case_t.c.id == bindparam("b_case"),
-                                             case_t.c.version == bindparam("b_version")) \
-    .values({name: bindparam(f"v_{name}") for name in _MUTABLE if name != "state"})
+# The mutable columns that case_record's indexes hold: SQLite rewrites an index's entry for every column an
+# UPDATE sets, changed or not (an entry deleted and put back, its page written to the log at the commit),
+# so a command leaves out of its UPDATE those it did not change (`save_case`).
+INDEXED = ("status", "outcome", "jurisdiction", "owner", "closed_at")
+_SAVES: dict[tuple[str, ...], Prepared] = {}  # by the columns set: a handful of variants in practice
+
+
+def _save_statement(columns: tuple[str, ...]) -> Prepared:
+    found = _SAVES.get(columns)
+    if found is None:
+        found = _SAVES[columns] = Prepared(
+            update(case_t).where(case_t.c.id == bindparam("b_case"), case_t.c.version == bindparam("b_version"))
+            .values({name: bindparam(f"v_{name}") for name in columns}))
+    return found
+
+
 _FAST_SELECT_CASE, _FAST_SELECT_STATE = Prepared(_SELECT_CASE), Prepared(_SELECT_STATE)
 _FAST_TASK_AND_CASE, _FAST_READY_TASKS = Prepared(_SELECT_TASK_AND_CASE), Prepared(_READY_TASKS)
 _FAST_PENDING_TIMERS, _FAST_COMPLETE_TASK = Prepared(_PENDING_TIMERS), Prepared(_COMPLETE_TASK)
@@ -189,7 +242,6 @@ _FAST_SET_ASSIGNEE, _FAST_SET_TASK_DUE = Prepared(_SET_ASSIGNEE), Prepared(_SET_
 _FAST_INSERT_TASKS, _FAST_INSERT_EVENTS = Prepared(_INSERT_TASKS), Prepared(_INSERT_EVENTS)
 _FAST_INSERT_EVENTS_TEXT = Prepared(_INSERT_EVENTS, raw=("data",))
 _FAST_INSERT_CASE = Prepared(_INSERT_CASE)
-_FAST_SAVE_CASE, _FAST_SAVE_CASE_KEEP_STATE = Prepared(_SAVE_CASE), Prepared(_SAVE_CASE_KEEP_STATE)
 _TASK_DEFAULTS = {"level": None, "assignee": None, "status": "ready", "title": ""}
 _CASE_DEFAULTS = {"status": "open", "flags": [], "data": {}, "version": 1, "last_event_seq": 0, "last_event_hash": "",
                   "state": b""}
@@ -306,16 +358,22 @@ def insert_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
                                                if isinstance(r["data"], StoredJSON) else r for r in rows])
 
 
-def insert_case(conn: Connection, row: dict[str, Any]) -> int:
-    return _FAST_INSERT_CASE.insert(conn, [{**_CASE_DEFAULTS, **row}])[0][0]
+def insert_case(conn: Connection, row: dict[str, Any]) -> dict[str, Any]:
+    """Insert a case; the row as `load_case` reads it (without its state)."""
+    return dict(zip(_CASE_NAMES, _FAST_INSERT_CASE.insert(conn, [{**_CASE_DEFAULTS, **row}])[0]))
 
 
-def save_case(conn: Connection, case: dict[str, Any], expected_version: int) -> bool:
-    """Write the case's mutable columns (workflow state included) if it is still at `expected_version`."""
+def save_case(conn: Connection, case: dict[str, Any], expected_version: int,
+              found: dict[str, Any] | None = None) -> bool:
+    """Write the case's mutable columns (workflow state included) if it is still at `expected_version`.
+
+    `found`: the INDEXED columns as the command found them; those still the same are not written."""
     with_state = "state" in case  # commands that did not move the workflow leave it as it is
-    params = {f"v_{name}": case[name] for name in _MUTABLE if with_state or name != "state"}
+    columns = tuple(name for name in _MUTABLE if (with_state or name != "state")
+                    and (found is None or name not in found or found[name] != case[name]))
+    params = {f"v_{name}": case[name] for name in columns}
     params.update(b_case=case["id"], b_version=expected_version)
-    return (_FAST_SAVE_CASE if with_state else _FAST_SAVE_CASE_KEEP_STATE).execute(conn, params) == 1
+    return _save_statement(columns).execute(conn, params) == 1
 
 
 # ---------------------------------------------------------------- what registering a case reads and writes

@@ -83,6 +83,14 @@ class _StateOnlyConverter(BpmnWorkflowConverter):
             dct[PASSED_KEY] = sorted(passed)
         return dct
 
+    def mapping_to_dict(self, mapping, **kwargs):
+        """A workflow's tasks straight through the task converter (what the registry would call for each,
+        without its dispatch per task); any other mapping as SpiffWorkflow converts it."""
+        task_dict = getattr(self.registry, "fq_task_dict", None)
+        if task_dict is not None and not kwargs and mapping and type(next(iter(mapping.values()))) is Task:
+            return {str(k): task_dict(v) for k, v in mapping.items()}
+        return super().mapping_to_dict(mapping, **kwargs)
+
     def from_dict(self, dct, spec=None, subprocess_specs=None):
         workflow = self.target_class(spec, subprocess_specs or {}, deserializing=True)
         workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
@@ -94,18 +102,40 @@ class _StateOnlyConverter(BpmnWorkflowConverter):
         return workflow
 
 
+_AHEAD = TaskState.FUTURE | TaskState.PREDICTED_MASK  # the states of a task not reached yet
+
+
 class _FinishedTaskMemo(TaskConverter):
     """Serialize a finished task once: it no longer changes, and a long case has thousands.
 
     The memo is checked against everything the conversion reads (state, children, the data
-    objects), so a task SpiffWorkflow does touch again is converted afresh."""
+    objects), so a task SpiffWorkflow does touch again is converted afresh.
+
+    A task not reached yet (FUTURE, LIKELY, MAYBE: the steps ahead, most of a young case's tree) with
+    no data and no internal data of its own is memoized too: its form is then fixed by its state, its
+    links and the *keys* of its parent's data (its delta lists them as deleted), all in the key."""
+
+    def __init__(self, target_class, registry, typename=None):
+        super().__init__(target_class, registry, typename)
+        registry.fq_task_dict = self.typed_dict  # _StateOnlyConverter.mapping_to_dict calls it
+
+    def typed_dict(self, task):
+        """What the registry's conversion of a task gives: `to_dict` with the task's typename."""
+        dct = self.to_dict(task)
+        dct["typename"] = self.registry.typenames[Task]
+        return dct
 
     def to_dict(self, task):
-        if not task.has_state(TaskState.FINISHED_MASK):
-            return super().to_dict(task)
+        state = task.state
         parent = task.parent  # `compact` may hang a task under another parent: its delta changes then
-        key = (task.state, task.last_state_change, tuple(task._children), id(task.data), task._parent,
-               id(parent.data) if parent is not None else None)
+        if state & TaskState.FINISHED_MASK:
+            key = (state, task.last_state_change, tuple(task._children), id(task.data), task._parent,
+                   id(parent.data) if parent is not None else None)
+        elif state & _AHEAD and not task.data and not task.internal_data:
+            key = (state, task.last_state_change, tuple(task._children), task._parent, task.triggered,
+                   tuple(parent.data) if parent is not None else None)
+        else:
+            return super().to_dict(task)
         memo = task.__dict__.get("_fq_memo")
         if memo is None or memo[0] != key:
             memo = task.__dict__["_fq_memo"] = (key, super().to_dict(task))
@@ -426,11 +456,45 @@ def compact(workflow: BpmnWorkflow) -> int:
     firing, so its iteration stays while it runs (the bundled processes have none).
     """
     passed = workflow.__dict__.setdefault(_PASSED_ATTR, set())
+    if not _may_loop(workflow.spec) and not any(_may_loop(sub.spec) for sub in workflow.subprocesses.values()):
+        return 0  # no cycle in any of its graphs: no task spec can occur twice on a path, nothing to take out
     removed = _compact_tree(workflow, workflow, passed)
     for parent_id, sub in list(workflow.subprocesses.items()):
         if workflow.subprocesses.get(parent_id) is sub:  # not removed with an iteration meanwhile
             removed += _compact_tree(workflow, sub, passed)
     return removed
+
+
+def _may_loop(spec) -> bool:
+    """Whether the process graph `spec` has a cycle (worked out once per spec, kept on it)."""
+    found = spec.__dict__.get("_fq_loops")
+    if found is None:
+        found = spec.__dict__["_fq_loops"] = _has_cycle(spec.task_specs.values())
+    return found
+
+
+def _has_cycle(task_specs) -> bool:
+    """A depth-first walk along the specs' outputs that meets a spec still on its path."""
+    state: dict[int, int] = {}  # id of a spec → 1 on the path, 2 done
+    for first in task_specs:
+        if id(first) in state:
+            continue
+        state[id(first)] = 1
+        stack = [(first, iter(first.outputs))]
+        while stack:
+            node, outputs = stack[-1]
+            nxt = next(outputs, None)
+            if nxt is None:
+                state[id(node)] = 2
+                stack.pop()
+                continue
+            seen = state.get(id(nxt))
+            if seen == 1:
+                return True
+            if seen is None:
+                state[id(nxt)] = 1
+                stack.append((nxt, iter(nxt.outputs)))
+    return False
 
 
 def _compact_tree(top: BpmnWorkflow, wf, passed: set[str]) -> int:

@@ -32,6 +32,7 @@ from sqlalchemy import Text, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from .rows import Prepared
 from .store import Case, CaseSearchTerm
 
 COMMON = 2000  # a term of more cases than this counts as common
@@ -80,18 +81,23 @@ def _terms_column():
 
 
 def _postgres(session_or_connection) -> bool:
-    return session_or_connection.get_bind().dialect.name == "postgresql" \
-        if isinstance(session_or_connection, Session) else session_or_connection.dialect.name == "postgresql"
+    # a session (an ORM one, or a command's: engine/db.py CommandSession) answers get_bind(); a connection not
+    bind = session_or_connection.get_bind() if hasattr(session_or_connection, "get_bind") else session_or_connection
+    return bind.dialect.name == "postgresql"
+
+
+_INSERT_TERMS = Prepared(insert(CaseSearchTerm.__table__))  # compiled once: every registration runs it
 
 
 def index_case(session: Session, case_id: int, number: str | None, text: str | None) -> None:
     """Write a newly registered case's terms, in the caller's transaction (PostgreSQL: its GIN index
     follows the row by itself)."""
-    if _postgres(session):
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
         return
     rows = [{"term": term, "case_id": case_id} for term in sorted(terms_of(number, text))]
     if rows:
-        session.execute(insert(CaseSearchTerm), rows)
+        _INSERT_TERMS.insert_many(conn, rows)
 
 
 def index_rows(connection, cases: Iterable[tuple[int, str | None, str | None]], *, into_table: bool = False) -> int:

@@ -137,7 +137,7 @@ class CaseEngine:
     def _run(self, actor: Actor, body: Callable[[Session, datetime], "Ctx"]) -> CommandResult:
         now = self.clock.now()
         with command_time(now), command_actor(actor.username):
-            with self.db.write() as session:
+            with self.db.command() as session:
                 ctx = body(session, now)
             # Committed: the live workflow is good for the case's new version.
             self.cache.put(ctx.case["id"], ctx.case["version"], ctx.workflow, ctx.known)
@@ -175,19 +175,19 @@ class CaseEngine:
         workflow = rt.new_workflow(spec, subprocess_specs, self._script_engine(app),
                                    {**case_data, "level": init.level, "jurisdiction": init.jurisdiction})
         number = next_case_number(session, case_type, app.number_prefix, now.astimezone(ZONE).year)
-        case_id = rows.insert_case(session.connection(), {
+        case = rows.insert_case(session.connection(), {
             "number": number, "type": case_type, "definition_id": definition[0], "status": "open",
             "level": init.level, "jurisdiction": init.jurisdiction, "flags": list(init.flags),
             "repeat_of": init.repeat_of, "data": case_data, "version": 0, "last_event_seq": 0,
             "last_event_hash": "", "created_at": now, "updated_at": now, "registered_by": actor.username,
             "withheld_from": withheld or None, "search_text": init.search_text or None})
+        case_id = case["id"]
         search.index_case(session, case_id, number, init.search_text)
         if init.parties:
             session.execute(CaseParty.__table__.insert(), [
                 {"case_id": case_id, "person_key": p.get("person_key"), "phone_key": p.get("phone_key"),
                  "category": p.get("category"), "respondent_unit": p.get("respondent_unit"), "created_at": now}
                 for p in init.parties])
-        case = self._load_case(session, case_id)
         ctx = Ctx(session, now, actor, app, case, workflow, Known({}, {}))
         # The case's data as registered, without the fields it has no value for yet (None, an empty
         # list or object; the case row has them all): a field absent from it was empty.
@@ -214,7 +214,8 @@ class CaseEngine:
             validate_form(app.form_schema(task["name"]), data, form_title=task["title"])
             workflow, known = self._workflow_for(session, case, app)
             ctx = Ctx(session, now, actor, app, case, workflow, known)
-            before = rt.workflow_data(workflow)
+            # The process data as the last command left it (a live workflow has not moved since).
+            before = known.data if known is not None and known.data is not None else rt.workflow_data(workflow)
             if not rt.complete_task(workflow, task["spiff_id"], data):
                 raise Conflict("该任务已不在待办状态 / the task is no longer ready")
             rows.complete_task(ctx.conn, task["id"], now, actor.username)
@@ -301,7 +302,7 @@ class CaseEngine:
 
         now = self.clock.now()
         with command_time(now):
-            with self.db.write() as session:
+            with self.db.command() as session:
                 ctx = body(session, now)
         return CommandResult(ctx.case["id"], ctx.case["version"], ctx.case["status"])
 
@@ -356,6 +357,7 @@ class CaseEngine:
         rt.compact(workflow)  # finished loop iterations leave the tree: the state stays the size of a new case's
         before = ctx.snapshot
         process_data = rt.workflow_data(workflow)
+        left = dict(process_data)  # what the next command on the live workflow finds (before any hook)
         case.update(ctx.app.case_updates(before, process_data))
         closing = rt.is_completed(workflow) and case["status"] == "open"
         if closing:
@@ -366,7 +368,7 @@ class CaseEngine:
                                         lambda case_type, data, kind: self._start_linked(ctx, case_type, data, kind)))
         timers, ready = self._sync_deadlines(ctx), self._sync_tasks_rows(ctx)
         self._sync_tasks(ctx, ctx.snapshot, {row["kind"]: row for row in timers.values()}, ready)
-        ctx.known = Known(timers, ready)
+        ctx.known = Known(timers, ready, left)
         if closing:
             ctx.event("case_closed", {"outcome": case.get("outcome")})
         # A closed case keeps of its state only what its diagram shows: nothing runs its workflow again.
@@ -386,7 +388,7 @@ class CaseEngine:
         expected = case["version"]
         case.update(updates, version=expected + 1, updated_at=ctx.now, last_event_seq=head_seq,
                     last_event_hash=head_hash)
-        if not rows.save_case(ctx.conn, case, expected):
+        if not rows.save_case(ctx.conn, case, expected, ctx.found):
             raise Conflict("案件已被他人更新，请刷新后重试 / the case was changed by someone else: reload and retry")
         rows.insert_events(ctx.conn, event_rows)
 

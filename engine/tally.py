@@ -15,6 +15,7 @@ from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from .rows import Prepared
 from .store import CaseTally
 
 # (figure, period, unit, key) → how much the count changes
@@ -23,17 +24,24 @@ CaseListener = Callable[[Session, Any, dict[str, Any]], None]
 TaskListener = Callable[[Session, Mapping[str, Any], Any], None]
 
 
+def _upsert(dialect) -> Prepared:
+    stmt = dialect.insert(CaseTally.__table__)
+    return Prepared(stmt.on_conflict_do_update(index_elements=["figure", "period", "unit", "key"],
+                                               set_={"count": CaseTally.count + stmt.excluded.count}))
+
+
+# Built and compiled once: a command that registers or completes a step runs it.
+_UPSERT = {"postgresql": _upsert(postgresql), "sqlite": _upsert(sqlite)}
+
+
 def add(session: Session, deltas: Deltas) -> None:
     """Add each delta to its count (creating the row), one upsert per changed count: two commands
     counting the same new key at once both land (no lost update, no duplicate-key failure)."""
     changed = [{"figure": f, "period": p, "unit": u, "key": k, "count": n} for (f, p, u, k), n in deltas.items() if n]
     if not changed:
         return
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(CaseTally)
-    stmt = stmt.on_conflict_do_update(index_elements=["figure", "period", "unit", "key"],
-                                      set_={"count": CaseTally.count + stmt.excluded.count})
-    session.execute(stmt, changed)
+    conn = session.connection()
+    _UPSERT[conn.dialect.name].insert_many(conn, changed)
 
 
 def replace(session: Session, figures: tuple[str, ...], counts: Deltas) -> None:
