@@ -36,6 +36,7 @@ from .rows import Prepared
 from .store import Case, CaseSearchTerm
 
 COMMON = 2000  # a term of more cases than this counts as common
+WINDOW = 2000  # PostgreSQL: the newest cases a text search reads on the primary key before the index
 NUMBER_MARK = "#"
 TERM_LENGTH = 40  # the column's width: a tail of a number (32 at most) with its mark, or two characters
 
@@ -169,6 +170,20 @@ def newest_with_text(session: Session, text: str, after: int | None, first: int,
     """Batches of the ids of the cases whose text may contain `text`, newest first (below `after`),
     read on the index: `first` ids, growing fourfold up to `last_size`."""
     if _postgres(session):
+        # GIN gives a term's cases in no order: a common word (most cases of a kind) would be read
+        # whole and sorted. So the newest WINDOW cases are read first on the primary key, and only
+        # those below them on the index: a common word fills the page from the window.
+        newest = select(Case.id, Case.search_text).order_by(Case.id.desc()).limit(WINDOW)
+        newest = newest.where(Case.id < after).subquery() if after else newest.subquery()
+        window = session.execute(select(newest.c.id, func.lower(newest.c.search_text).contains(text.lower(),
+                                                                                            autoescape=True))
+                                 .order_by(newest.c.id.desc())).all()
+        batch = [case_id for case_id, holds in window if holds]
+        if batch:
+            yield batch
+        if len(window) < WINDOW:
+            return
+        after = window[-1][0]
         candidates, column = text_candidates(session, text), Case.id
     else:
         term = rarest_term(session, text)

@@ -162,3 +162,20 @@ def test_case_lists_and_the_overdue_list_page_as_a_scan_of_every_readable_case_w
         held = dict(s.execute(select(Case.id, Case.jurisdiction).where(Case.id.in_(first[:2]))).all())
     assert set(held.values()) == {"dz"} and set(first[:2]) <= set(paged(vmed, False))
     assert not set(first[:2]) & set(paged(services.actor_for_token(people["other_village"].token), False))
+
+
+def test_a_text_search_past_the_newest_window_finds_what_a_scan_would(system, people, monkeypatch):
+    """PostgreSQL reads the newest WINDOW cases on the primary key before the GIN index; with a window
+    of two cases a search crosses from the window to the index (SQLite has no window: the same
+    answers)."""
+    monkeypatch.setattr(search, "WINDOW", 2)
+    intake, village = people["intake"], people["village"]
+    walls = [intake.register(summary=f"院墙倒塌第{n}次", parties=[
+        {"side": "applicant", "name": f"王小{n}", "residence_org": "dz-lc"},
+        {"side": "respondent", "name": f"赵大{n}", "residence_org": "dz-lc"}]) for n in range(3)]
+    ditch = intake.register()  # 排水沟堵塞引发邻里纠纷: the newest case holds no 院墙
+    newest_first = [w["id"] for w in reversed(walls)]
+    assert ids(village, "院墙") == newest_first          # one in the window, two below it
+    assert ids(village, "倒塌第0") == [walls[0]["id"]]   # only below the window
+    assert ids(village, "纠纷") == [ditch["id"]]         # only in it
+    assert ids(village, "院墙不在") == []
