@@ -9,6 +9,7 @@ from engine.application import Actor
 from engine.store import OrgUnit, User
 
 from . import authorization as authz
+from . import request_scope
 from .base import UseCases
 
 
@@ -16,7 +17,8 @@ class People(UseCases):
     def org_units(self, actor: Actor) -> list[dict[str, Any]]:
         authz.require("people.read", actor)
         with self.db.read() as session:
-            units = session.scalars(select(OrgUnit).order_by(OrgUnit.code)).all()
+            units = request_scope.kept(session, "org_units", lambda: session.execute(
+                select(OrgUnit.code, OrgUnit.name, OrgUnit.level, OrgUnit.parent).order_by(OrgUnit.code)).all())
             return [{"code": u.code, "name": u.name, "level": u.level, "parent": u.parent} for u in units]
 
     def users(self, actor: Actor) -> list[dict[str, Any]]:
