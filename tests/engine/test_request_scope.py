@@ -7,7 +7,13 @@ import pytest
 from sqlalchemy import event
 
 from engine.accounts import add_org_unit
-from tests.conftest import BPMN_DIR, definition_files, deploy_files, make_system, seed_people
+from tests.conftest import (
+    BPMN_DIR,
+    definition_files,
+    deploy_files,
+    make_system,
+    seed_people,
+)
 from usecases import request_scope
 from usecases.relations import OrgTree
 
