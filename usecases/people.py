@@ -21,6 +21,14 @@ class People(UseCases):
                 select(OrgUnit.code, OrgUnit.name, OrgUnit.level, OrgUnit.parent).order_by(OrgUnit.code)).all())
             return [{"code": u.code, "name": u.name, "level": u.level, "parent": u.parent} for u in units]
 
+    def names(self, actor: Actor) -> dict[str, str]:
+        """username → the name shown (the display name, else the username) of every active user: all a
+        page needs to name people, at a quarter of `users`' cost."""
+        authz.require("people.read", actor)
+        with self.db.read() as session:
+            return {username: shown or username for username, shown in session.execute(
+                select(User.username, User.display_name).where(User.active.is_(True)))}
+
     def users(self, actor: Actor) -> list[dict[str, Any]]:
         authz.require("people.read", actor)
         with self.db.read() as session:
