@@ -3,7 +3,7 @@ PostgreSQL with 100,000 cases, for a bounded time on loopback. Prints throughput
 kind of request and overall, the errors, and the machine's CPU load during the run.
 
     python bench/load.py --database-url URL [--cases 100000] [--users 200] [--ramp 60] [--minutes 3]
-                         [--workers 2] [--keep SCHEMA] [--prepare] [--seed N]
+                         [--workers 2] [--keep SCHEMA] [--prepare] [--seed N] [--timing] [--profile]
 
 Needs locust (`pip install -e '.[bench]'`). The store: a fresh schema of URL's PostgreSQL database,
 filled with CASES cases by bench/seed_cases.py (the county of 20 towns × 15 villages, about 96 %
@@ -29,6 +29,11 @@ Every simulated person is a distinct user of the seeded county, so no two of the
 same task. An error is any answer other than the expected (a 5xx, a 4xx other than a refused
 completion whose task another process changed first, a broken connection or a timeout); the run
 exits 1 when there were any.
+
+--timing runs the server through bench/timed_serve.py and adds, per kind of request, the server's
+own wall and CPU time over the measured window (what a request costs, apart from the queue in front
+of it); --profile adds cProfile of the request threads (it slows them: figures of such a run are not
+the service's).
 """
 from __future__ import annotations
 
@@ -164,13 +169,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(url: str, workers: int, workdir: Path) -> tuple[subprocess.Popen, int]:
+def start_server(url: str, workers: int, workdir: Path, timing: str | None = None) -> tuple[subprocess.Popen, int]:
+    """`fengqiao serve --workers N` on a free port; with `timing` ("times" or "profile") through
+    bench/timed_serve.py, which writes the server's own time per request into `workdir`."""
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "FENGQIAO_DATABASE_URL": url,
            "FENGQIAO_SECRET_KEY": os.urandom(16).hex(), "FENGQIAO_NOTIFICATION_LOG": str(workdir / "n.log")}
     env.pop("FENGQIAO_SIMULATED_CLOCK", None)
+    command = [sys.executable, "-m", "web.cli"]
+    if timing:
+        env.update(FENGQIAO_TIMING_DIR=str(workdir), FENGQIAO_TIMING_PROFILE="1" if timing == "profile" else "0")
+        command = [sys.executable, str(ROOT / "bench" / "timed_serve.py")]
     log = (workdir / "server.log").open("ab")
-    proc = subprocess.Popen([sys.executable, "-m", "web.cli", "serve", "--workers", str(workers), "--port", str(port)],
+    proc = subprocess.Popen(command + ["serve", "--workers", str(workers), "--port", str(port)],
                             cwd=ROOT, env=env, stdout=log, stderr=log)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -285,7 +296,8 @@ def run(url: str, args, workdir: Path) -> int:
     people = plan(url, args.users, args.seed)
     plan_file = workdir / "plan.json"
     plan_file.write_text(json.dumps(people, ensure_ascii=False), encoding="utf-8")
-    server, port = start_server(url, args.workers, workdir)
+    timing = "profile" if args.profile else ("times" if args.timing else None)
+    server, port = start_server(url, args.workers, workdir, timing)
     prefix = workdir / "locust"
     measured = args.minutes * 60
     try:
@@ -300,6 +312,7 @@ def run(url: str, args, workdir: Path) -> int:
             stdout=(workdir / "locust.log").open("ab"), stderr=subprocess.STDOUT)
         watch = CpuWatch(server.pid, locust.pid)
         time.sleep(args.ramp + 2)  # the figures are reset once every user runs
+        measured_from = time.time()
         watch.begin()
         time.sleep(max(1.0, measured - 4))
         cpu = watch.end()  # before locust stops its users
@@ -308,7 +321,44 @@ def run(url: str, args, workdir: Path) -> int:
         stop_server(server)
     rows = list(csv.DictReader((prefix.parent / f"{prefix.name}_stats.csv").open(encoding="utf-8")))
     failures = list(csv.DictReader((prefix.parent / f"{prefix.name}_failures.csv").open(encoding="utf-8")))
-    return report(rows, failures, cpu, code, workdir)
+    result = report(rows, failures, cpu, code, workdir)
+    if timing:
+        server_side(workdir, measured_from, args.profile)
+    return result
+
+
+def server_side(workdir: Path, since: float, profile: bool) -> None:
+    """The server's own wall and CPU time per kind of request over the measured window (--timing)."""
+    rows = [r for f in workdir.glob("timing-*.json") for r in json.loads(f.read_text()) if r[1] >= since]
+    if not rows:
+        print("\nno server-side timings were written")
+        return
+    kinds: dict[str, list] = {}
+    for kind, _end, wall, cpu, _status in rows:
+        kinds.setdefault(kind, []).append((wall, cpu))
+    width = min(60, max(len(k) for k in kinds))
+    print(f"\nin the server (bench/timed_serve.py), the measured window: {len(rows)} requests, "
+          f"{sum(r[3] for r in rows) / 1000:.1f} s of request-thread CPU")
+    print(f"{'kind':<{width}}  {'count':>6} {'wall p50':>8} {'p95':>6} {'cpu p50':>8} {'p95':>6} {'cpu sum s':>9}  (ms)")
+    for kind, found in sorted(kinds.items(), key=lambda item: -sum(c for _w, c in item[1])):
+        walls, cpus = sorted(w for w, _c in found), sorted(c for _w, c in found)
+        print(f"{kind[:width]:<{width}}  {len(found):>6} {_pct(walls, 50):>8.0f} {_pct(walls, 95):>6.0f} "
+              f"{_pct(cpus, 50):>8.1f} {_pct(cpus, 95):>6.1f} {sum(cpus) / 1000:>9.1f}")
+    if profile:
+        import pstats
+        files = [str(f) for f in workdir.glob("profile-*.prof")]
+        if files:
+            import io
+            out = io.StringIO()
+            stats = pstats.Stats(*files, stream=out)
+            stats.sort_stats("cumulative").print_stats(r"(web|usecases|engine|workflows|jinja2|sqlalchemy)[/\\]", 45)
+            stats.sort_stats("tottime").print_stats(25)
+            print("\nprofile of the request threads (whole run, ramp included):")
+            print("\n".join(line for line in out.getvalue().splitlines() if line.strip()))
+
+
+def _pct(ordered: list[float], p: float) -> float:
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def report(rows: list[dict], failures: list[dict], cpu: dict, code: int, workdir: Path) -> int:
@@ -359,6 +409,9 @@ def main() -> int:
     parser.add_argument("--keep", metavar="SCHEMA", help="fill this schema once and reuse it (never dropped)")
     parser.add_argument("--prepare", action="store_true", help="only fill the --keep schema")
     parser.add_argument("--seed", type=int, default=20261201)
+    parser.add_argument("--timing", action="store_true",
+                        help="also print the server's own wall and CPU time per kind of request (bench/timed_serve.py)")
+    parser.add_argument("--profile", action="store_true", help="--timing, and cProfile of the request threads")
     args = parser.parse_args()
     if not args.database_url:
         parser.error("--database-url is needed (a PostgreSQL database)")

@@ -2,7 +2,7 @@
 
     python bench/pages.py [--cases 100000] [--database-url URL] [--requests 200] [--warmup 20]
                           [--user USERNAME] [--explain] [--profile] [--index SQL …]
-                          [--store FILE] [--seed N] [--chunk 2000]
+                          [--store FILE] [--reuse] [--seed N] [--chunk 2000]
 
 Fills a fresh store (a SQLite file in a temporary directory, or with --database-url a schema of its
 own in that PostgreSQL database, dropped afterwards) with CASES cases of the bundled `bpmn/`
@@ -50,22 +50,22 @@ import tempfile
 import time
 from collections import defaultdict
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from sqlalchemy import event, func, select, text  # noqa: E402
+from fresh_store import fresh_store
+from seed_cases import BPMN, PASSWORD, fill_store, verify_sample
+from sqlalchemy import event, func, select, text
 
-from engine.accounts import actor_of  # noqa: E402
-from engine.config import Settings  # noqa: E402
-from engine.store import Case, CaseEvent, Deadline, HumanTask, LedgerEntry, User  # noqa: E402
-from fresh_store import fresh_store  # noqa: E402  (bench/fresh_store.py)
-from seed_cases import BPMN, PASSWORD, fill_store, verify_sample  # noqa: E402
-from usecases import Services  # noqa: E402
-from workflows import build_system  # noqa: E402
+from engine.accounts import actor_of
+from engine.config import Settings
+from engine.store import Case, CaseEvent, Deadline, HumanTask, LedgerEntry, User
+from usecases import Services
+from workflows import build_system
 
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 TARGET_MS = 150.0
@@ -128,7 +128,7 @@ def census(system) -> list[str]:
                           .group_by(HumanTask.name, HumanTask.level).order_by(HumanTask.name)).all()
         pending = s.scalar(select(func.count()).select_from(Deadline).where(Deadline.status == "pending"))
         overdue = s.scalar(select(func.count()).select_from(HumanTask).where(
-            HumanTask.status == "ready", HumanTask.due_at <= datetime.now(timezone.utc)))
+            HumanTask.status == "ready", HumanTask.due_at <= datetime.now(UTC)))
     return ["cases: " + ", ".join(f"{t} {st} {lv or '-'} {n}" for t, st, lv, n in by),
             "open tasks: " + ", ".join(f"{name}@{lv} {n}" for name, lv, n in tasks)
             + f"; {pending} pending deadlines, {overdue} open tasks overdue"]
@@ -369,22 +369,28 @@ def main() -> None:
                         help="CREATE INDEX … to try in the store after the first timing (repeatable)")
     parser.add_argument("--store", type=Path, metavar="FILE",
                         help="SQLite: keep the store in FILE, and reuse it when it exists (no filling)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="the --database-url store is filled already (e.g. bench/load.py's --keep schema, "
+                             "its URL with ?options=-csearch_path=SCHEMA): time it as it is")
     parser.add_argument("--seed", type=int, default=20261201)
     parser.add_argument("--chunk", type=int, default=2000, help="copies per transaction")
     args = parser.parse_args()
     if args.cases < 400:
         parser.error("--cases must be at least 400 (the templates alone are a few hundred)")
 
+    if args.reuse and not args.database_url:
+        parser.error("--reuse times the store of --database-url")
     if args.store and args.database_url:
         parser.error("--store is for SQLite; a --database-url store is always filled afresh")
 
     with tempfile.TemporaryDirectory() as tmp, store_url(args, Path(tmp)) as (url, fill):
         started = time.perf_counter()
-        settings = dict(database_url=url, bpmn_dir=BPMN, notification_log=Path(tmp) / "n.log")
+        settings = {"database_url": url, "bpmn_dir": BPMN, "notification_log": Path(tmp) / "n.log"}
         if fill:
             seed(url, settings, args)
         else:
-            print(f"reusing the store in {args.store.name} (its own size and census as filled)")
+            print(f"reusing the store {args.store.name if args.store else 'of --database-url'} "
+                  "(its own size and census as filled)")
 
         # As in production: the real clock (a simulated one reads the store at every "now").
         system = build_system(Settings(simulated_clock=False, **settings))
@@ -401,7 +407,7 @@ def main() -> None:
             if args.store:  # leave a reused store as it was filled
                 with system.db.write() as s:
                     for sql in args.index:
-                        name = re.search(r"INDEX\s+(?:IF NOT EXISTS\s+)?(\w+)", sql, re.I)
+                        name = re.search(r"INDEX\s+(?:IF NOT EXISTS\s+)?(\w+)", sql, re.IGNORECASE)
                         if name:
                             s.execute(text(f"DROP INDEX IF EXISTS {name.group(1)}"))
         system.close()
@@ -411,6 +417,9 @@ def main() -> None:
 @contextmanager
 def store_url(args, tmp: Path):
     """(url, whether to fill it): a fresh store, or the kept SQLite file of --store."""
+    if args.reuse:
+        yield args.database_url, False
+        return
     if args.store:
         path = args.store.resolve()
         yield f"sqlite:///{path}", not (path.exists() and path.stat().st_size > 0)
@@ -420,7 +429,7 @@ def store_url(args, tmp: Path):
 
 
 def seed(url: str, settings: dict, args) -> None:
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     seeder = build_system(Settings(simulated_clock=True, **settings))
     seeder.upgrade()
     seeder.clock.set(now)

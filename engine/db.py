@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Connection, Engine as SAEngine, make_url
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Engine as SAEngine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -94,6 +95,7 @@ class CommandSession:
     def _close(self) -> None:
         if self._orm is not None:
             self._orm.close()
+READ_ONLY_SESSION = "fengqiao_read_only"  # in the `info` of every session `Database.read` opens
 
 
 class Database:
@@ -128,7 +130,9 @@ class Database:
         self._probe_engine = (self.read_engine.execution_options(isolation_level="AUTOCOMMIT")
                               if self.dialect == "postgresql" else self.read_engine)
         self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False, autoflush=False)
-        self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False, autoflush=False)
+        # Marked, so that what a request reads once may be kept for its other reads (usecases/request_scope.py).
+        self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False, autoflush=False,
+                                           info={READ_ONLY_SESSION: True})
 
     @property
     def is_postgres(self) -> bool:
@@ -203,4 +207,4 @@ def upgrade_schema(db: Database) -> None:
         command.upgrade(cfg, "head")
 
 
-__all__ = ["Database", "upgrade_schema", "OperationalError"]
+__all__ = ["Database", "OperationalError", "upgrade_schema"]

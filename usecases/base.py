@@ -12,6 +12,7 @@ from engine.store import Case, HumanTask
 from engine.system import System
 
 from . import authorization as authz
+from . import request_scope
 from .relations import OrgTree, case_relations
 
 MAX_ID = 2 ** 63 - 1  # ids are 64-bit integers in every store
@@ -48,7 +49,9 @@ class UseCases:
         if case is None:
             raise authz.not_found("case", case_id)
         tree = tree or OrgTree.load(session)
-        relations = case_relations(session, tree, actor, _row(case))
+        # Read once per request (a page asks several use cases about one case): request_scope.py.
+        relations = set(request_scope.kept(session, ("case_relations", actor, case.id, case.version),
+                                           lambda: case_relations(session, tree, actor, _row(case))))
         if not authz.allowed("case.read", actor, relations, case_type=case.type):
             raise authz.not_found("case", case_id)
         return case, relations, tree

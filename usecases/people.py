@@ -9,6 +9,7 @@ from engine.application import Actor
 from engine.store import OrgUnit, User
 
 from . import authorization as authz
+from . import request_scope
 from .base import UseCases
 
 
@@ -16,8 +17,17 @@ class People(UseCases):
     def org_units(self, actor: Actor) -> list[dict[str, Any]]:
         authz.require("people.read", actor)
         with self.db.read() as session:
-            units = session.scalars(select(OrgUnit).order_by(OrgUnit.code)).all()
+            units = request_scope.kept(session, "org_units", lambda: session.execute(
+                select(OrgUnit.code, OrgUnit.name, OrgUnit.level, OrgUnit.parent).order_by(OrgUnit.code)).all())
             return [{"code": u.code, "name": u.name, "level": u.level, "parent": u.parent} for u in units]
+
+    def names(self, actor: Actor) -> dict[str, str]:
+        """username → the name shown (the display name, else the username) of every active user: all a
+        page needs to name people, at a quarter of `users`' cost."""
+        authz.require("people.read", actor)
+        with self.db.read() as session:
+            return {username: shown or username for username, shown in session.execute(
+                select(User.username, User.display_name).where(User.active.is_(True)))}
 
     def users(self, actor: Actor) -> list[dict[str, Any]]:
         authz.require("people.read", actor)

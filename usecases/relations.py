@@ -2,7 +2,8 @@
 grants by, computed for one object in Python and, for lists, as SQL conditions."""
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from sqlalchemy import and_, exists, false, or_, select
 from sqlalchemy.orm import Session
@@ -13,6 +14,7 @@ from engine.store import Case, HumanTask, LedgerEntry
 from workflows.units import Unit, load_units
 
 from . import authorization as authz
+from . import request_scope
 
 
 class OrgTree:
@@ -25,8 +27,9 @@ class OrgTree:
             self._children.setdefault(unit.parent, []).append(unit.code)
 
     @classmethod
-    def load(cls, session: Session) -> "OrgTree":
-        return cls(load_units(session))
+    def load(cls, session: Session) -> OrgTree:
+        """The units as `session` sees them (read once per request in a read session: request_scope.py)."""
+        return request_scope.kept(session, "org_tree", lambda: cls(load_units(session)))
 
     def below(self, code: str | None) -> set[str]:
         """The units under `code` (not itself)."""

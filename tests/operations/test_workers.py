@@ -78,7 +78,7 @@ def test_the_pool_is_sized_by_settings():
     assert (pool.size(), pool._max_overflow, pool._timeout) == (3, 7, 4.5)
     assert db.read_engine is db.write_engine
     defaults = Database(Settings(database_url="postgresql+psycopg://fq@127.0.0.1/county")).write_engine.pool
-    assert (defaults.size(), defaults._max_overflow, defaults._timeout) == (5, 10, 30.0)
+    assert (defaults.size(), defaults._max_overflow, defaults._timeout) == (10, 5, 30.0)
 
 
 @pytest.mark.parametrize("name, value", [("FENGQIAO_DB_POOL_SIZE", "0"), ("FENGQIAO_DB_MAX_OVERFLOW", "-1"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
@@ -412,3 +413,56 @@ def test_a_settled_case_shows_its_file_subsidy_court_steps_and_a_reversal_on_the
         assert said in words, said
     assert 'class="flow sequence-flow taken"' in page and " current\"" not in page
     assert "登记外来消息" not in words  # a closed case takes no messages
+
+
+# --- the drawn diagrams a process keeps ----------------------------------------------------------
+VARIANT = Path(__file__).resolve().parents[1] / "fixtures" / "versions" / "mediation_village_7_days.bpmn"
+
+
+def diagram_of(page: str) -> str:
+    return page[page.index("<svg"):page.index("</svg>")]
+
+
+def marked(svg: str, element_id: str) -> set[str]:
+    found = re.search(rf'data-element-id="{re.escape(element_id)}" class="([^"]*)"', svg)
+    return set(found.group(1).split()) if found else set()
+
+
+def test_a_kept_drawing_follows_the_case_as_it_moves_on_and_a_new_version_as_it_is_deployed(system, ui, browser_at):
+    from web.pages import diagram
+    ui.login("intake1")
+    first = registered(ui)
+    mediator = browser_at("10.0.0.2")
+    mediator.login("vmed1")
+    drawn = diagram._render.cache_info().hits
+    svg = diagram_of(mediator.page(f"/cases/{first}"))
+    assert diagram_of(mediator.page(f"/cases/{first}")) == svg
+    assert diagram._render.cache_info().hits > drawn  # the second look was the kept drawing
+    assert "current" in marked(svg, "mediate_village") and "done" in marked(svg, "triage")
+
+    # The case moves on: its page draws the new state, not the kept one.
+    s, vmed = system.services, system.people["village_mediator"]
+    task = next(t for t in s.cases.get(vmed, first)["tasks"] if t["name"] == "mediate")
+    s.tasks.complete(vmed, task["id"], {"result": "agreement", "agreement_form": "oral",
+                                        "agreement_text": "当场履行完毕", "difficulty": "simple"},
+                     s.cases.get(vmed, first)["version"])
+    moved = diagram_of(mediator.page(f"/cases/{first}"))
+    assert moved != svg
+    assert "current" not in marked(moved, "mediate_village") and "done" in marked(moved, "mediate_village")
+    now_open = {t["name"] for t in s.cases.get(vmed, first)["tasks"]}
+    assert now_open and "当前步骤：" in moved
+
+    # A new version of the process: a case registered now is drawn on it; the first keeps its own.
+    files = definition_files(BPMN)
+    files["mediation.bpmn"] = VARIANT.read_bytes()
+    deploy_files(system, files)
+    second = registered(ui, dispute_form(**{"parties-0-id_number": None}))  # another dispute of other people
+    newer = diagram_of(mediator.page(f"/cases/{second}"))
+    assert "案件流程图（第 2 版）" in newer and "（7日）" in newer  # the new version's label of the deadline
+    assert "current" in marked(newer, "mediate_village")
+    older = diagram_of(mediator.page(f"/cases/{first}"))
+    assert older == moved and "案件流程图（第 1 版）" in older and "（7日）" not in older
+
+    # In English the same case is drawn with English titles: the language is part of what is kept.
+    english = diagram_of(mediator.page(f"/cases/{first}?lang=en"))
+    assert "Case process diagram (version 1)" in english and english != older

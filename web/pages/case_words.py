@@ -164,7 +164,7 @@ class Names:
     @classmethod
     def load(cls, actor) -> Names:
         return cls({u["code"]: u for u in lookups.org_units()},
-                   {u["username"]: u.get("display_name") or u["username"] for u in lookups.users()})
+                   dict(lookups.names()))
 
     def unit(self, code: Any) -> str:
         if not code:

@@ -25,6 +25,7 @@ people scroll, rather than let it shrink to fit.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import re
 import unicodedata
@@ -173,7 +174,7 @@ def _local(tag: str) -> tuple[str, str]:
 
 
 class _Node:
-    __slots__ = ("tag", "attrs", "children", "text")
+    __slots__ = ("attrs", "children", "tag", "text")
 
     def __init__(self, tag: str, attrs: dict[str, str]):
         self.tag, self.attrs, self.children, self.text = tag, attrs, [], []
@@ -445,9 +446,9 @@ def _external_label(item: Shape | Edge, diagram: Diagram) -> tuple[Box, list[str
 
 
 def _middle_segment(points: tuple[tuple[float, float], ...]):
-    lengths = [math.dist(a, b) for a, b in zip(points, points[1:])]
+    lengths = [math.dist(a, b) for a, b in itertools.pairwise(points)]
     half, walked = sum(lengths) / 2, 0.0
-    for (a, b), length in zip(zip(points, points[1:]), lengths):
+    for (a, b), length in zip(itertools.pairwise(points), lengths):
         walked += length
         if walked >= half:
             return a, b
@@ -952,6 +953,9 @@ def _description(diagram: Diagram, state: _State) -> str:
     return "；".join(p for p in parts if p)
 
 
+RENDERED_KEPT = 256  # drawn diagrams kept per process (about 40 KB each)
+
+
 def render_diagram(bpmn_xml: str | bytes, *, current: Iterable[str] = (), done: Iterable[str] = (),
                    taken: Iterable[str] = (), lane_titles: Mapping[str, str] | None = None,
                    title: str = "") -> Markup:
@@ -959,13 +963,26 @@ def render_diagram(bpmn_xml: str | bytes, *, current: Iterable[str] = (), done: 
 
     `lane_titles` maps a lane's name or id to the title shown instead (e.g. "mediator" → "调解员").
     A file without diagram interchange gives a short message instead of an SVG.
+
+    The drawing is a function of its arguments alone, so the last RENDERED_KEPT drawings are kept
+    (least recently used first out), keyed by all of them, the file's text included: a case that moves
+    on, or a new definition version, asks with other arguments and is drawn afresh. The case pages
+    of a county show a few definition versions in a few dozen states all day (drawing one is ~25 ms).
     """
+    data = bpmn_xml if isinstance(bpmn_xml, str) else bytes(bpmn_xml)
+    current = frozenset(current)
+    return _render(data, current, frozenset(done) - current, frozenset(taken),
+                   tuple(sorted((lane_titles or {}).items())), title)
+
+
+@functools.lru_cache(maxsize=RENDERED_KEPT)
+def _render(bpmn_xml: str | bytes, current: frozenset[str], done: frozenset[str], taken: frozenset[str],
+            lane_titles: tuple[tuple[str, str], ...], title: str) -> Markup:
     diagram = parse_diagram(bpmn_xml)
     if diagram is None:
         return NO_DIAGRAM
-    current = frozenset(current)
-    state = _State(current, frozenset(done) - current, frozenset(taken))
-    lane_titles = lane_titles or {}
+    state = _State(current, done, taken)
+    lane_titles = dict(lane_titles)
     shapes_by_id = {s.element_id: s for s in diagram.shapes}
     label = title or diagram.title or "流程图 / process diagram"
     view = _extent(diagram)

@@ -363,7 +363,7 @@ def _render(task_id: int, *, task: Mapping[str, Any] | None = None, values: Mapp
 # --- the case beside the form ------------------------------------------------------------------------
 def _people_by_name() -> dict[str, str]:
     if "task_people" not in g:
-        g.task_people = {u["username"]: u["display_name"] or u["username"] for u in lookups.users()}
+        g.task_people = lookups.names()
     return g.task_people
 
 
