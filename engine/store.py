@@ -199,8 +199,9 @@ class CaseCounter(Base):
 
 class HumanTask(Base):
     __tablename__ = "human_task"
-    __table_args__ = (Index("ix_task_worklist", "status", "role", "org_unit"),
-                      Index("ix_task_case", "case_id", "status"),
+    # (status, role, org_unit), assignee and completed_by alone went in migration 0015: indexes below
+    # begin with them.
+    __table_args__ = (Index("ix_task_case", "case_id", "status"),
                       # Counting done steps per step and unit, on time or not, from the index alone.
                       Index("ix_task_done", "status", "name", "org_unit", "completed_at", "due_at"),
                       # The worklist: one index per way a user may work a task, in its order (migration 0009).
@@ -221,12 +222,12 @@ class HumanTask(Base):
     role: Mapped[str] = mapped_column(String(32))
     org_unit: Mapped[Optional[str]] = mapped_column(String(64))
     level: Mapped[Optional[str]] = mapped_column(String(16))
-    assignee: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+    assignee: Mapped[Optional[str]] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="ready")  # ready | completed | cancelled
     due_at: Mapped[Optional[datetime]]
     created_at: Mapped[datetime]
     completed_at: Mapped[Optional[datetime]]
-    completed_by: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+    completed_by: Mapped[Optional[str]] = mapped_column(String(64))
 
 
 class Deadline(Base):

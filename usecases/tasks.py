@@ -145,7 +145,7 @@ class Tasks(UseCases):
             branches = workable_branches_sql(actor)
             # To count, the claimed tasks' branch (the first) with its roles kept off the index: SQLite's
             # statistics (most tasks have no assignee) would otherwise read it from every ready task of
-            # the role in the county (ix_task_worklist) instead of the actor's own (ix_task_assignee_queue).
+            # the role in the county (ix_task_unit_queue) instead of the actor's own (ix_task_assignee_queue).
             counted = [and_(HumanTask.assignee == actor.username, HumanTask.status == "ready",
                             (HumanTask.role + "").in_(sorted(actor.roles))), *branches[1:]] if branches else []
 
