@@ -113,10 +113,10 @@ def wait_for(condition: Callable[[], object], timeout: float, every: float = 0.0
 
 
 def rows_of(system, model, *conditions) -> list:
-    """The model's rows meeting the conditions, in id order, readable after the read session ends
+    """The model's rows meeting the conditions, in key order (an event's: case, seq), readable after the read session ends
     (it rolls back, which would expire them)."""
     with system.db.read() as s:
-        rows = list(s.scalars(select(model).where(*conditions).order_by(model.id)))
+        rows = list(s.scalars(select(model).where(*conditions).order_by(*model.__table__.primary_key.columns)))
         s.expunge_all()
         return rows
 
