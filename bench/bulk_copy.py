@@ -362,8 +362,8 @@ def load_templates(system, templates: list[Template]) -> list[TemplateRows]:
                                 ops.append((i, "ref", digit[refs[table.name][name]]))
                         elif table.name == "case_record" and name == "last_event_hash":
                             ops.append((i, "head", case_index[row["id"]]))
-                        elif table.name == "case_event" and name in ("prev_hash", "hash"):
-                            ops.append((i, name, None))
+                        elif table.name == "case_event" and name == "hash":
+                            ops.append((i, "hash", None))
                         elif isinstance(value, str):
                             p = Pieces(value, atoms)
                             if not p.plain:
@@ -509,21 +509,22 @@ def fill_copies(system, templates: list[TemplateRows], plan: list[TemplateRows],
                 values, escaped = Renamer(rng.randrange(TOWNS), rng.randint(1, VILLAGES) - t.home, numbers,
                                           ids).values(t.atoms)
                 new_case_ids = list(ids[0].values())
-                by_row: list[Any] = [None] * len(t.event_order)  # per event row: (prev, hash)
+                by_row: list[Any] = [None] * len(t.event_order)  # per event row: its hash's 32 bytes
                 heads = []
                 n = 0
                 for k, evs in enumerate(t.events):
                     prev, case_id = GENESIS, str(new_case_ids[k])
                     for head, tail, seq, at, kind, actor_p, canon_p in evs:
                         body = head.render(values) + case_id + tail.render(values)
-                        digest = sha256((prev + body).encode("utf-8")).hexdigest()
+                        hashed = sha256((prev + body).encode("utf-8"))
+                        digest = hashed.hexdigest()
                         if id(t) not in checked:
                             assert digest == event_hash(prev, int(case_id), seq, at, actor_p.render(values), kind,
                                                         json.loads(canon_p.render(values))), "hash recomputation differs"
-                        by_row[t.event_order[n]] = (prev, digest)
+                        by_row[t.event_order[n]] = hashed.digest()  # stored as bytes (engine.store.Digest)
                         n += 1
                         prev = digest
-                    heads.append(prev)
+                    heads.append(bytes.fromhex(prev))
                 checked.add(id(t))
                 for k, tr in enumerate(t.tables):
                     out = batch[tr.name]
@@ -544,12 +545,10 @@ def fill_copies(system, templates: list[TemplateRows], plan: list[TemplateRows],
                                 row[i] = ids[arg][row[i]]
                             elif what == "state":
                                 row[i] = encode_state(arg.render(values))
-                            elif what == "head":  # stored as its 32 bytes (engine.store.Digest)
-                                row[i] = bytes.fromhex(heads[arg])
-                            elif what == "prev_hash":
-                                row[i] = by_row[j][0]
-                            elif what == "hash":  # stored as its 32 bytes (engine.store.Digest)
-                                row[i] = bytes.fromhex(by_row[j][1])
+                            elif what == "head":
+                                row[i] = heads[arg]
+                            elif what == "hash":
+                                row[i] = by_row[j]
                         out.append(row)
                     if k == event_digit and len(tr.base) != len(by_row):
                         raise RuntimeError("event rows and hashes differ")
@@ -584,7 +583,7 @@ def fill_copies(system, templates: list[TemplateRows], plan: list[TemplateRows],
 
 
 def _copy_lines(out: list[str], tr: TableRows, own: dict[int, int], ids: list[dict[int, int]],
-                values: list[str], escaped: list[str], heads: list[str], by_row: list[Any]) -> None:
+                values: list[str], escaped: list[str], heads: list[bytes], by_row: list[bytes]) -> None:
     """One copy's rows of one table as lines of COPY's text format (`fill_copies`'s rows, for PostgreSQL):
     the template's fields with what changes per copy; its texts joined from escaped pieces."""
     for j, (base, fields, ops) in enumerate(zip(tr.base, tr.fields, tr.ops)):
@@ -598,12 +597,10 @@ def _copy_lines(out: list[str], tr: TableRows, own: dict[int, int], ids: list[di
                 row[i] = str(ids[arg][base[i]])
             elif what == "state":
                 row[i] = copy_bytea(encode_state(arg.render(values)))
-            elif what == "head":  # stored as its 32 bytes (engine.store.Digest)
-                row[i] = copy_bytea(bytes.fromhex(heads[arg]))
-            elif what == "prev_hash":
-                row[i] = by_row[j][0]
+            elif what == "head":
+                row[i] = copy_bytea(heads[arg])
             elif what == "hash":
-                row[i] = copy_bytea(bytes.fromhex(by_row[j][1]))
+                row[i] = copy_bytea(by_row[j])
         out.append("\t".join(row))
 
 

@@ -58,18 +58,21 @@ def _newest_status():
             .correlate(LedgerEntry).scalar_subquery())
 
 
-def _where(tree: OrgTree, visible, chosen: Mapping[str, Any]) -> list:
+def _where(tree: OrgTree, visible, chosen: Mapping[str, Any], *, mediator=LedgerEntry.mediator,
+           unit=Case.jurisdiction, quarter=LedgerEntry.quarter, status=LedgerEvent.status) -> list:
+    """The chosen filters as conditions on the given columns (the entries' by default; `totals` gives
+    the kept totals' own)."""
     condition = [] if visible is None else [visible]
     if "mediator" in chosen:
-        condition.append(LedgerEntry.mediator == chosen["mediator"])
+        condition.append(mediator == chosen["mediator"])
     if "unit" in chosen:
         if chosen["unit"] not in tree.units:
             raise InvalidInput("没有这个单位 / no such unit", fields={"unit": "未知的单位 / unknown unit"})
-        condition.append(Case.jurisdiction.in_(sorted({chosen["unit"]} | tree.below(chosen["unit"]))))
+        condition.append(unit.in_(sorted({chosen["unit"]} | tree.below(chosen["unit"]))))
     if "quarter" in chosen:
-        condition.append(LedgerEntry.quarter == chosen["quarter"])
+        condition.append(quarter == chosen["quarter"])
     if "status" in chosen:
-        condition.append(LedgerEvent.status == chosen["status"])
+        condition.append(status == chosen["status"])
     return condition
 
 
@@ -116,17 +119,8 @@ def totals(session: Session, tree: OrgTree, visible, chosen: Mapping[str, Any]) 
     per quarter, review unit, mediator, unit and status (engine/ledger.py: `ledger_tally`), so the
     county's totals read a row per such key instead of every entry. `visible` is the reader's
     condition on LedgerTally (relations.readable_entries_sql with table=LedgerTally)."""
-    condition = [] if visible is None else [visible]
-    if "mediator" in chosen:
-        condition.append(LedgerTally.mediator == chosen["mediator"])
-    if "unit" in chosen:
-        if chosen["unit"] not in tree.units:
-            raise InvalidInput("没有这个单位 / no such unit", fields={"unit": "未知的单位 / unknown unit"})
-        condition.append(LedgerTally.unit.in_(sorted({chosen["unit"]} | tree.below(chosen["unit"]))))
-    if "quarter" in chosen:
-        condition.append(LedgerTally.quarter == chosen["quarter"])
-    if "status" in chosen:
-        condition.append(LedgerTally.status == chosen["status"])
+    condition = _where(tree, visible, chosen, mediator=LedgerTally.mediator, unit=LedgerTally.unit,
+                       quarter=LedgerTally.quarter, status=LedgerTally.status)
     rows = session.execute(select(LedgerTally.status, func.sum(LedgerTally.count), func.sum(LedgerTally.amount_fen))
                            .where(*condition).group_by(LedgerTally.status)).all()
     rows = [(status, int(count or 0), int(amount or 0)) for status, count, amount in rows if count]
