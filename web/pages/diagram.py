@@ -5,6 +5,8 @@ read that diagram (see "Diagrams are read by people" in ARCHITECTURE.md). No mai
 Python renderer exists; `bpmn-io` on PyPI reads, lints and lays out BPMN but draws nothing.
 So this module draws from the file's `bpmndi` section alone and never moves anything: a
 diagram that reads badly is fixed in its DI, where bpmn.io and Camunda Modeler see the fix too.
+The DI is read into shapes and edges by web/pages/bpmn_di.py; labels are measured and wrapped by
+web/pages/diagram_text.py; this module draws.
 
 Every drawn BPMN element is one `<g data-element-id="…">` with a class naming its kind
 (`pool`, `lane`, `task`, `event`, `gateway`, `flow`, `message-flow`, `association`, `data`,
@@ -25,26 +27,32 @@ people scroll, rather than let it shrink to fit.
 from __future__ import annotations
 
 import functools
-import itertools
 import math
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from xml.parsers import expat
+from dataclasses import dataclass
 
 from markupsafe import Markup, escape
+
+from .bpmn_di import (
+    DATA,
+    EVENTS,
+    GATEWAYS,
+    TASKS,
+    Box,
+    Diagram,
+    DiagramError,
+    Edge,
+    Shape,
+    _external_label,
+    diagram_element_ids,
+    parse_diagram,
+)
+from .diagram_text import FONT_SIZE, LINE_HEIGHT, _wide, text_width, wrap_label
 
 __all__ = ["Box", "Diagram", "DiagramError", "Edge", "Shape", "diagram_element_ids", "parse_diagram",
            "render_diagram", "text_width", "wrap_label"]
 
-BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
-DC = "http://www.omg.org/spec/DD/20100524/DC"
-DI = "http://www.omg.org/spec/DD/20100524/DI"
 
-FONT_SIZE = 12.0
-LINE_HEIGHT = 1.3  # the MIIT guidance asks for at least 1.3
 FONT_FAMILY = ("system-ui, -apple-system, 'PingFang SC', 'Microsoft YaHei', 'Noto Sans CJK SC', "
                "'Source Han Sans SC', sans-serif")
 MARGIN = 20.0
@@ -58,349 +66,6 @@ CURRENT_FILL = "#fff4e5"
 DONE = "#166534"
 DONE_FILL = "#e7f5ec"
 TAKEN = "#1d4ed8"
-
-TASKS = {"task", "userTask", "scriptTask", "serviceTask", "businessRuleTask", "sendTask", "receiveTask",
-         "manualTask", "callActivity", "subProcess", "transaction", "adHocSubProcess"}
-EVENTS = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"}
-GATEWAYS = {"exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway"}
-DATA = {"dataObjectReference", "dataObject", "dataStoreReference", "dataInput", "dataOutput"}
-# What a caller can find as a SpiffWorkflow task spec name, or as a path the case took.
-FLOW_ELEMENTS = TASKS | EVENTS | GATEWAYS | {"sequenceFlow", "messageFlow"}
-
-
-class DiagramError(ValueError):
-    """The file is not BPMN XML this module will read (malformed, or it declares a DOCTYPE)."""
-
-
-@dataclass(frozen=True)
-class Box:
-    x: float
-    y: float
-    width: float
-    height: float
-
-    @property
-    def right(self) -> float:
-        return self.x + self.width
-
-    @property
-    def bottom(self) -> float:
-        return self.y + self.height
-
-    @property
-    def cx(self) -> float:
-        return self.x + self.width / 2
-
-    @property
-    def cy(self) -> float:
-        return self.y + self.height / 2
-
-    def overlaps(self, other: Box, slack: float = 0.0) -> bool:
-        """True when the insides intersect by more than `slack` on both axes (touching is fine)."""
-        return (min(self.right, other.right) - max(self.x, other.x) > slack
-                and min(self.bottom, other.bottom) - max(self.y, other.y) > slack)
-
-    def crosses(self, a: tuple[float, float], b: tuple[float, float], slack: float = 0.0) -> bool:
-        """True when the segment a–b passes through this box shrunk by `slack` (Liang–Barsky clip)."""
-        x0, y0, x1, y1 = self.x + slack, self.y + slack, self.right - slack, self.bottom - slack
-        if x0 >= x1 or y0 >= y1:
-            return False
-        dx, dy = b[0] - a[0], b[1] - a[1]
-        low, high = 0.0, 1.0
-        for p, q in ((-dx, a[0] - x0), (dx, x1 - a[0]), (-dy, a[1] - y0), (dy, y1 - a[1])):
-            if p == 0:
-                if q <= 0:
-                    return False
-            else:
-                t = q / p
-                if p < 0:
-                    low = max(low, t)
-                else:
-                    high = min(high, t)
-        return high - low > 1e-9
-
-
-@dataclass(frozen=True)
-class Shape:
-    element_id: str
-    kind: str  # the BPMN element's local name, e.g. "userTask"; "" when the id names nothing
-    name: str
-    bounds: Box
-    label_bounds: Box | None = None
-    attrs: Mapping[str, str] = field(default_factory=dict)  # the element's own attributes
-    markers: tuple[str, ...] = ()  # event definitions, loop characteristics
-    horizontal: bool = True
-    attached_to: str | None = None
-    expanded: bool | None = None
-
-
-@dataclass(frozen=True)
-class Edge:
-    element_id: str
-    kind: str
-    name: str
-    waypoints: tuple[tuple[float, float], ...]
-    label_bounds: Box | None = None
-    source: str | None = None
-    target: str | None = None
-    attrs: Mapping[str, str] = field(default_factory=dict)
-    conditional: bool = False
-
-
-@dataclass(frozen=True)
-class Diagram:
-    """One BPMN plane: its shapes and edges in document order, and the model they draw."""
-
-    shapes: tuple[Shape, ...]
-    edges: tuple[Edge, ...]
-    lanes_of: Mapping[str, str]  # flow node id → the id of the innermost lane holding it
-    title: str
-
-    def flow_element_ids(self) -> set[str]:
-        return {s.element_id for s in self.shapes if s.kind in FLOW_ELEMENTS} | {
-            e.element_id for e in self.edges if e.kind in FLOW_ELEMENTS}
-
-    def label_box(self, item: Shape | Edge) -> Box | None:
-        """Where `item`'s external label is drawn (None for a name drawn inside its shape, or none)."""
-        laid = _external_label(item, self)
-        return laid[0] if laid else None
-
-
-# ---------------------------------------------------------------------------------------- parsing
-
-def _local(tag: str) -> tuple[str, str]:
-    namespace, _, name = tag.rpartition("}")
-    return namespace, name
-
-
-class _Node:
-    __slots__ = ("attrs", "children", "tag", "text")
-
-    def __init__(self, tag: str, attrs: dict[str, str]):
-        self.tag, self.attrs, self.children, self.text = tag, attrs, [], []
-
-
-def _read_xml(data: str | bytes) -> _Node:
-    # expat directly, so a DOCTYPE (and with it any entity expansion) is refused before it
-    # is read; ElementTree offers no hook for that and defusedxml would be a dependency.
-    parser = expat.ParserCreate(namespace_separator="}")
-    root = _Node("", {})
-    stack = [root]
-
-    def refuse(*_args):
-        raise DiagramError("BPMN 文件不得声明 DOCTYPE / a BPMN file must not declare a DOCTYPE")
-
-    def start(tag, attrs):
-        node = _Node(tag, attrs)
-        stack[-1].children.append(node)
-        stack.append(node)
-
-    parser.StartDoctypeDeclHandler = refuse
-    parser.EntityDeclHandler = refuse
-    parser.StartElementHandler = start
-    parser.EndElementHandler = lambda _tag: stack.pop()
-    parser.CharacterDataHandler = lambda text: stack[-1].text.append(text)
-    try:
-        parser.Parse(data, True)
-    except expat.ExpatError as error:
-        raise DiagramError(f"BPMN 文件不是合法的 XML / not well-formed XML: {error}") from None
-    if not root.children:
-        raise DiagramError("BPMN 文件为空 / empty file")
-    return root.children[0]
-
-
-def _walk(node: _Node):
-    yield node
-    for child in node.children:
-        yield from _walk(child)
-
-
-def _bounds(node: _Node) -> Box | None:
-    for child in node.children:
-        if child.tag == f"{DC}}}Bounds":
-            try:
-                return Box(*(float(child.attrs.get(k, "0")) for k in ("x", "y", "width", "height")))
-            except ValueError:
-                return None
-    return None
-
-
-def _label_bounds(node: _Node) -> Box | None:
-    for child in node.children:
-        if child.tag == f"{BPMNDI}}}BPMNLabel":
-            return _bounds(child)
-    return None
-
-
-@functools.lru_cache(maxsize=32)  # the case page draws the same few definition versions all day
-def _parse(data: str | bytes) -> Diagram | None:
-    root = _read_xml(data)
-    model: dict[str, _Node] = {}
-    for node in _walk(root):
-        if _local(node.tag)[0] == BPMN and "id" in node.attrs:
-            model.setdefault(node.attrs["id"], node)
-
-    planes = [n for n in _walk(root) if n.tag == f"{BPMNDI}}}BPMNPlane"]
-    if not planes:
-        return None
-    # A subprocess drawn on a plane of its own is a second plane; the first one is the process.
-    plane = planes[0]
-    shapes: list[Shape] = []
-    edges: list[Edge] = []
-    for node in plane.children:
-        element_id = node.attrs.get("bpmnElement", "")
-        element = model.get(element_id)
-        kind = _local(element.tag)[1] if element is not None else ""
-        attrs = dict(element.attrs) if element is not None else {}
-        name = _name_of(element)
-        if node.tag == f"{BPMNDI}}}BPMNShape":
-            bounds = _bounds(node)
-            if bounds is None:
-                continue
-            markers = tuple(_marker_of(c) for c in element.children) if element is not None else ()
-            if "isMarkerVisible" in node.attrs:
-                attrs["isMarkerVisible"] = node.attrs["isMarkerVisible"]
-            expanded = node.attrs.get("isExpanded")
-            shapes.append(Shape(element_id, kind, name, bounds, _label_bounds(node), attrs,
-                                markers, node.attrs.get("isHorizontal", "true") != "false",
-                                attrs.get("attachedToRef"), None if expanded is None else expanded == "true"))
-        elif node.tag == f"{BPMNDI}}}BPMNEdge":
-            points = []
-            for child in node.children:
-                if child.tag == f"{DI}}}waypoint":
-                    try:
-                        points.append((float(child.attrs["x"]), float(child.attrs["y"])))
-                    except (KeyError, ValueError):
-                        pass
-            if len(points) < 2:
-                continue
-            source = attrs.get("sourceRef")
-            target = attrs.get("targetRef")
-            conditional = element is not None and any(
-                _local(c.tag)[1] == "conditionExpression" for c in element.children)
-            edges.append(Edge(element_id, kind, name, tuple(points), _label_bounds(node), source, target,
-                              attrs, conditional))
-    if not shapes and not edges:
-        return None
-
-    lanes_of: dict[str, str] = {}
-    for lane_id, lane in ((i, n) for i, n in model.items() if _local(n.tag)[1] == "lane"):
-        for ref in lane.children:
-            if ref.tag == f"{BPMN}}}flowNodeRef":
-                lanes_of[("".join(ref.text)).strip()] = lane_id  # inner lanes come later and win
-    names = [s.name for s in shapes if s.kind == "participant"] + [
-        n.attrs.get("name", "") for n in model.values() if _local(n.tag)[1] == "process"]
-    title = next(filter(None, names), "")
-    return Diagram(tuple(shapes), tuple(edges), lanes_of, title)
-
-
-def _marker_of(child: _Node) -> str:
-    name = _local(child.tag)[1]
-    if name == "multiInstanceLoopCharacteristics" and child.attrs.get("isSequential") == "true":
-        return "sequentialMultiInstance"
-    return name
-
-
-def _name_of(element: _Node | None) -> str:
-    if element is None:
-        return ""
-    if _local(element.tag)[1] == "textAnnotation":
-        for child in element.children:
-            if _local(child.tag)[1] == "text":
-                return "".join(child.text).strip()
-        return ""
-    return element.attrs.get("name", "")
-
-
-def parse_diagram(bpmn_xml: str | bytes) -> Diagram | None:
-    """The first diagram plane of a BPMN file, or None when the file has no diagram interchange."""
-    return _parse(bpmn_xml if isinstance(bpmn_xml, str) else bytes(bpmn_xml))
-
-
-def diagram_element_ids(bpmn_xml: str | bytes | Diagram) -> set[str]:
-    """Ids of the flow nodes and flows the diagram draws: the task spec names worth marking on it."""
-    diagram = bpmn_xml if isinstance(bpmn_xml, Diagram) else parse_diagram(bpmn_xml)
-    return diagram.flow_element_ids() if diagram else set()
-
-
-# ------------------------------------------------------------------------------------------- text
-
-CLOSING = set("，。、？！：；）」』》】〉,.;:!?)]}%")
-OPENING = set("（「『《【〈([{")
-
-
-def _wide(ch: str) -> bool:
-    return unicodedata.east_asian_width(ch) in ("W", "F")
-
-
-def _char_em(ch: str) -> float:
-    if _wide(ch):
-        return 1.0
-    if ch == " ":
-        return 0.28
-    if ch in "iljtfI.,;:!|'()[]/-":
-        return 0.32
-    if ch in "mwMW@":
-        return 0.86
-    if ch.isupper() or ch.isdigit():
-        return 0.64
-    return 0.55
-
-
-def text_width(text: str, font_size: float = FONT_SIZE) -> float:
-    """A generous estimate of the rendered width: the page's fonts are not known here."""
-    return sum(_char_em(ch) for ch in text) * font_size
-
-
-def _tokens(paragraph: str) -> list[list]:
-    """Unbreakable pieces, each with whether a space precedes it. Chinese breaks between any two
-    characters except before closing and after opening punctuation; other words break at spaces."""
-    tokens: list[list] = []
-    space = glue = False
-    for ch in paragraph:
-        if ch.isspace():
-            space, glue = bool(tokens), False
-            continue
-        joins = tokens and not space and (
-            glue or ch in CLOSING or (not _wide(ch) and not _wide(tokens[-1][0][-1])))
-        if joins:
-            tokens[-1][0] += ch
-        else:
-            tokens.append([ch, space])
-        space, glue = False, ch in OPENING
-    return tokens
-
-
-# "中文 / English" is one name in two languages; "受理 / 转送" is one name with a slash in it.
-BILINGUAL = re.compile(r"(?<=[^\x00-\x7f])\s*/\s*(?=[A-Za-z0-9(])")
-
-
-def wrap_label(text: str, width: float, font_size: float = FONT_SIZE) -> list[str]:
-    """Lines of `text` fitting `width`: Chinese wraps per character, other words at spaces, and a
-    bilingual name "中文 / English" puts each language on a line of its own."""
-    lines: list[str] = []
-
-    def push(line: str) -> None:
-        while len(line) > 1 and text_width(line, font_size) > width:  # one word wider than the box
-            cut = len(line) - 1
-            while cut > 1 and text_width(line[:cut], font_size) > width:
-                cut -= 1
-            lines.append(line[:cut])
-            line = line[cut:]
-        lines.append(line)
-
-    paragraphs = [p.strip() for chunk in text.replace("\r", "").split("\n") for p in BILINGUAL.split(chunk)]
-    for paragraph in filter(None, paragraphs):
-        line = ""
-        for token, space in _tokens(paragraph):
-            candidate = f"{line} {token}" if line and space else line + token
-            if not line or text_width(candidate, font_size) <= width:
-                line = candidate
-            else:
-                push(line)
-                line = token
-        push(line)
-    return lines
 
 
 def _text(lines: list[str], x: float, y: float, font_size: float, *, anchor: str = "middle",
@@ -419,40 +84,6 @@ def _text(lines: list[str], x: float, y: float, font_size: float, *, anchor: str
 def _n(value: float) -> str:
     text = f"{value:.2f}".rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
-
-
-# ------------------------------------------------------------------------------------ label layout
-
-def _external_label(item: Shape | Edge, diagram: Diagram) -> tuple[Box, list[str]] | None:
-    """The box and lines of a label drawn outside its shape: events, gateways, data, flows."""
-    if not item.name or isinstance(item, Shape) and item.kind not in EVENTS | GATEWAYS | DATA:
-        return None
-    bounds = item.label_bounds
-    lines = wrap_label(item.name, max(bounds.width, FONT_SIZE) if bounds else 90)
-    if not lines:
-        return None
-    width = max(text_width(line) for line in lines)
-    height = len(lines) * FONT_SIZE * LINE_HEIGHT
-    if bounds is not None:
-        return Box(bounds.cx - width / 2, bounds.y, width, height), lines
-    if isinstance(item, Shape):
-        shape = item.bounds
-        return Box(shape.cx - width / 2, shape.bottom + 5, width, height), lines
-    (ax, ay), (bx, by) = _middle_segment(item.waypoints)
-    mx, my = (ax + bx) / 2, (ay + by) / 2
-    if abs(by - ay) > abs(bx - ax):  # vertical: beside the line
-        return Box(mx + 6, my - height / 2, width, height), lines
-    return Box(mx - width / 2, my - height - 4, width, height), lines
-
-
-def _middle_segment(points: tuple[tuple[float, float], ...]):
-    lengths = [math.dist(a, b) for a, b in itertools.pairwise(points)]
-    half, walked = sum(lengths) / 2, 0.0
-    for (a, b), length in zip(itertools.pairwise(points), lengths):
-        walked += length
-        if walked >= half:
-            return a, b
-    return points[-2], points[-1]
 
 
 # ---------------------------------------------------------------------------------------- drawing
