@@ -1,11 +1,12 @@
 """The tables of fengqiao (SQLAlchemy 2). Schema changes go through Alembic (engine/migrations)."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Any, Optional
 
 from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData,
-                        String, Text, TypeDecorator, UniqueConstraint, text)
+                        String, Text, TypeDecorator, UniqueConstraint, literal_column, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -65,6 +66,41 @@ class Digest(TypeDecorator):
         if value is None or isinstance(value, str):
             return value
         return bytes(value).hex()
+
+
+_CODE = re.compile(r"[a-z][a-z0-9_]*")
+
+
+class Code(TypeDecorator):
+    """A short code of a fixed set (a step's or deadline's status, an event's kind), which a query
+    compares with a literal: `column == "ready"` is written into the SQL as `= 'ready'`, not as a
+    parameter (a code is lowercase letters, digits and underscores: nothing to quote), so that either
+    planner may use an index partial on that value (migration 0016: the indexes over open work cover
+    only the ready steps and pending deadlines). SQLite uses a partial index only when the query
+    names its condition literally; PostgreSQL's generic plans of a prepared statement likewise. The
+    codes are few, so the statements cached stay few."""
+    impl = String
+    cache_ok = True
+
+    class comparator_factory(String.Comparator):
+        def __eq__(self, other):
+            if isinstance(other, str) and _CODE.fullmatch(other):  # nothing to quote: written as it is
+                other = literal_column(f"'{other}'", String())
+            return super().__eq__(other)
+
+        __hash__ = String.Comparator.__hash__
+
+
+# Migration 0016: the indexes over open work hold only the open rows (most rows are done).
+TASK_READY_SQL = "status = 'ready'"
+DEADLINE_PENDING_SQL = "status = 'pending'"
+
+
+def _partial(name: str, *columns: str, where: str) -> Index:
+    """An index of the rows that meet `where`. An index over open work ends with the status column,
+    the same value in each of its few entries: SQLite counts an index as covering a query only when
+    it holds every column the query names, the status of its condition included."""
+    return Index(name, *columns, sqlite_where=text(where), postgresql_where=text(where))
 
 
 class Base(DeclarativeBase):
@@ -201,19 +237,21 @@ class HumanTask(Base):
     __tablename__ = "human_task"
     # (status, role, org_unit), assignee and completed_by alone went in migration 0015: indexes below
     # begin with them.
+    # The indexes over ready steps are partial (migration 0016): a query names `status = 'ready'` (the
+    # column's type, `Code`, writes it as a literal) and the index holds only the open steps.
     __table_args__ = (Index("ix_task_case", "case_id", "status"),
                       # Counting done steps per step and unit, on time or not, from the index alone.
                       Index("ix_task_done", "status", "name", "org_unit", "completed_at", "due_at"),
                       # The worklist: one index per way a user may work a task, in its order (migration 0009).
-                      Index("ix_task_unit_queue", "status", "org_unit", "role", "due_at", "id"),
-                      Index("ix_task_assignee_queue", "assignee", "status", "due_at", "id"),
+                      _partial("ix_task_unit_queue", "org_unit", "role", "due_at", "id", "status", where=TASK_READY_SQL),
+                      _partial("ix_task_assignee_queue", "assignee", "due_at", "id", "status", where=TASK_READY_SQL),
                       # The steps past their due time now, in due order (migration 0013): the dashboard's
                       # overdue figures read only those.
-                      Index("ix_task_ready_due", "status", "due_at", "org_unit", "case_id"),
+                      _partial("ix_task_ready_due", "due_at", "org_unit", "case_id", "status", where=TASK_READY_SQL),
                       # The cases of a user's tasks newest first, and the open steps by case (migration 0014).
                       Index("ix_task_completed_case", "completed_by", "case_id"),
                       Index("ix_task_assignee_case", "assignee", "case_id"),
-                      Index("ix_task_open_case", "status", "case_id", "due_at"))
+                      _partial("ix_task_open_case", "case_id", "due_at", "status", where=TASK_READY_SQL))
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"))
     spiff_id: Mapped[str] = mapped_column(String(36))
@@ -223,7 +261,7 @@ class HumanTask(Base):
     org_unit: Mapped[Optional[str]] = mapped_column(String(64))
     level: Mapped[Optional[str]] = mapped_column(String(16))
     assignee: Mapped[Optional[str]] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="ready")  # ready | completed | cancelled
+    status: Mapped[str] = mapped_column(Code(16), default="ready")  # ready | completed | cancelled
     due_at: Mapped[Optional[datetime]]
     created_at: Mapped[datetime]
     completed_at: Mapped[Optional[datetime]]
@@ -233,9 +271,11 @@ class HumanTask(Base):
 class Deadline(Base):
     """A due time the sweep fires: a waiting BPMN timer, or a window of the SLA table."""
     __tablename__ = "deadline"
-    __table_args__ = (Index("ix_deadline_due", "status", "due_at"), Index("ix_deadline_case", "case_id", "status"),
-                      Index("ix_deadline_warning", "status", "warning_level", "warning_at"),
-                      Index("ix_deadline_open_case", "status", "case_id", "due_at"))  # migration 0014
+    # Partial on the pending deadlines (migration 0016), which the sweep and the lists read.
+    __table_args__ = (_partial("ix_deadline_due", "due_at", "status", where=DEADLINE_PENDING_SQL),
+                      Index("ix_deadline_case", "case_id", "status"),
+                      _partial("ix_deadline_warning", "warning_level", "warning_at", "status", where=DEADLINE_PENDING_SQL),
+                      _partial("ix_deadline_open_case", "case_id", "due_at", "status", where=DEADLINE_PENDING_SQL))
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"))
     kind: Mapped[str] = mapped_column(String(64))
@@ -244,13 +284,18 @@ class Deadline(Base):
     warning_at: Mapped[datetime]
     due_at: Mapped[datetime]
     estimated: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | fired | cancelled
+    status: Mapped[str] = mapped_column(Code(16), default="pending")  # pending | fired | cancelled
     fired_at: Mapped[Optional[datetime]]
     # normal | warning (from warning_at, when its reminder went out) | overdue (fired); kept by the sweep
     warning_level: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
 
 
 MESSAGE_RECEIVED_SQL = "kind = 'message_received'"  # the event of every message a case received
+# The kinds a query looks up in a case's history by kind (its newest owner, agreement, extended
+# deadline; the petitions marked backlog, across cases), each with a small partial index (migration
+# 0016, in place of one index by (case_id, kind, seq) over every event). Any other kind is read from
+# the case's own range of the table (its key, (case_id, seq)).
+INDEXED_EVENT_KINDS = ("owner_changed", "agreement_reached", "deadline_extended", "backlog_marked")
 
 
 class CaseEvent(Base):
@@ -262,8 +307,10 @@ class CaseEvent(Base):
     key is the only copy of (case_id, seq). The hash is kept as its 32 bytes."""
     __tablename__ = "case_event"
     # A case's newest event of a kind (its owner's assignment, its last agreement) is found without
-    # reading the rest of a long history; the reports read events by kind.
-    __table_args__ = (Index("ix_case_event_kind", "case_id", "kind", "seq"),
+    # reading the rest of a long history, and the petitions marked backlog without reading every case:
+    # an index per kind looked up so (the column's type writes `kind = '…'` as a literal).
+    __table_args__ = (*(_partial(f"ix_case_event_{kind}", "case_id", "seq", where=f"kind = '{kind}'")
+                        for kind in INDEXED_EVENT_KINDS),
                       # The messages cases received, by time (a query names the kind as a literal, so
                       # that the planner may use a partial index).
                       Index("ix_case_event_message_at", "at", "case_id", sqlite_where=text(MESSAGE_RECEIVED_SQL),
@@ -273,7 +320,7 @@ class CaseEvent(Base):
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(Code(32))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     hash: Mapped[str] = mapped_column(Digest)
 

@@ -88,8 +88,8 @@ def disputes_mediated(session: Session, visible, start: datetime, end: datetime)
 
 def _agreement_events():
     """Agreements of the quarter found from the mediation steps finished in it (ix_task_done), each
-    joined to the history event its command wrote at the same instant (ix_case_event_kind): the
-    history has no index by time."""
+    joined to the history event its command wrote at the same instant (in the case's own range of
+    the history, its key (case_id, seq)): the history has no index by time."""
     return and_(CaseEvent.case_id == HumanTask.case_id, CaseEvent.kind == "agreement_reached",
                 CaseEvent.at == HumanTask.completed_at)
 
