@@ -182,3 +182,30 @@ def test_sqlite_checkpoints_the_log_at_the_pages_the_settings_say(tmp_path):
         assert _command_connection(system).exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 4321
     finally:
         system.close()
+
+
+def test_sqlite_binds_a_datetime_as_sqlalchemy_would_in_one_step():
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import TypeDecorator
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from engine.store import HumanTask
+
+    column_type = HumanTask.__table__.c.completed_at.type
+    dialect = sqlite.dialect()
+    fast = column_type._cached_bind_processor(dialect)
+    plain = TypeDecorator.bind_processor(column_type.dialect_impl(dialect), dialect)  # process_bind_param, then DATETIME's
+    assert fast is not plain
+    zones = [timezone.utc, timezone(timedelta(hours=8)), timezone(timedelta(hours=-5, minutes=-30))]
+    values = [datetime(2026, 12, 1, 21, 5, 9, micro, tzinfo=zone) for micro in (0, 7, 999999) for zone in zones]
+    values += [datetime(999, 1, 2, 3, 4, 5, tzinfo=timezone.utc), datetime(9999, 12, 31, 15, 59, 59, 1, tzinfo=zones[1])]
+    for value in values:
+        assert fast(value) == plain(value)
+    assert fast(values[1]) == "2026-12-01 13:05:09.000000"
+    assert fast(None) is None
+    with pytest.raises(ValueError):
+        fast(datetime(2026, 1, 1))  # naive: refused, as before
+    pg = postgresql.psycopg.dialect()
+    assert column_type._cached_bind_processor(pg) is None or column_type._cached_bind_processor(pg)(values[1]) == \
+        values[1].astimezone(timezone.utc).replace(tzinfo=None)
