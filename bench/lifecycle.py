@@ -66,9 +66,14 @@ def through_engine(system, actors, n: int) -> tuple[float, float, int]:
 
 def log_pages(system, actors, n: int) -> float:
     """Pages written to SQLite's write-ahead log a command, over n lifecycles (no checkpoint meanwhile)."""
+    def on_command_connection(pragma: str) -> None:
+        # the connection the bench's commands write on: the thread's own, kept between commands (engine/db.py)
+        with system.db.command() as session:
+            session.connection().connection.dbapi_connection.execute(pragma)
+
+    on_command_connection("PRAGMA wal_autocheckpoint=0")
     raw = system.db.write_engine.raw_connection()
     try:
-        raw.dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")  # the one connection the bench writes on
         raw.dbapi_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         raw.close()
@@ -76,9 +81,9 @@ def log_pages(system, actors, n: int) -> float:
     raw = system.db.write_engine.raw_connection()
     try:
         frames = raw.dbapi_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
-        raw.dbapi_connection.execute("PRAGMA wal_autocheckpoint=1000")
     finally:
         raw.close()
+    on_command_connection(f"PRAGMA wal_autocheckpoint={system.db.settings.sqlite_wal_autocheckpoint}")
     return frames / commands
 
 

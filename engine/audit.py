@@ -26,8 +26,13 @@ def _iso(at: datetime) -> str:
     return at.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
+# What json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str) gives
+# (it builds this encoder afresh at every call: a command hashes a few texts for each of its events).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def canonical(event: Mapping[str, Any]) -> str:
-    return json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _CANONICAL.encode(event)
 
 
 def _body(case_id: int, seq: int, at: datetime, actor: str, kind: str, data_canonical: str) -> str:

@@ -26,6 +26,10 @@ class Settings:
     # never corrupted; a power cut or OS crash may lose the last commits before a checkpoint.
     # FULL also survives that, for an fsync per commit (measured in bench/lifecycle.py).
     sqlite_synchronous: str = "NORMAL"
+    # Pages the write-ahead log may hold before a commit copies them into the database file (SQLite's
+    # wal_autocheckpoint; its own default is 1000). A checkpoint fsyncs the log and the database: with
+    # NORMAL, what a power cut may lose is at most what came after the last one (and the OS had not written).
+    sqlite_wal_autocheckpoint: int = 10000
     workflow_cache_size: int = 256
     # PostgreSQL: each process's connection pool (engine/db.py). A process holds at most
     # db_pool_size + db_max_overflow connections; one waiting longer than db_pool_timeout fails.
@@ -101,6 +105,8 @@ class Settings:
             values["workflow_cache_size"] = int(env["FENGQIAO_WORKFLOW_CACHE_SIZE"])
         if "FENGQIAO_SQLITE_SYNCHRONOUS" in env:
             values["sqlite_synchronous"] = env["FENGQIAO_SQLITE_SYNCHRONOUS"].upper()
+        if "FENGQIAO_SQLITE_WAL_AUTOCHECKPOINT" in env:
+            values["sqlite_wal_autocheckpoint"] = int(env["FENGQIAO_SQLITE_WAL_AUTOCHECKPOINT"])
         if "FENGQIAO_BASE_URL" in env:
             values["base_url"] = env["FENGQIAO_BASE_URL"]
         if "FENGQIAO_SESSION_IDLE_HOURS" in env:
@@ -125,6 +131,8 @@ class Settings:
     def __post_init__(self):
         if self.sqlite_synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise ValueError("FENGQIAO_SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA")
+        if self.sqlite_wal_autocheckpoint < 1:
+            raise ValueError("FENGQIAO_SQLITE_WAL_AUTOCHECKPOINT must be a positive number of pages")
         if self.session_idle_hours <= 0 or self.signin_lock_minutes <= 0 or self.signin_max_failures < 1:
             raise ValueError("FENGQIAO_SESSION_IDLE_HOURS and FENGQIAO_SIGNIN_LOCK_MINUTES must be positive, "
                              "FENGQIAO_SIGNIN_MAX_FAILURES at least 1")

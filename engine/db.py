@@ -1,7 +1,10 @@
 """Connections and units of work: one transaction per command, on SQLite or PostgreSQL."""
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +19,8 @@ from .config import Settings
 from .state_codec import json_text
 
 
-def _sqlite_engine(url: str, busy_timeout_ms: int, synchronous: str, *, immediate: bool) -> SAEngine:
+def _sqlite_engine(url: str, busy_timeout_ms: int, synchronous: str, *, immediate: bool,
+                   wal_autocheckpoint: int = 1000) -> SAEngine:
     engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
                            json_serializer=json_text)
 
@@ -29,6 +33,11 @@ def _sqlite_engine(url: str, busy_timeout_ms: int, synchronous: str, *, immediat
         cur.execute(f"PRAGMA synchronous={synchronous}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        # Log pages a commit may leave before it copies them into the database file (a checkpoint, with
+        # its fsyncs): more pages, fewer checkpoints, and a page that many commands change (an index's
+        # newest leaf, a table's last page) copied once for all of them. A checkpoint is not a commit:
+        # what a commit promises (synchronous above) is the same at any interval.
+        cur.execute(f"PRAGMA wal_autocheckpoint={int(wal_autocheckpoint)}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -95,6 +104,24 @@ class CommandSession:
     def _close(self) -> None:
         if self._orm is not None:
             self._orm.close()
+
+
+class _Kept:
+    """A thread's command connection between its commands (SQLite): checked in to the pool again when the
+    thread ends (its thread-local value is dropped) or the database is disposed."""
+
+    __slots__ = ("__weakref__", "conn")
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):  # a connection already gone: nothing to give back
+            self.conn.close()
+
+    __del__ = close
+
+
 READ_ONLY_SESSION = "fengqiao_read_only"  # in the `info` of every session `Database.read` opens
 
 
@@ -109,8 +136,10 @@ class Database:
             database = make_url(self.url).database
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
-            self.write_engine = _sqlite_engine(self.url, settings.sqlite_busy_timeout_ms, settings.sqlite_synchronous, immediate=True)
-            self.read_engine = _sqlite_engine(self.url, settings.sqlite_busy_timeout_ms, settings.sqlite_synchronous, immediate=False)
+            self.write_engine = _sqlite_engine(self.url, settings.sqlite_busy_timeout_ms, settings.sqlite_synchronous,
+                                               immediate=True, wal_autocheckpoint=settings.sqlite_wal_autocheckpoint)
+            self.read_engine = _sqlite_engine(self.url, settings.sqlite_busy_timeout_ms, settings.sqlite_synchronous,
+                                              immediate=False, wal_autocheckpoint=settings.sqlite_wal_autocheckpoint)
         else:
             url = make_url(self.url)
             if url.drivername == "postgresql":
@@ -129,6 +158,13 @@ class Database:
         # round trips (the scheduler's every-second probe, the simulated clock).
         self._probe_engine = (self.read_engine.execution_options(isolation_level="AUTOCOMMIT")
                               if self.dialect == "postgresql" else self.read_engine)
+        # SQLite: a thread keeps its command connection from one command to the next (a pool checkout and
+        # check-in, with the rollback that resets it, cost a command more than its BEGIN and COMMIT). Not on
+        # PostgreSQL, whose pool is shared by every thread's reads and writes and sized by settings.
+        self._keep = self.dialect == "sqlite"
+        self._kept_here = threading.local()
+        self._kept_all: weakref.WeakSet[_Kept] = weakref.WeakSet()
+        self._orphans: list[_Kept] = []
         self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False, autoflush=False)
         # Marked, so that what a request reads once may be kept for its other reads (usecases/request_scope.py).
         self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False, autoflush=False,
@@ -153,19 +189,38 @@ class Database:
     @contextmanager
     def command(self) -> Iterator[CommandSession]:
         """A command's unit of work, like `write()` but on a connection of its own that the command
-        commits (no ORM transaction unless a hook uses the ORM): all or nothing, the same durability."""
-        conn = self.write_engine.connect()
+        commits (no ORM transaction unless a hook uses the ORM): all or nothing, the same durability.
+
+        On SQLite the thread keeps that connection for its next command (outside any transaction: the
+        command committed); a command that fails closes it, which rolls back what it began."""
+        kept = self._kept_here.__dict__.get("kept") if self._keep else None
+        if kept is not None and (kept.conn.closed or kept.conn.invalidated):
+            kept = self._kept_here.kept = None
+        nested = kept is not None and kept.conn.in_transaction()  # a command within one: a connection of its own
+        conn = kept.conn if kept is not None and not nested else self.write_engine.connect()
+        if nested:
+            kept = None
         session = None
+        done = False
         try:
             trans = conn.begin()  # SQLite: BEGIN IMMEDIATE (_on_begin)
             session = CommandSession(conn)
             yield session
             session._finish()
             trans.commit()
+            done = True
         finally:
             if session is not None:
                 session._close()
-            conn.close()  # rolls back whatever did not commit
+            if not done:  # a command that failed leaves its connection (closing it rolls back what it began)
+                if kept is not None:
+                    self._kept_here.kept = None
+                conn.close()
+            elif self._keep and kept is None and not nested:
+                kept = self._kept_here.kept = _Kept(conn)
+                self._kept_all.add(kept)
+            elif not self._keep or nested:
+                conn.close()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -182,7 +237,18 @@ class Database:
         with self._probe_engine.connect() as conn:  # closing it rolls back whatever SQLite began
             yield conn
 
+    def _drop_kept(self, *, close: bool) -> None:
+        kept = list(self._kept_all)
+        self._kept_all = weakref.WeakSet()
+        self._kept_here = threading.local()
+        if close:
+            for k in kept:
+                k.close()
+        else:  # a forked child: the parent's connections are the parent's (never closed nor reused here)
+            self._orphans.extend(kept)
+
     def dispose(self) -> None:
+        self._drop_kept(close=True)
         self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose()
@@ -190,6 +256,7 @@ class Database:
     def after_fork(self) -> None:
         """In a forked child: new, empty pools, leaving the parent's connections to the parent (closing
         them here would end them for the parent too: a socket is shared by a fork)."""
+        self._drop_kept(close=False)
         self.write_engine.dispose(close=False)
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose(close=False)

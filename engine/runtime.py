@@ -26,6 +26,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
 from . import state_codec
@@ -88,7 +89,7 @@ class _StateOnlyConverter(BpmnWorkflowConverter):
         without its dispatch per task); any other mapping as SpiffWorkflow converts it."""
         task_dict = getattr(self.registry, "fq_task_dict", None)
         if task_dict is not None and not kwargs and mapping and type(next(iter(mapping.values()))) is Task:
-            return {str(k): task_dict(v) for k, v in mapping.items()}
+            return {(_id_text(v) if v.id == k else str(k)): task_dict(v) for k, v in mapping.items()}
         return super().mapping_to_dict(mapping, **kwargs)
 
     def from_dict(self, dct, spec=None, subprocess_specs=None):
@@ -100,6 +101,15 @@ class _StateOnlyConverter(BpmnWorkflowConverter):
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
         workflow.__dict__[_PASSED_ATTR] = set(dct.pop(PASSED_KEY, ()))
         return workflow
+
+
+def _id_text(task: Task) -> str:
+    """str(task.id), kept on the task: the text of a UUID costs several times a lookup, and a state
+    names each task three times (its key, its parent's children, its children's parent)."""
+    found = task.__dict__.get("_fq_id")
+    if found is None or found[0] is not task.id:
+        found = task.__dict__["_fq_id"] = (task.id, str(task.id))
+    return found[1]
 
 
 _AHEAD = TaskState.FUTURE | TaskState.PREDICTED_MASK  # the states of a task not reached yet
@@ -135,11 +145,29 @@ class _FinishedTaskMemo(TaskConverter):
             key = (state, task.last_state_change, tuple(task._children), task._parent, task.triggered,
                    tuple(parent.data) if parent is not None else None)
         else:
-            return super().to_dict(task)
+            return self._task_dict(task, parent)
         memo = task.__dict__.get("_fq_memo")
         if memo is None or memo[0] != key:
-            memo = task.__dict__["_fq_memo"] = (key, super().to_dict(task))
+            memo = task.__dict__["_fq_memo"] = (key, self._task_dict(task, parent))
         return dict(memo[1])
+
+    def _task_dict(self, task, parent):
+        """What SpiffWorkflow's TaskConverter.to_dict gives (3.2), with the ids' texts kept on the tasks."""
+        if parent is None:
+            data, delta = task.data, {}
+        else:
+            data = {}
+            delta = {"updates": DeepMerge.get_updated_keys(parent.data, task.data),
+                     "deletions": DeepMerge.get_deleted_keys(parent.data, task.data)}
+        tasks = task.workflow.tasks
+        children = []
+        for child_id in task._children:
+            child = tasks.get(child_id)
+            children.append(_id_text(child) if child is not None and child.id == child_id else str(child_id))
+        return {"id": _id_text(task), "parent": _id_text(parent) if parent is not None else None,
+                "children": children, "last_state_change": task.last_state_change, "state": task.state,
+                "task_spec": task.task_spec.name, "triggered": task.triggered,
+                "internal_data": self.registry.convert(task.internal_data), "data": data, "delta": delta}
 
 
 _registry = BpmnWorkflowSerializer.configure({**SPIFF_CONFIG, BpmnWorkflow: _StateOnlyConverter,

@@ -18,6 +18,9 @@ NAMING = {
 }
 
 
+_SQLITE_DATETIME = "%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:%(second)02d.%(microsecond)06d"
+
+
 class UTCDateTime(TypeDecorator):
     """Aware UTC datetimes on every database (SQLite keeps no offset, so store naive UTC)."""
     impl = DateTime
@@ -29,6 +32,21 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the store")
         return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def bind_processor(self, dialect):
+        """On SQLite, process_bind_param and then DateTime's text ("YYYY-MM-DD HH:MM:SS.ffffff") in one
+        step, the text from isoformat (a command binds several times: when, due, completed …)."""
+        if dialect.name != "sqlite" or getattr(self.impl_instance, "_storage_format", _SQLITE_DATETIME) != _SQLITE_DATETIME:
+            return super().bind_processor(dialect)
+        utc = timezone.utc
+
+        def process(value):
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to the store")
+            return value.astimezone(utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+        return process
 
     def process_result_value(self, value: Optional[datetime], dialect):
         return None if value is None else value.replace(tzinfo=timezone.utc)

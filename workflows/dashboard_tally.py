@@ -103,9 +103,19 @@ def petition_keys(case_type: str, status: str | None, owner: str | None, flags, 
                           if flagged else ()))]
 
 
+def _counted_alike(before, case: Mapping[str, Any]) -> bool:
+    """Whether the case adds to the same counts as before: every column the keys above read is the same."""
+    return (before.type == case["type"] and before.status == case.get("status")
+            and unit_of(before.jurisdiction) == unit_of(case.get("jurisdiction"))
+            and before.outcome == case.get("outcome") and before.closed_at == case.get("closed_at")
+            and before.owner == case.get("owner") and tuple(before.flags or ()) == tuple(case.get("flags") or ()))
+
+
 def on_case_saved(session, before, case: dict[str, Any]) -> None:
     """The engine's case listener: count a new case; move its count when its unit changed; count a
     dispute closed (and move that count when the closed case changes)."""
+    if before is not None and _counted_alike(before, case):
+        return  # most commands: a step of an open case, nothing that a count depends on has moved
     key = (month_of(case["created_at"]), category_of(case.get("data")))
     deltas: Counter = Counter()
     if before is None:
