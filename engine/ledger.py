@@ -21,6 +21,8 @@ from typing import Any, Iterable
 from sqlalchemy import delete, func, select, union, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BinaryExpression
 
 from .audit import PendingEvent, chain_rows, insert_events
 from .calendar import ZONE, iso
@@ -149,6 +151,14 @@ def entry_history(session: Session, entry_id: int) -> list[dict[str, Any]]:
             for ev in events]
 
 
+def _is_in(condition) -> bool:
+    """Whether `condition` is an IN list: its values come from an index one after another, not in id
+    order, so its branch is read from that index and sorted (ordered by `id + 0`); ordered by `id`
+    the store would walk the whole ledger by id instead (SQLite does for an IN of units that hold
+    no entries, which it cannot know are empty)."""
+    return isinstance(condition, BinaryExpression) and condition.operator in (operators.in_op,)
+
+
 def list_entries(session: Session, *, conditions=None, mediator: str | None = None, status: str | None = None,
                  quarter: str | None = None, case_id: int | None = None, after: int | None = None,
                  limit: int = 100) -> tuple[list[dict[str, Any]], int | None]:
@@ -157,7 +167,8 @@ def list_entries(session: Session, *, conditions=None, mediator: str | None = No
 
     Each condition is read on its own, ids only, in id order up to the page's end, and the pages are
     merged in one statement: an OR of them would make SQLite walk the whole ledger by id (or gather
-    and sort all of a unit's entries). The status is the entry's kept one, so a review unit's entries in one status
+    and sort all of a unit's entries). An IN list (the units below a town's office) is read from its
+    index and sorted: its entries only. The status is the entry's kept one, so a review unit's entries in one status
     come from ix_ledger_entry_unit_status in order; then the page's entries with their newest
     status rows, each by its own index."""
     filters = []
@@ -172,7 +183,7 @@ def list_entries(session: Session, *, conditions=None, mediator: str | None = No
     if after:
         filters.append(LedgerEntry.id > after)
     branches = [select(LedgerEntry.id).where(*filters, *([] if condition is None else [condition]))
-                .order_by(LedgerEntry.id).limit(limit + 1).subquery()
+                .order_by(LedgerEntry.id + 0 if _is_in(condition) else LedgerEntry.id).limit(limit + 1).subquery()
                 for condition in ([None] if conditions is None else conditions)]
     if not branches:
         return [], None

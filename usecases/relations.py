@@ -238,9 +238,7 @@ def readable_entry_branches(tree: OrgTree, actor: Actor, table=LedgerEntry) -> l
     if authz.ENTRY_OFFICE in granted and unit:
         branches.append(table.review_unit == unit)
     if authz.OFFICE_ABOVE in granted and unit and tree.below(unit):
-        # A unit each, not one IN: SQLite reads an IN of units that review nothing by walking the
-        # whole ledger in id order (an equality it reads from ix_ledger_entry_review_unit in order).
-        branches.extend(table.review_unit == below for below in sorted(tree.below(unit)))
+        branches.append(table.review_unit.in_(sorted(tree.below(unit))))
     if authz.PAYEE in granted:
         branches.append(table.mediator == actor.username)
     return branches
