@@ -207,6 +207,10 @@ class ConsistencyCheck:
             rows = statuses.get(entry.id, [])
             if not rows:
                 findings.append(Finding("ledger", subject, "没有状态记录 / it has no status row"))
+            elif entry.status != rows[-1].status:
+                findings.append(Finding("ledger", subject, f"记载的状态为 {entry.status}，最新状态记录为 "
+                                                           f"{rows[-1].status} / it says {entry.status!r}, its "
+                                                           f"newest status row {rows[-1].status!r}"))
             named = mentions[entry.case_id][entry.id]
             if named != len(rows):
                 findings.append(Finding("ledger", subject, f"有 {len(rows)} 条状态记录，案件历史中记载 {named} 次 / "

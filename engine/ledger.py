@@ -1,8 +1,9 @@
 """An append-only money ledger per case: entries, their status history, reversals and payment batches.
 
-Nothing here is ever edited or deleted. An entry (`ledger_entry`) is written once, inside its
-case's command; each change of its status is a new `ledger_event` row, and the newest one is the
-entry's status. A correction is a *reversal* entry with the opposite amount. Every change is also
+Nothing here is ever deleted, nor edited but for one kept column. An entry (`ledger_entry`) is
+written once, inside its case's command; each change of its status is a new `ledger_event` row, and
+the newest one is the entry's status, which the entry's `status` column repeats (set with each new
+row, for the lists that filter by status). A correction is a *reversal* entry with the opposite amount. Every change is also
 appended to the case's hash-chained history, so an auditor sees the money next to the case and
 `audit verify` covers it.
 
@@ -17,9 +18,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any, Iterable
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, union, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BinaryExpression
 
 from .audit import PendingEvent, chain_rows, insert_events
 from .calendar import ZONE, iso
@@ -86,7 +89,8 @@ def record_entries(session: Session, case_id: int, entries: Iterable[NewEntry], 
             raise TypeError("amount_fen must be an integer number of fen")
         row = LedgerEntry(case_id=case_id, mediator=e.mediator, level=e.level, difficulty=e.difficulty,
                           amount_fen=e.amount_fen, kind=e.kind, reason=e.reason, rate_version=e.rate_version,
-                          rate_fen=e.rate_fen, review_unit=review_unit, quarter=quarter_of(now), created_at=now)
+                          rate_fen=e.rate_fen, review_unit=review_unit, quarter=quarter_of(now), created_at=now,
+                          status=status)
         session.add(row)
         rows.append(row)
     session.flush()
@@ -147,24 +151,46 @@ def entry_history(session: Session, entry_id: int) -> list[dict[str, Any]]:
             for ev in events]
 
 
-def list_entries(session: Session, *, condition=None, mediator: str | None = None, status: str | None = None,
+def _is_in(condition) -> bool:
+    """Whether `condition` is an IN list: its values come from an index one after another, not in id
+    order, so its branch is read from that index and sorted (ordered by `id + 0`); ordered by `id`
+    the store would walk the whole ledger by id instead (SQLite does for an IN of units that hold
+    no entries, which it cannot know are empty)."""
+    return isinstance(condition, BinaryExpression) and condition.operator in (operators.in_op,)
+
+
+def list_entries(session: Session, *, conditions=None, mediator: str | None = None, status: str | None = None,
                  quarter: str | None = None, case_id: int | None = None, after: int | None = None,
                  limit: int = 100) -> tuple[list[dict[str, Any]], int | None]:
-    """A page of entries, oldest first, that meet `condition` (the caller's visibility) and the filters."""
-    query = with_status(select(LedgerEntry, LedgerEvent)).order_by(LedgerEntry.id).limit(limit + 1)
-    if condition is not None:
-        query = query.where(condition)
+    """A page of entries, oldest first, that meet one of `conditions` (the caller's visibility, one
+    condition per way of reading an entry; None: every entry) and the filters.
+
+    Each condition is read on its own, ids only, in id order up to the page's end, and the pages are
+    merged in one statement: an OR of them would make SQLite walk the whole ledger by id (or gather
+    and sort all of a unit's entries). An IN list (the units below a town's office) is read from its
+    index and sorted: its entries only. The status is the entry's kept one, so a review unit's entries in one status
+    come from ix_ledger_entry_unit_status in order; then the page's entries with their newest
+    status rows, each by its own index."""
+    filters = []
     if status is not None:
-        query = query.where(LedgerEvent.status == status)
+        filters.append(LedgerEntry.status == status)
     if mediator:
-        query = query.where(LedgerEntry.mediator == mediator)
+        filters.append(LedgerEntry.mediator == mediator)
     if quarter:
-        query = query.where(LedgerEntry.quarter == normal_quarter(quarter))
+        filters.append(LedgerEntry.quarter == normal_quarter(quarter))
     if case_id is not None:
-        query = query.where(LedgerEntry.case_id == case_id)
+        filters.append(LedgerEntry.case_id == case_id)
     if after:
-        query = query.where(LedgerEntry.id > after)
-    rows = session.execute(query).all()
+        filters.append(LedgerEntry.id > after)
+    branches = [select(LedgerEntry.id).where(*filters, *([] if condition is None else [condition]))
+                .order_by(LedgerEntry.id + 0 if _is_in(condition) else LedgerEntry.id).limit(limit + 1).subquery()
+                for condition in ([None] if conditions is None else conditions)]
+    if not branches:
+        return [], None
+    merged = union(*(select(b.c.id) for b in branches)).subquery() if len(branches) > 1 else branches[0]
+    chosen = list(session.scalars(select(merged.c.id).order_by(merged.c.id).limit(limit + 1)))
+    rows = session.execute(with_status(select(LedgerEntry, LedgerEvent)).where(LedgerEntry.id.in_(chosen))
+                           .order_by(LedgerEntry.id)).all() if chosen else []
     more = len(rows) > limit
     rows = rows[:limit]
     return [entry_view(e, ev) for e, ev in rows], (rows[-1][0].id if more and rows else None)
@@ -202,6 +228,7 @@ def set_status(session: Session, entry: LedgerEntry, status: str, actor: str, no
                               .order_by(LedgerEvent.id.desc()).limit(1))
     event = LedgerEvent(entry_id=entry.id, status=status, at=now, actor=actor, reason=reason, batch=batch)
     session.add(event)
+    entry.status = status
     session.flush()
     if previous != status:
         unit = session.scalar(select(Case.jurisdiction).where(Case.id == entry.case_id))
@@ -319,7 +346,7 @@ def make_batch(session: Session, key: str, *, payable_status: str, paid_status: 
     if found is not None:
         return found
     rows = session.execute(with_status(select(LedgerEntry, LedgerEvent))
-                           .where(LedgerEvent.status == payable_status, LedgerEntry.amount_fen != 0,
+                           .where(LedgerEntry.status == payable_status, LedgerEntry.amount_fen != 0,
                                   LedgerEntry.created_at < before)
                            .order_by(LedgerEntry.case_id, LedgerEntry.id)).all()
     paid, by_case = [], {}

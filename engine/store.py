@@ -344,12 +344,16 @@ class CaseEvent(Base):
 
 
 class LedgerEntry(Base):
-    """An append-only money ledger per case: entries are only ever added, never edited; a correction is
-    a reversal entry. (The per-case mediator subsidy, 以案定补, is kept here.)
+    """An append-only money ledger per case: entries are only ever added, never edited (their kept
+    `status` aside); a correction is a reversal entry. (The per-case mediator subsidy, 以案定补, is
+    kept here.)
 
-    An entry's status and its payment batch are not columns here: they are the newest of its
-    `ledger_event` rows (engine/ledger.py)."""
+    An entry's history of statuses and its payment batch are its `ledger_event` rows, the newest one
+    current (engine/ledger.py). `status` repeats that newest row's status, written with it (the one
+    column an entry ever changes), so a list of a review unit's entries in one status reads its own
+    index in id order (migration 0016)."""
     __tablename__ = "ledger_entry"
+    __table_args__ = (Index("ix_ledger_entry_unit_status", "review_unit", "status", "id"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), index=True)
     mediator: Mapped[Optional[str]] = mapped_column(String(64), index=True)
@@ -364,6 +368,7 @@ class LedgerEntry(Base):
     review_unit: Mapped[Optional[str]] = mapped_column(String(64), index=True)  # the town justice office (司法所)
     quarter: Mapped[str] = mapped_column(String(8), index=True)  # e.g. 2026Q4, from created_at in Asia/Shanghai
     created_at: Mapped[datetime]
+    status: Mapped[str | None] = mapped_column(String(16))  # the newest ledger_event's status
 
 
 class OutboxMessage(Base):

@@ -218,6 +218,16 @@ def entry_relations(tree: OrgTree, actor: Actor, entry: Any) -> set[str]:
 def readable_entries_sql(tree: OrgTree, actor: Actor, table=LedgerEntry):
     """A SQL condition on LedgerEntry for the entries `actor` may read (None: all), from `subsidy.read`
     (on `table`: LedgerTally has the same review_unit and mediator columns, '' where an entry has none)."""
+    branches = readable_entry_branches(tree, actor, table)
+    if branches is None:
+        return None
+    return or_(*branches) if branches else false()
+
+
+def readable_entry_branches(tree: OrgTree, actor: Actor, table=LedgerEntry) -> list | None:
+    """readable_entries_sql as one condition per way `actor` may read an entry (None: all; none: no
+    entry), each answered by its own index: the entries their office reviews (review_unit), those of
+    the offices below it, those that pay them (mediator)."""
     granted = _granted("subsidy.read", actor)
     if granted is None:
         return None
@@ -231,7 +241,7 @@ def readable_entries_sql(tree: OrgTree, actor: Actor, table=LedgerEntry):
         branches.append(table.review_unit.in_(sorted(tree.below(unit))))
     if authz.PAYEE in granted:
         branches.append(table.mediator == actor.username)
-    return or_(*branches) if branches else false()
+    return branches
 
 
 def at_county(tree: OrgTree, actor: Actor) -> set[str]:

@@ -9,13 +9,19 @@ from sqlalchemy import func, select
 from engine import ledger
 from engine.application import Actor
 from engine.errors import Forbidden, InvalidInput, NotFound
-from engine.store import Case, LedgerEntry, LedgerEvent, LedgerTally
+from engine.store import Case, LedgerEntry, LedgerTally
 from workflows import subsidy_ledger
 
 from . import authorization as authz
 from . import ledger_report as report
 from .base import MAX_ID, UseCases, check_id
-from .relations import OrgTree, at_county, entry_relations, readable_entries_sql
+from .relations import (
+    OrgTree,
+    at_county,
+    entry_relations,
+    readable_entries_sql,
+    readable_entry_branches,
+)
 
 # Which actions an entry's status leaves open (the order of workflows/subsidy_ledger.py), for the page.
 OPEN_ACTIONS = {"accrued": ("review", "reject"), "reviewed": ("approve", "reject"), "approved": ("reverse",),
@@ -36,8 +42,8 @@ class Subsidies(UseCases):
             if value is not None:
                 check_id(value, name)
         with self.db.read() as session:
-            condition = readable_entries_sql(OrgTree.load(session), actor)
-            return ledger.list_entries(session, condition=condition, mediator=mediator, status=status,
+            conditions = readable_entry_branches(OrgTree.load(session), actor)
+            return ledger.list_entries(session, conditions=conditions, mediator=mediator, status=status,
                                        quarter=quarter, case_id=case_id, after=after, limit=limit)
 
     def _act(self, actor: Actor, entry_id: int, use_case: str, action: Callable) -> dict[str, Any]:
@@ -122,7 +128,7 @@ class Subsidies(UseCases):
             if found is None:
                 waiting = session.execute(
                     ledger.with_status(select(func.count(), func.coalesce(func.sum(LedgerEntry.amount_fen), 0)))
-                    .where(LedgerEvent.status == "approved", LedgerEntry.amount_fen != 0,
+                    .where(LedgerEntry.status == "approved", LedgerEntry.amount_fen != 0,
                            LedgerEntry.created_at < ledger.quarter_end(key))).one()
         end = ledger.quarter_end(key)
         year, q = int(key[:4]), int(key[-1])

@@ -1,10 +1,9 @@
 """Use cases on tasks: the worklist, a task with its form, claiming, assigning, completing, extending."""
 from __future__ import annotations
 
-from typing import Any
-
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 
@@ -23,7 +22,7 @@ PAGE = 50
 COUNTED = 1000  # a worklist page counts the tasks up to this many past its start ("more than" beyond)
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)  # stands in for no due date when sorting (those go last)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # stands in for no due date when sorting (those go last)
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,7 @@ class WorklistPage:
     total: int       # all the tasks the filters match, on every page
     page: int
     pages: int
-    steps: list[tuple[str, str]]  # (step key, title) of the steps in the whole list, for the filter
+    steps: list[tuple[str, str]]  # (step key, title) of the listed steps, as far as counted, for the filter
     more: bool = False  # more tasks than `total` (counted up to COUNTED past the page's start)
 
 
@@ -175,10 +174,15 @@ class Tasks(UseCases):
                 of(branch, HumanTask.id).limit(window + 1).subquery())) or 0 for branch in counted)
             more = total > window
             total = min(total, window)
+            # The steps to filter by, of the same bounded window of each branch (every step of a list
+            # that is counted to its end). Grouped outside the limited read: a GROUP BY name over the
+            # branch itself makes SQLite walk every ready task of the county in ix_task_done's name
+            # order (status is its first column) instead of the branch's own index.
             steps: dict[str, str] = {}
             for branch in counted:
-                for name, title in session.execute(select(HumanTask.name, func.min(HumanTask.title))
-                                                   .where(branch).group_by(HumanTask.name)):
+                listed = select(HumanTask.name, HumanTask.title).where(branch).limit(window + 1).subquery()
+                for name, title in session.execute(select(listed.c.name, func.min(listed.c.title))
+                                                   .group_by(listed.c.name)):
                     steps[name] = min(title, steps.get(name, title))
             rows = session.execute(
                 select(HumanTask, Case.number, Case.type, Case.data, Case.withheld_from, deadline.c.warning_at)
@@ -212,7 +216,7 @@ class Tasks(UseCases):
         """A task with its form (JSON Schema), if the actor may read its case."""
         now = self.now()
         with self.db.read() as session:
-            task, case, relations, _ = self.visible_task(session, actor, task_id)
+            task, case, _relations, _ = self.visible_task(session, actor, task_id)
             form = self.app(case.type).form_schema(task.name) or {}
             deadline = views.pending_deadlines(session, [task.case_id]).get((task.case_id, task.name))
             view = views.task_view(task, now, deadline, form=form, case_number=case.number, app=self.app(case.type))

@@ -63,6 +63,12 @@ def ledger_status_without_event(s):
     s.execute(insert(LedgerEvent).values(entry_id=entry_id, status="approved", at=utcnow(), actor="nobody"))
 
 
+def kept_status_that_lies(s):
+    entry_id, status = s.execute(select(LedgerEntry.id, LedgerEntry.status).order_by(LedgerEntry.id)).first()
+    s.execute(update(LedgerEntry).where(LedgerEntry.id == entry_id)
+              .values(status="reviewed" if status == "accrued" else "accrued"))
+
+
 def batch_that_lies(s):
     s.execute(insert(LedgerBatch).values(key="2026Q3", created_at=utcnow(), created_by="cli", entry_count=3,
                                          total_fen=30000))
@@ -92,6 +98,8 @@ DAMAGE = {  # what is done → the kind of finding it must produce, and a word o
     "an event edited": (edit_event, "chain", "edited"),
     "a task row the history never saw": (task_without_history, "history", "never opened"),
     "a ledger status without its history event": (ledger_status_without_event, "ledger", "status row"),
+    "an entry's kept status that is not its newest status row's": (kept_status_that_lies, "ledger",
+                                                                    "its newest status row"),
     "a payment batch whose totals lie": (batch_that_lies, "ledger", "the batch says"),
     "an outbox message marked sent without sending": (sent_without_attempt, "outbox", "without a successful attempt"),
     "an outbox message sent twice": (sent_twice, "outbox", "sent 2 times"),
