@@ -351,7 +351,7 @@ class LedgerEntry(Base):
     An entry's history of statuses and its payment batch are its `ledger_event` rows, the newest one
     current (engine/ledger.py). `status` repeats that newest row's status, written with it (the one
     column an entry ever changes), so a list of a review unit's entries in one status reads its own
-    index in id order (migration 0016)."""
+    index in id order (migration 0017)."""
     __tablename__ = "ledger_entry"
     __table_args__ = (Index("ix_ledger_entry_unit_status", "review_unit", "status", "id"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)

@@ -88,7 +88,7 @@ def test_migration_0016_backfills_each_entrys_status_from_its_newest_status_row(
     cfg.set_main_option("script_location", str(Path(engine.db.__file__).parent / "migrations"))
     with system.db.write_engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0015")
+        command.downgrade(cfg, "0016_slim")
     system.upgrade()
     assert _kept_and_newest(system) == before
 
@@ -96,7 +96,7 @@ def test_migration_0016_backfills_each_entrys_status_from_its_newest_status_row(
         s.execute(update(LedgerEntry).values(status=None))
     with system.db.write_engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0015")
+        command.downgrade(cfg, "0016_slim")
     system.upgrade()
     assert _kept_and_newest(system) == before
     with system.db.read() as s:

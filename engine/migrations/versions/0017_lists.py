@@ -7,14 +7,14 @@ Backfilled in one statement from each entry's newest status row (by ix_ledger_ev
 the table analysed: without statistics of the new index SQLite takes it for a handful of rows a unit
 and reads a unit's whole list from it to sort, instead of ix_ledger_entry_review_unit in id order.
 
-Revision ID: 0016_lists
-Revises: 0015
+Revision ID: 0017_lists
+Revises: 0016_slim
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016_lists"
-down_revision = "0015"
+revision = "0017_lists"
+down_revision = "0016_slim"
 branch_labels = None
 depends_on = None
 
