@@ -435,10 +435,8 @@ class Writer:
 
     def __init__(self, system, tables):
         self.postgres = system.db.is_postgres
-        if not self.postgres:  # no other connection, so the journal mode can change
-            system.db.write_engine.dispose()
-            if system.db.read_engine is not system.db.write_engine:
-                system.db.read_engine.dispose()
+        if not self.postgres:  # no other connection (the pools' nor a thread's kept one): the journal mode can change
+            system.db.dispose()
         self.raw = system.db.write_engine.raw_connection()
         if not self.postgres:
             sqlite_bulk_pragmas(self.raw)

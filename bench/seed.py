@@ -135,8 +135,7 @@ def sizes(system) -> tuple[int, dict[str, int], dict[str, int]]:
                 "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r'")).all())
             return sum(by_table.values()), by_table, rows
     path = Path(system.db.write_engine.url.database)
-    system.db.write_engine.dispose()
-    system.db.read_engine.dispose()
+    system.db.dispose()  # the pools' connections and a thread's kept command connection
     conn = sqlite3.connect(path)
     try:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
