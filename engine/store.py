@@ -149,6 +149,9 @@ class Definition(Base):
     deployed_by: Mapped[str] = mapped_column(String(64), default="")
 
 
+OPEN_CASE_SQL = "status = 'open'"  # the partial indexes' condition of the open cases
+
+
 class Case(Base):
     __tablename__ = "case_record"
     # Migration 0007 also indexes `search_text` on SQLite (not declared here: PostgreSQL has none).
@@ -157,7 +160,11 @@ class Case(Base):
                       # Counting closed cases by outcome over a time range without reading the rows.
                       Index("ix_case_closed", "type", "status", "closed_at", "outcome", "jurisdiction"),
                       # Registrations by time (the dashboard's months, the auditors' date range).
-                      Index("ix_case_created", "created_at", "jurisdiction"))
+                      Index("ix_case_created", "created_at", "jurisdiction"),
+                      # An owner's open cases, the soonest due first (the leader's list, migration 0016):
+                      # open rows only, so a query names OPEN_CASE_SQL literally to use it.
+                      Index("ix_case_owner_due", "owner", "next_due_at", "id", sqlite_where=text(OPEN_CASE_SQL),
+                            postgresql_where=text(OPEN_CASE_SQL)))
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     number: Mapped[str] = mapped_column(String(32))
     type: Mapped[str] = mapped_column(String(64))
@@ -182,6 +189,9 @@ class Case(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     closed_at: Mapped[Optional[datetime]]
+    # The soonest due time of the case's open (ready) steps, None when none has one: kept by the command
+    # that syncs the steps (engine/service.py `_persist`, engine/migration.py), in its transaction.
+    next_due_at: Mapped[datetime | None]
     registered_by: Mapped[Optional[str]] = mapped_column(String(64), index=True)
     # Org units whose members never see who the parties are (the case type decides, at registration).
     withheld_from: Mapped[Optional[list[Any]]] = mapped_column(JSON)
