@@ -219,11 +219,11 @@ _INSERT_EVENTS = insert(event_t)
 _INSERT_CASE = insert(case_t).returning(*_CASE_COLUMNS)  # the row as a read gives it: no read back
 _MUTABLE = ("state", "status", "outcome", "level", "jurisdiction", "owner", "flags", "data", "closed_at",
             "version", "updated_at", "last_event_seq", "last_event_hash", "repeat_of", "withheld_from", "search_text",
-            "next_due_at")
+            "next_due_at", "overdue_at")
 # The mutable columns that case_record's indexes hold: SQLite rewrites an index's entry for every column an
 # UPDATE sets, changed or not (an entry deleted and put back, its page written to the log at the commit),
 # so a command leaves out of its UPDATE those it did not change (`save_case`).
-INDEXED = ("status", "outcome", "jurisdiction", "owner", "closed_at", "next_due_at")
+INDEXED = ("status", "outcome", "jurisdiction", "owner", "closed_at", "next_due_at", "overdue_at")
 _SAVES: dict[tuple[str, ...], Prepared] = {}  # by the columns set: a handful of variants in practice
 
 
@@ -310,9 +310,12 @@ class TaskRow(NamedTuple):
     due_at: datetime | None
 
 
-def next_due(tasks) -> datetime | None:
-    """`case_record.next_due_at` of a case whose ready steps are `tasks` (TaskRows): the soonest due."""
-    return min((t.due_at for t in tasks if t.due_at is not None), default=None)
+def due_columns(tasks, timers) -> dict[str, datetime | None]:
+    """`case_record.next_due_at` and `overdue_at` of a case whose ready steps are `tasks` (TaskRows)
+    and pending deadlines `timers` (rows): the soonest due of the steps, and of steps and deadlines."""
+    steps = min((t.due_at for t in tasks if t.due_at is not None), default=None)
+    deadlines = min((d["due_at"] for d in timers), default=None)
+    return {"next_due_at": steps, "overdue_at": min((d for d in (steps, deadlines) if d is not None), default=None)}
 
 
 def ready_tasks(conn: Connection, case_id: int) -> list[TaskRow]:

@@ -150,6 +150,7 @@ class Definition(Base):
 
 
 OPEN_CASE_SQL = "status = 'open'"  # the partial indexes' condition of the open cases
+DUE_WORK_SQL = "overdue_at IS NOT NULL"  # the cases with a due step or a pending deadline
 
 
 class Case(Base):
@@ -164,7 +165,11 @@ class Case(Base):
                       # An owner's open cases, the soonest due first (the leader's list, migration 0016):
                       # open rows only, so a query names OPEN_CASE_SQL literally to use it.
                       Index("ix_case_owner_due", "owner", "next_due_at", "id", sqlite_where=text(OPEN_CASE_SQL),
-                            postgresql_where=text(OPEN_CASE_SQL)))
+                            postgresql_where=text(OPEN_CASE_SQL)),
+                      # The cases with open work that falls due, newest first (the overdue list, 0016): only
+                      # those rows; `overdue_at <= x` implies the condition, so both stores use it.
+                      Index("ix_case_overdue", "id", "overdue_at", sqlite_where=text(DUE_WORK_SQL),
+                            postgresql_where=text(DUE_WORK_SQL)))
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     number: Mapped[str] = mapped_column(String(32))
     type: Mapped[str] = mapped_column(String(64))
@@ -192,6 +197,9 @@ class Case(Base):
     # The soonest due time of the case's open (ready) steps, None when none has one: kept by the command
     # that syncs the steps (engine/service.py `_persist`, engine/migration.py), in its transaction.
     next_due_at: Mapped[datetime | None]
+    # From when the case is overdue: the soonest of next_due_at and its pending deadlines' due times
+    # (None: nothing of it falls due); kept with next_due_at (the sweep's firing is such a command).
+    overdue_at: Mapped[datetime | None]
     registered_by: Mapped[Optional[str]] = mapped_column(String(64), index=True)
     # Org units whose members never see who the parties are (the case type decides, at registration).
     withheld_from: Mapped[Optional[list[Any]]] = mapped_column(JSON)

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 
 from engine.calendar import ZONE
 from engine.store import Case, Deadline, HumanTask
+from tests.kept_due import assert_due_kept
 from tests.pages.board_world import NOW, QIAN, Clock, api_people, build_county, seed
 from tests.pages.conftest import PageUser
 from tests.petition.conftest import at
@@ -157,33 +158,21 @@ def _actor(system, username: str):
         return actor_of(find_user(s, username))
 
 
-def _soonest_due_kept(system) -> None:
-    """Every case's `next_due_at` is the soonest due time of its ready steps (None: none has one)."""
-    with system.db.read() as s:
-        kept = dict(s.execute(select(Case.id, Case.next_due_at)).all())
-        tasks = s.execute(select(HumanTask.case_id, HumanTask.due_at).where(HumanTask.status == "ready")).all()
-    soonest: dict[int, object] = {}
-    for case_id, due in tasks:
-        if due is not None and (soonest.get(case_id) is None or due < soonest[case_id]):
-            soonest[case_id] = due
-    assert kept == {case_id: soonest.get(case_id) for case_id in kept}
-
-
 def test_a_leaders_list_pages_through_their_cases_soonest_due_first_by_the_kept_due_time(system, client):
     people, clock = api_people(system, client), Clock(system)
     world = seed(people, clock)
     office = people["officer"]
     for key in ("B", "D", "F"):
         assert office.set_owner(world[key], "leader_wang", reason="统一包案").status_code == 200
-    _soonest_due_kept(system)
+    assert assert_due_kept(system)
     # his progress report on A, done: its next report falls due 15 days later, the case's due time moves
     before = {c.id: c.next_due_at for c in owned_rows_kept(system, "leader_wang")}
     people["wang"].do(world["A"], "progress_report", notes="已约谈双方")
     after = {c.id: c.next_due_at for c in owned_rows_kept(system, "leader_wang")}
     assert after[world["A"]] > before[world["A"]]
-    _soonest_due_kept(system)
+    assert assert_due_kept(system)
     clock.to("2026-09-25 09:00")  # deadlines fire, steps move on
-    _soonest_due_kept(system)
+    assert assert_due_kept(system)
     # one of his cases has no due step (as a step without a time limit leaves it): it comes last
     with system.db.write() as s:
         s.execute(update(Case).where(Case.id == world["F"]).values(next_due_at=None))
