@@ -252,8 +252,9 @@ class Deadline(Base):
     """A due time the sweep fires: a waiting BPMN timer, or a window of the SLA table."""
     __tablename__ = "deadline"
     __table_args__ = (Index("ix_deadline_due", "status", "due_at"), Index("ix_deadline_case", "case_id", "status"),
-                      Index("ix_deadline_warning", "status", "warning_level", "warning_at"),
-                      Index("ix_deadline_open_case", "status", "case_id", "due_at"))  # migration 0014
+                      Index("ix_deadline_warning", "status", "warning_level", "warning_at"))
+    # ix_deadline_open_case (status, case_id, due_at) of migration 0014 went in 0016: the overdue list
+    # reads case_record.overdue_at, every other read of a case's deadlines ix_deadline_case.
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"))
     kind: Mapped[str] = mapped_column(String(64))

@@ -4,9 +4,10 @@ timers; and two partial indexes: `ix_case_owner_due` (owner, next_due_at, id) of
 leader's list (the soonest due first, a page at a time) reads one page of it instead of sorting all
 the leader's open cases by a subquery into human_task per case, and `ix_case_overdue` (id, overdue_at)
 of the cases with due work, so the overdue list reads the overdue cases newest first from one index
-instead of merging the open deadlines' and steps' case ids.
+instead of merging the open deadlines' and steps' case ids (ix_deadline_open_case, which that merge
+read, is dropped).
 
-The backfill is two UPDATEs over the cases with due work (on the open work's indexes).
+The backfill is three UPDATEs over the cases with due work (on the open work's indexes).
 
 Revision ID: 0016_board
 Revises: 0015
@@ -43,10 +44,14 @@ def upgrade() -> None:
                     postgresql_where=OPEN)
     op.create_index("ix_case_overdue", "case_record", ["id", "overdue_at"], sqlite_where=DUE_WORK,
                     postgresql_where=DUE_WORK)
+    # The overdue list's merge of the open deadlines by case (0014) is gone; a case's deadlines are
+    # read on ix_deadline_case (case_id, status).
+    op.drop_index("ix_deadline_open_case", table_name="deadline")
     op.execute("ANALYZE case_record")
 
 
 def downgrade() -> None:
+    op.create_index("ix_deadline_open_case", "deadline", ["status", "case_id", "due_at"], unique=False)
     op.drop_index("ix_case_overdue", table_name="case_record")
     op.drop_index("ix_case_owner_due", table_name="case_record")
     with op.batch_alter_table("case_record") as batch:
