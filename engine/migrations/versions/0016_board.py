@@ -28,9 +28,8 @@ STEPS_DUE = "SELECT case_id FROM human_task WHERE status = 'ready' AND due_at IS
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("case_record") as batch:
-        batch.add_column(sa.Column("next_due_at", UTCDateTime(), nullable=True))
-        batch.add_column(sa.Column("overdue_at", UTCDateTime(), nullable=True))
+    op.add_column("case_record", sa.Column("next_due_at", UTCDateTime(), nullable=True))
+    op.add_column("case_record", sa.Column("overdue_at", UTCDateTime(), nullable=True))
     op.execute("UPDATE case_record SET next_due_at = (SELECT min(t.due_at) FROM human_task t "
                "WHERE t.status = 'ready' AND t.case_id = case_record.id) "
                f"WHERE id IN ({STEPS_DUE})")
@@ -54,6 +53,6 @@ def downgrade() -> None:
     op.create_index("ix_deadline_open_case", "deadline", ["status", "case_id", "due_at"], unique=False)
     op.drop_index("ix_case_overdue", table_name="case_record")
     op.drop_index("ix_case_owner_due", table_name="case_record")
-    with op.batch_alter_table("case_record") as batch:
-        batch.drop_column("overdue_at")
-        batch.drop_column("next_due_at")
+    # ALTER TABLE … DROP COLUMN on both stores (a batch would copy case_record, which others reference)
+    op.drop_column("case_record", "overdue_at")
+    op.drop_column("case_record", "next_due_at")
