@@ -624,7 +624,7 @@ class CaseMigrations:
                                                      [PendingEvent("definition_migrated", data, actor.username)])
         expected = case["version"]
         case.update(state=rt.dump_state(workflow), version=expected + 1, updated_at=now, last_event_seq=head_seq,
-                    last_event_hash=head_hash)
+                    last_event_hash=head_hash, **rows.due_columns(known_tasks.values(), timers.values()))
         return outcome, _Plan(case, expected, deadline_updates, task_updates, event_rows, workflow,
                               Known(timers, known_tasks))
 

@@ -218,11 +218,12 @@ _INSERT_DEADLINES = insert(deadline_t).returning(deadline_t.c.id, sort_by_parame
 _INSERT_EVENTS = insert(event_t)
 _INSERT_CASE = insert(case_t).returning(*_CASE_COLUMNS)  # the row as a read gives it: no read back
 _MUTABLE = ("state", "status", "outcome", "level", "jurisdiction", "owner", "flags", "data", "closed_at",
-            "version", "updated_at", "last_event_seq", "last_event_hash", "repeat_of", "withheld_from", "search_text")
+            "version", "updated_at", "last_event_seq", "last_event_hash", "repeat_of", "withheld_from", "search_text",
+            "next_due_at", "overdue_at")
 # The mutable columns that case_record's indexes hold: SQLite rewrites an index's entry for every column an
 # UPDATE sets, changed or not (an entry deleted and put back, its page written to the log at the commit),
 # so a command leaves out of its UPDATE those it did not change (`save_case`).
-INDEXED = ("status", "outcome", "jurisdiction", "owner", "closed_at")
+INDEXED = ("status", "outcome", "jurisdiction", "owner", "closed_at", "next_due_at", "overdue_at")
 _SAVES: dict[tuple[str, ...], Prepared] = {}  # by the columns set: a handful of variants in practice
 
 
@@ -307,6 +308,14 @@ class TaskRow(NamedTuple):
     spiff_id: str
     name: str
     due_at: datetime | None
+
+
+def due_columns(tasks, timers) -> dict[str, datetime | None]:
+    """`case_record.next_due_at` and `overdue_at` of a case whose ready steps are `tasks` (TaskRows)
+    and pending deadlines `timers` (rows): the soonest due of the steps, and of steps and deadlines."""
+    steps = min((t.due_at for t in tasks if t.due_at is not None), default=None)
+    deadlines = min((d["due_at"] for d in timers), default=None)
+    return {"next_due_at": steps, "overdue_at": min((d for d in (steps, deadlines) if d is not None), default=None)}
 
 
 def ready_tasks(conn: Connection, case_id: int) -> list[TaskRow]:

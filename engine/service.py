@@ -374,7 +374,8 @@ class CaseEngine:
         # A closed case keeps of its state only what its diagram shows: nothing runs its workflow again.
         state = rt.closed_state(workflow) if case["status"] != "open" else rt.dump_state(workflow)
         registered = case["version"] == 0  # inserted by _open_case, written for the first time here
-        self._write_case(ctx, {"data": _jsonable(process_data), "state": state})
+        self._write_case(ctx, {"data": _jsonable(process_data), "state": state,
+                               **rows.due_columns(ready.values(), timers.values())})
         for listener in self.case_listeners:
             listener(ctx.session, None if registered else (listeners_before or before), case)
         if closing:

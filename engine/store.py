@@ -203,6 +203,10 @@ class Definition(Base):
     deployed_by: Mapped[str] = mapped_column(String(64), default="")
 
 
+OPEN_CASE_SQL = "status = 'open'"  # the partial indexes' condition of the open cases
+DUE_WORK_SQL = "overdue_at IS NOT NULL"  # the cases with a due step or a pending deadline
+
+
 class Case(Base):
     __tablename__ = "case_record"
     # Migration 0007 also indexes `search_text` on SQLite (not declared here: PostgreSQL has none).
@@ -211,7 +215,15 @@ class Case(Base):
                       # Counting closed cases by outcome over a time range without reading the rows.
                       Index("ix_case_closed", "type", "status", "closed_at", "outcome", "jurisdiction"),
                       # Registrations by time (the dashboard's months, the auditors' date range).
-                      Index("ix_case_created", "created_at", "jurisdiction"))
+                      Index("ix_case_created", "created_at", "jurisdiction"),
+                      # An owner's open cases, the soonest due first (the leader's list, migration 0018):
+                      # open rows only, so a query names OPEN_CASE_SQL literally to use it.
+                      Index("ix_case_owner_due", "owner", "next_due_at", "id", sqlite_where=text(OPEN_CASE_SQL),
+                            postgresql_where=text(OPEN_CASE_SQL)),
+                      # The cases with open work that falls due, newest first (the overdue list, 0018): only
+                      # those rows; `overdue_at <= x` implies the condition, so both stores use it.
+                      Index("ix_case_overdue", "id", "overdue_at", sqlite_where=text(DUE_WORK_SQL),
+                            postgresql_where=text(DUE_WORK_SQL)))
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     number: Mapped[str] = mapped_column(String(32))
     type: Mapped[str] = mapped_column(String(64))
@@ -236,6 +248,12 @@ class Case(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     closed_at: Mapped[Optional[datetime]]
+    # The soonest due time of the case's open (ready) steps, None when none has one: kept by the command
+    # that syncs the steps (engine/service.py `_persist`, engine/migration.py), in its transaction.
+    next_due_at: Mapped[datetime | None]
+    # From when the case is overdue: the soonest of next_due_at and its pending deadlines' due times
+    # (None: nothing of it falls due); kept with next_due_at (the sweep's firing is such a command).
+    overdue_at: Mapped[datetime | None]
     registered_by: Mapped[Optional[str]] = mapped_column(String(64), index=True)
     # Org units whose members never see who the parties are (the case type decides, at registration).
     withheld_from: Mapped[Optional[list[Any]]] = mapped_column(JSON)
@@ -290,10 +308,11 @@ class Deadline(Base):
     """A due time the sweep fires: a waiting BPMN timer, or a window of the SLA table."""
     __tablename__ = "deadline"
     # Partial on the pending deadlines (migration 0016), which the sweep and the lists read.
+    # ix_deadline_open_case (case_id, due_at) went in 0018: the overdue list reads
+    # case_record.overdue_at, every other read of a case's deadlines ix_deadline_case.
     __table_args__ = (_partial("ix_deadline_due", "due_at", "status", where=DEADLINE_PENDING_SQL),
                       Index("ix_deadline_case", "case_id", "status"),
-                      _partial("ix_deadline_warning", "warning_level", "warning_at", "status", where=DEADLINE_PENDING_SQL),
-                      _partial("ix_deadline_open_case", "case_id", "due_at", "status", where=DEADLINE_PENDING_SQL))
+                      _partial("ix_deadline_warning", "warning_level", "warning_at", "status", where=DEADLINE_PENDING_SQL))
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"))
     kind: Mapped[str] = mapped_column(String(64))

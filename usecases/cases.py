@@ -1,7 +1,6 @@
 """Use cases on cases: register, read, search, history, unmask, messages, ownership and backlog."""
 from __future__ import annotations
 
-import heapq
 import re
 from datetime import timedelta
 from typing import Any, Mapping
@@ -13,7 +12,7 @@ from engine.application import Actor
 from engine.calendar import iso
 from engine.command import CommandResult
 from engine.errors import InvalidInput, NotFound
-from engine.store import Case, CaseParty, Deadline, Definition, HumanTask
+from engine.store import Case, CaseParty, Definition, HumanTask
 
 from . import authorization as authz
 from . import views
@@ -165,9 +164,8 @@ class Cases(UseCases):
                 if value:
                     where.append(column == value)
             if overdue:
-                where.append(or_(exists().where(Deadline.case_id == Case.id, Deadline.status == "pending",
-                                                Deadline.due_at <= now),
-                                 _task_due(now=now)))
+                # an overdue pending deadline or open step: the soonest of them, kept on the case
+                where.append(Case.overdue_at <= now)
             if flag:
                 where.append(self._has_flag(flag, now))
             if due_within_days:
@@ -346,17 +344,11 @@ def _found(session, where: list, matches, q: str, wanted: int, after: int | None
 
 
 def _overdue_ids(session, now, after: int | None, wanted: int):
-    """Batches of the ids of the cases with an overdue deadline or step, newest first, merged from
-    the open deadlines and open steps read by case id on their (status, case_id, due_at) indexes (only
-    open work is read, and only as far as the page needs)."""
-    deadlines = _newest_ids(session, select(Deadline.case_id).where(Deadline.status == "pending",
-                                                                    Deadline.due_at <= now),
-                            Deadline.case_id, after, wanted)
-    steps = _newest_ids(session, select(HumanTask.case_id).where(HumanTask.status == "ready",
-                                                                 HumanTask.due_at.is_not(None),
-                                                                 HumanTask.due_at <= now),
-                        HumanTask.case_id, after, wanted)
-    return _batches(_distinct(heapq.merge(deadlines, steps, reverse=True)), wanted)
+    """Batches of the ids of the cases with an overdue deadline or step, newest first, read on the
+    partial index of the cases with due work (ix_case_overdue: only those rows, by id, with the
+    time they are overdue from), only as far as the page needs."""
+    return _batches(_newest_ids(session, select(Case.id).where(Case.overdue_at <= now), Case.id, after, wanted),
+                    wanted)
 
 
 def _task_case_ids(session, condition, after: int | None, wanted: int):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 
 from engine.application import Actor
 from engine.calendar import ZONE, iso
@@ -32,14 +32,19 @@ class Leader(UseCases):
         today = now.astimezone(ZONE).date()
         with self.db.read() as session:
             tree = OrgTree.load(session)
-            mine = (Case.owner == actor.username, Case.status == "open")
+            # Named literally (OPEN_CASE_SQL), so both stores read the partial index ix_case_owner_due.
+            mine = (Case.owner == actor.username, Case.status == literal_column("'open'"))
             total = session.scalar(select(func.count()).select_from(Case).where(*mine)) or 0
-            next_due = (select(func.min(HumanTask.due_at)).where(HumanTask.case_id == Case.id,
-                                                                 HumanTask.status == "ready")
-                        .correlate(Case).scalar_subquery())
-            rows = session.execute(select(Case, next_due.label("next_due")).where(*mine)
-                                   .order_by(next_due.is_(None), next_due, Case.id)
-                                   .offset((page - 1) * per_page).limit(per_page)).all()
+            # The soonest due first, then those without a due step, each by id: the cases with a due
+            # step as one range of the index, then the others as another.
+            offset, due = (page - 1) * per_page, Case.next_due_at
+            rows = session.execute(select(Case, due).where(*mine, due.is_not(None)).order_by(due, Case.id)
+                                   .offset(offset).limit(per_page)).all()
+            if len(rows) < per_page:
+                with_due = offset + len(rows) if rows else session.scalar(
+                    select(func.count()).select_from(Case).where(*mine, due.is_not(None))) or 0
+                rows += session.execute(select(Case, due).where(*mine, due.is_(None)).order_by(Case.id)
+                                        .offset(max(0, offset - with_due)).limit(per_page - len(rows))).all()
             ids = [c.id for c, _due in rows]
             ready: dict[int, list[HumanTask]] = {}
             if ids:

@@ -13,6 +13,7 @@ from notifications.dispatcher import OutboxDispatcher
 from tests.conftest import START
 from tests.deadlines.conftest import (build, deadlines_of, events_of, iso_in, outbox, pending_due, ready_task,
                                       seed_county, wait_for, who_got)
+from tests.kept_due import assert_due_kept
 
 
 def test_a_reply_due_in_two_seconds_is_escalated_within_a_second_of_its_time(database_url):
@@ -154,6 +155,7 @@ def test_a_report_due_every_15_days_fires_each_time_and_waits_for_the_next(count
     county.clock.set(rows[1].due_at + timedelta(seconds=1))
     assert county.sweep() == 1
     assert len(events_of(county, "deadline_breached")) == 2
+    assert assert_due_kept(county) == 1  # the next report's due time, kept on the case by each firing
 
 
 def test_the_warning_level_is_stored_and_moves_with_the_clock(county):

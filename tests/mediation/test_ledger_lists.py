@@ -1,5 +1,5 @@
 """The ledger's lists read each way of seeing an entry on its own index and merge them, and filter
-by the status each entry keeps with its newest status row (migration 0016)."""
+by the status each entry keeps with its newest status row (migration 0017)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -73,7 +73,7 @@ def test_a_town_office_pages_its_own_entries_and_those_of_the_units_below_it_in_
     assert mine == sorted([*expected, other])
 
 
-def test_migration_0016_backfills_each_entrys_status_from_its_newest_status_row(people, system):
+def test_migration_0017_backfills_each_entrys_status_from_its_newest_status_row(people, system):
     from alembic import command
     from alembic.config import Config
 

@@ -113,6 +113,7 @@ def test_case_lists_and_the_overdue_list_page_as_a_scan_of_every_readable_case_w
     from sqlalchemy import exists, or_
 
     from engine.store import Case, Deadline, HumanTask
+    from tests.kept_due import assert_due_kept
     from tests.mediation.test_aging import open_task, version
     from usecases.relations import OrgTree, readable_cases_sql
 
@@ -131,6 +132,7 @@ def test_case_lists_and_the_overdue_list_page_as_a_scan_of_every_readable_case_w
     [people["intake"].register()["id"] for _ in range(3)]
     system.clock.advance(timedelta(days=12))  # and now some of the work is overdue (no sweep yet)
     now = system.clock.now()
+    assert assert_due_kept(system) >= 7  # the kept due times the overdue list reads, as the rows say
 
     def scanned(actor, overdue: bool) -> list[int]:
         with system.db.read() as s:

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from engine.store import Case, CaseEvent, Deadline, HumanTask, LedgerEntry, LedgerEvent
 from tests.conftest import START
+from tests.kept_due import assert_due_kept
 from tests.mediation.conftest import bundle_files, deploy_bundle, kinds, settle
 
 VERSIONS = Path(__file__).resolve().parents[1] / "fixtures" / "versions"
@@ -70,6 +71,7 @@ def test_a_village_dispute_moved_to_a_7_day_village_deadline_fires_on_the_sweep_
     assert [(d["kind"], d["due_at"]) for d in after["deadlines"]] == [("mediate", "2026-09-08T23:59:59+08:00")]
     (task,) = after["tasks"]
     assert task["name"] == "mediate" and task["due_at"] == "2026-09-08T23:59:59+08:00"
+    assert assert_due_kept(system) == 1  # the moved case's kept due times moved with its deadline
     (event,) = people["admin"].history(case["id"], "definition_migrated")
     assert event["actor"] == "admin1"
     assert event["data"]["from"] == 1 and event["data"]["to"] == 2 and event["data"]["by"] == "admin1"
@@ -88,6 +90,7 @@ def test_a_village_dispute_moved_to_a_7_day_village_deadline_fires_on_the_sweep_
 
     escalated = people["town"].case(case["id"])
     assert escalated["level"] == "town"
+    assert_due_kept(system)  # fired by the sweep, escalated: the town's round keeps them
     assert len(people["admin"].history(case["id"], "deadline_breached")) == 1
     (escalation,) = people["admin"].history(case["id"], "escalated")
     assert escalation["data"]["reason"] == "deadline" and escalation["data"]["to"] == "town"
@@ -184,9 +187,11 @@ def test_an_extension_granted_before_the_move_is_kept_on_the_new_deadline(system
         "version": people["village"].case(case["id"])["version"]})
     assert extended.status_code == 200, extended.get_json()
     assert people["village"].case(case["id"])["deadlines"][0]["due_at"] == "2026-09-16T23:59:59+08:00"
+    assert assert_due_kept(system) == 1  # the extension moved the case's kept due times
     deploy_variant(system, "mediation_village_7_days.bpmn")
 
     migrate(people, 1, 2)
+    assert assert_due_kept(system) == 1
 
     # 8 September + the same 5 days.
     assert people["village"].case(case["id"])["deadlines"][0]["due_at"] == "2026-09-13T23:59:59+08:00"

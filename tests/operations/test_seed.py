@@ -16,6 +16,7 @@ from engine.audit import verify_cases
 from engine.check import ConsistencyCheck
 from engine.config import Settings
 from engine.store import Case, CaseCounter, CaseEvent
+from tests.kept_due import assert_due_kept
 from tests.stores import postgres_schema
 from workflows import build_system
 
@@ -112,6 +113,8 @@ def test_seeded_store(database_url, tmp_path, init_schema):
         # every hash chain, the copies' among them
         checked, broken = verify_cases(s, None)
         assert (checked, broken) == (CASES, None)
+    # the copies' kept due times (migration 0018) as their steps and deadlines say
+    assert assert_due_kept(system) > 0
     with system.db.read() as s:  # foreign keys were not checked during the load
         if not system.db.is_postgres:
             assert s.execute(text("PRAGMA foreign_key_check")).all() == []

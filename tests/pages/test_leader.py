@@ -7,10 +7,11 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from engine.calendar import ZONE
 from engine.store import Case, Deadline, HumanTask
+from tests.kept_due import assert_due_kept
 from tests.pages.board_world import NOW, QIAN, Clock, api_people, build_county, seed
 from tests.pages.conftest import PageUser
 from tests.petition.conftest import at
@@ -149,3 +150,52 @@ def test_only_leaders_use_the_page_and_it_is_in_their_navigation(world, system, 
     assert 'href="/leader"' in wang.page("/") and 'href="/petitions/board"' in wang.page("/")
     english = wang.page("/leader?lang=en")
     assert "reminder of your cases" in english and "days overdue" in english
+
+
+def _actor(system, username: str):
+    from engine.accounts import actor_of, find_user
+    with system.db.read() as s:
+        return actor_of(find_user(s, username))
+
+
+def test_a_leaders_list_pages_through_their_cases_soonest_due_first_by_the_kept_due_time(system, client):
+    people, clock = api_people(system, client), Clock(system)
+    world = seed(people, clock)
+    office = people["officer"]
+    for key in ("B", "D", "F"):
+        assert office.set_owner(world[key], "leader_wang", reason="统一包案").status_code == 200
+    assert assert_due_kept(system)
+    # his progress report on A, done: its next report falls due 15 days later, the case's due time moves
+    before = {c.id: c.next_due_at for c in owned_rows_kept(system, "leader_wang")}
+    people["wang"].do(world["A"], "progress_report", notes="已约谈双方")
+    after = {c.id: c.next_due_at for c in owned_rows_kept(system, "leader_wang")}
+    assert after[world["A"]] > before[world["A"]]
+    assert assert_due_kept(system)
+    clock.to("2026-09-25 09:00")  # deadlines fire, steps move on
+    assert assert_due_kept(system)
+    # one of his cases has no due step (as a step without a time limit leaves it): it comes last
+    with system.db.write() as s:
+        s.execute(update(Case).where(Case.id == world["F"]).values(next_due_at=None))
+    cases, tasks, _pending = owned_rows(system, "leader_wang")
+    due = {c: min((t.due_at for t in tasks if t.case_id == c and t.due_at), default=None) for c in cases}
+    due[world["F"]] = None
+    expected = sorted(cases, key=lambda c: (due[c] is None, due[c] or at(NOW), c))
+    assert len(expected) == 4
+    leader = system.services.leader
+    actor = _actor(system, "leader_wang")
+    for per_page in (1, 2, 3, 4, 50):
+        pages = -(-len(expected) // per_page)
+        seen = []
+        for page in range(1, pages + 1):
+            answer = leader.owned(actor, page=page, per_page=per_page)
+            assert answer["total"] == len(expected) and answer["pages"] == pages
+            seen += [item["id"] for item in answer["items"]]
+        assert seen == expected, per_page
+        assert leader.owned(actor, page=pages + 1, per_page=per_page)["items"] == []
+    # nobody else's case, nor a closed one, is on it
+    assert world["E"] not in expected and world["G"] not in expected
+
+
+def owned_rows_kept(system, username: str):
+    with system.db.read() as s:
+        return s.execute(select(Case.id, Case.next_due_at).where(Case.owner == username)).all()
