@@ -21,8 +21,11 @@ from .state_codec import json_text
 
 def _sqlite_engine(url: str, busy_timeout_ms: int, synchronous: str, *, immediate: bool,
                    wal_autocheckpoint: int = 1000) -> SAEngine:
+    # No bound on the connections beyond the five the pool keeps: a thread keeps its command connection
+    # between commands (Database.command), so a bound would make the thread one past it wait for one
+    # that is never given back. A SQLite connection is a file handle and its page cache.
     engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
-                           json_serializer=json_text)
+                           json_serializer=json_text, pool_size=5, max_overflow=-1)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):

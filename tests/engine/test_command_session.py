@@ -146,6 +146,31 @@ def test_a_thread_keeps_its_command_connection_on_sqlite_only(engine_system):
     assert _command_connection(system) is not after
 
 
+def test_more_threads_than_the_pool_keeps_each_run_commands(engine_system):
+    """Each thread keeps its command connection on SQLite: threads past the pool's five (and past any
+    bound) still get one at once, rather than waiting for a connection nobody gives back."""
+    import threading
+
+    system = engine_system
+    barrier, done, failed = threading.Barrier(20), [], []
+
+    def work():
+        try:
+            _command_connection(system)
+            barrier.wait(timeout=30)  # every thread holds its kept connection now
+            result = system.engine.start_case("chain8", {"summary": "线程"}, _actors(system)["mediator"])
+            done.append(result.case_id)
+        except Exception as exc:  # noqa: BLE001 -- reported below
+            failed.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not failed and len(set(done)) == 20
+
+
 def test_a_command_within_a_command_does_not_take_the_kept_connection(tmp_path):
     """SQLite has one writer: a command begun within another waits for it (here: fails fast), on a
     connection of its own; the outer command and the connection it keeps are untouched."""
