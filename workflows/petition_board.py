@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, case, cast, exists, func, or_, select
+from sqlalchemy import Integer, String, and_, case, cast, exists, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from engine.store import Case, HumanTask, User
@@ -19,6 +19,7 @@ from engine.store import Case, HumanTask, User
 NO_OWNER = "（无包案领导）/ no owner yet"
 MEASURES = ("open", "due_within_7_days", "overdue", "backlog", "needs_owner")
 FLAGS = ("repeat", "group", "final_matter")
+OPEN = "open"
 
 
 def _stored_flag(flag: str):
@@ -27,15 +28,18 @@ def _stored_flag(flag: str):
 
 
 def overdue_sql(now: datetime):
-    """An open step of the case is past its due time (a step whose deadline fired stays overdue)."""
-    return exists().where(HumanTask.case_id == Case.id, HumanTask.status == "ready", HumanTask.due_at.is_not(None),
-                          HumanTask.due_at <= now)
+    """An open step of the case is past its due time (a step whose deadline fired stays overdue): the
+    soonest due time of its open steps, kept on the case (`next_due_at`, migration 0018), is."""
+    return Case.next_due_at <= now
 
 
 def due_soon_sql(now: datetime, days: int = 7):
-    """An open step of the case falls due after now and within `days` days."""
-    return exists().where(HumanTask.case_id == Case.id, HumanTask.status == "ready", HumanTask.due_at.is_not(None),
-                          HumanTask.due_at > now, HumanTask.due_at <= now + timedelta(days=days))
+    """An open step of the case falls due after now and within `days` days: its soonest one does, or,
+    when that one is past due already, another does (only those cases probe their steps)."""
+    later = exists().where(HumanTask.case_id == Case.id, HumanTask.status == "ready", HumanTask.due_at.is_not(None),
+                           HumanTask.due_at > now, HumanTask.due_at <= now + timedelta(days=days))
+    return or_(and_(Case.next_due_at > now, Case.next_due_at <= now + timedelta(days=days)),
+               and_(Case.next_due_at <= now, later))
 
 
 def backlog_sql(now: datetime, backlog_days: int):
@@ -52,7 +56,9 @@ def needs_owner_sql(now: datetime, backlog_days: int):
 def open_petitions(visible, *, flags: tuple[str, ...] = (), units: list[str] | None = None):
     """The conditions on Case of the open petitions on the board: those `visible` (the reader's SQL
     condition, None: all), with every flag of `flags`, held by one of `units` (None: any)."""
-    conditions = [Case.type == "petition", Case.status == "open"]
+    # The status named literally, so both stores read the partial index of the open petitions
+    # (ix_case_open_board, migration 0019): the board's every figure from its entries alone.
+    conditions = [Case.type == "petition", Case.status == literal_column(f"'{OPEN}'")]
     if visible is not None:
         conditions.append(visible)
     conditions += [_stored_flag(f) for f in flags if f in FLAGS]
