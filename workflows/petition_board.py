@@ -11,7 +11,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, case, cast, exists, func, literal_column, or_, select
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from engine.store import Case, HumanTask, User
@@ -73,6 +84,21 @@ def measure_condition(measure: str, now: datetime, *, due_days: int = 7, backlog
             "backlog": backlog_sql(now, backlog_days), "needs_owner": needs_owner_sql(now, backlog_days)}[measure]
 
 
+def board_query(visible, now: datetime, *, due_days: int = 7, backlog_days: int = 90, flags: tuple[str, ...] = (),
+                units: list[str] | None = None):
+    """The board's aggregate: (owner, open, due soon, overdue, backlog, needs owner) per owner of the
+    open petitions `visible`, read from the entries of ix_case_open_board alone (migration 0019)."""
+    def total(condition):
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).cast(Integer)
+
+    return (select(Case.owner, func.count().label("open"),
+                   total(due_soon_sql(now, due_days)).label("due_soon"),
+                   total(overdue_sql(now)).label("overdue"),
+                   total(backlog_sql(now, backlog_days)).label("backlog"),
+                   total(needs_owner_sql(now, backlog_days)).label("needs_owner"))
+            .where(*open_petitions(visible, flags=flags, units=units)).group_by(Case.owner))
+
+
 def owner_board(session: Session, visible, now: datetime, *, owner_role: str, due_days: int = 7,
                 backlog_days: int = 90, flags: tuple[str, ...] = (), units: list[str] | None = None
                 ) -> list[dict[str, Any]]:
@@ -81,15 +107,7 @@ def owner_board(session: Session, visible, now: datetime, *, owner_role: str, du
     those, the ones that must have an owner). `visible` is the reader's SQL condition on Case (None:
     all); `flags` and `units` narrow the petitions counted. A case may count as both due soon and
     overdue. One aggregate query, whatever the number of cases."""
-    def total(condition):
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).cast(Integer)
-
-    query = (select(Case.owner, func.count().label("open"),
-                    total(due_soon_sql(now, due_days)).label("due_soon"),
-                    total(overdue_sql(now)).label("overdue"),
-                    total(backlog_sql(now, backlog_days)).label("backlog"),
-                    total(needs_owner_sql(now, backlog_days)).label("needs_owner"))
-             .where(*open_petitions(visible, flags=flags, units=units)).group_by(Case.owner))
+    query = board_query(visible, now, due_days=due_days, backlog_days=backlog_days, flags=flags, units=units)
     users = session.execute(select(User.username, User.display_name, User.roles).where(User.active.is_(True))
                             .order_by(User.username)).all()
     names = {u.username: u.display_name for u in users}
