@@ -229,10 +229,11 @@ class Case(Base):
                       # petitions per owner read its entries, never the rows (`status` in it too: SQLite
                       # reads a partial index alone only if it holds the columns of its own condition).
                       # `flags` is its last key column on SQLite (added by the migration there: not
-                      # declared here) and an INCLUDE column on PostgreSQL (json has no btree order).
+                      # declared here); on PostgreSQL it and `id` (SQLite's rowid is in every index) are
+                      # INCLUDE columns (json has no btree order).
                       Index("ix_case_open_board", "type", "owner", "jurisdiction", "next_due_at", "created_at",
                             "registered_by", "status", sqlite_where=text(OPEN_CASE_SQL), postgresql_where=text(OPEN_CASE_SQL),
-                            postgresql_include=["flags"]))
+                            postgresql_include=["flags", "id"]))
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     number: Mapped[str] = mapped_column(String(32))
     type: Mapped[str] = mapped_column(String(64))

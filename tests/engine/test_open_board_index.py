@@ -61,7 +61,7 @@ def test_the_index_holds_only_open_cases(engine_system):
         if engine_system.db.is_postgres:
             found = s.scalar(text("SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() "
                                   "AND indexname = 'ix_case_open_board'"))
-            assert "INCLUDE (flags)" in found, found
+            assert "INCLUDE (flags, id)" in found, found
         else:
             found = s.scalar(text("SELECT sql FROM sqlite_master WHERE name = 'ix_case_open_board'"))
     assert "'open'" in found, found

@@ -3,8 +3,9 @@ next_due_at, created_at, registered_by, status) with their flags, so the petitio
 GROUP BY owner over the open petitions the reader may see) and the dashboard's overdue open
 petitions per owner read that index's entries instead of each case row and two probes per case into
 human_task (the board's "overdue" and "due within 7 days" are now conditions on `next_due_at`, kept
-since 0018). `flags` is the index's last key column on SQLite and an INCLUDE column on PostgreSQL
-(json has no btree order). One CREATE INDEX over the open rows only (about 4 % of the cases).
+since 0018). `flags` is the index's last key column on SQLite; on PostgreSQL it and `id` (which
+the reader's visibility names; SQLite's rowid is in every index) are INCLUDE columns (json has no
+btree order). One CREATE INDEX over the open rows only (about 4 % of the cases).
 
 Revision ID: 0019_board2
 Revises: 0018_board
@@ -26,7 +27,7 @@ COLUMNS = ["type", "owner", "jurisdiction", "next_due_at", "created_at", "regist
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.create_index("ix_case_open_board", "case_record", COLUMNS, postgresql_where=OPEN,
-                        postgresql_include=["flags"])
+                        postgresql_include=["flags", "id"])
     else:
         op.create_index("ix_case_open_board", "case_record", [*COLUMNS, "flags"], sqlite_where=OPEN)
     op.execute("ANALYZE case_record")
