@@ -223,7 +223,17 @@ class Case(Base):
                       # The cases with open work that falls due, newest first (the overdue list, 0018): only
                       # those rows; `overdue_at <= x` implies the condition, so both stores use it.
                       Index("ix_case_overdue", "id", "overdue_at", sqlite_where=text(DUE_WORK_SQL),
-                            postgresql_where=text(DUE_WORK_SQL)))
+                            postgresql_where=text(DUE_WORK_SQL)),
+                      # The open cases by type and owner with what the petition board counts and its
+                      # reader's visibility reads (migration 0019): the board and the dashboard's overdue
+                      # petitions per owner read its entries, never the rows (`status` in it too: SQLite
+                      # reads a partial index alone only if it holds the columns of its own condition).
+                      # `flags` is its last key column on SQLite (added by the migration there: not
+                      # declared here); on PostgreSQL it and `id` (SQLite's rowid is in every index) are
+                      # INCLUDE columns (json has no btree order).
+                      Index("ix_case_open_board", "type", "owner", "jurisdiction", "next_due_at", "created_at",
+                            "registered_by", "status", sqlite_where=text(OPEN_CASE_SQL), postgresql_where=text(OPEN_CASE_SQL),
+                            postgresql_include=["flags", "id"]))
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     number: Mapped[str] = mapped_column(String(32))
     type: Mapped[str] = mapped_column(String(64))

@@ -66,7 +66,9 @@ class Petitions(UseCases):
         with self.db.read() as session:
             tree = OrgTree.load(session)
             units = units_at(tree, unit)
-            visible = readable_cases_sql(session, tree, actor)
+            # The actor's own tasks' cases read once, not probed per open petition (the aggregate reads
+            # every open petition outside the actor's units).
+            visible = readable_cases_sql(session, tree, actor, probe=False)
             items = petition_board.owner_board(session, visible, now, owner_role=owner_role, due_days=due_days,
                                                backlog_days=backlog_days, flags=flags, units=units)
         return {"items": items, "as_of": iso(now), "flags": list(flags), "unit": unit or None}

@@ -153,10 +153,13 @@ def _granted(use_case: str, actor: Actor) -> set[str] | None:
     return granted
 
 
-def readable_cases_sql(session: Session, tree: OrgTree, actor: Actor):
+def readable_cases_sql(session: Session, tree: OrgTree, actor: Actor, *, probe: bool = True):
     """A SQL condition on Case for the cases `actor` may read (None: every case), from the table's
-    `case.read` row: one branch per relation that grants it to one of the actor's roles."""
-    branches = readable_cases_branches(session, tree, actor, probe=True)
+    `case.read` row: one branch per relation that grants it to one of the actor's roles. With
+    `probe` (for checking given cases or a page of them) the actor's own tasks are an `EXISTS` per
+    case; without (for an aggregate over every open case of a kind, e.g. the petition board) their
+    case ids are read once per statement (`IN (SELECT case_id …)`), not probed three times a case."""
+    branches = readable_cases_branches(session, tree, actor, probe=probe)
     if branches is None:
         return None
     return or_(*branches) if branches else false()

@@ -17,14 +17,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
 from engine.calendar import ZONE
 from engine.store import Case, HumanTask, LedgerTally, User
 
 from . import dashboard_tally, subsidy_ledger
-from .petition_board import NO_OWNER
+from .petition_board import NO_OWNER, OPEN, overdue_sql
 
 DISPUTE_TYPE = dashboard_tally.DISPUTE_TYPE
 # The Fengqiao figure: a closed dispute's outcome → the level that resolved it (小事不出村、大事不出镇).
@@ -77,12 +77,13 @@ def backlog(session: Session, units: set[str] | None, now: datetime, *, backlog_
     board counts them (petition_board.owner_board): a row per active user with the owner role, then
     any other owner, then the petitions nobody owns (leader None) when there are any. Open and
     backlog from the counts kept as petitions change (workflows/dashboard_tally.py); overdue from
-    the steps past their due time now (ix_task_ready_due), joined to their cases."""
+    the open petitions' kept soonest due time (`next_due_at`) on ix_case_open_board."""
     counts = dashboard_tally.petitions(session, units, now, backlog_days)
-    late = (select(Case.owner, func.count(func.distinct(Case.id)))
-            .select_from(HumanTask).join(Case, Case.id == HumanTask.case_id)
-            .where(HumanTask.status == "ready", HumanTask.due_at.is_not(None), HumanTask.due_at <= now,
-                   Case.type == dashboard_tally.PETITION_TYPE, Case.status == "open")
+    # An open petition is overdue when the soonest due time of its open steps is past (next_due_at,
+    # migration 0018): counted per owner from the entries of ix_case_open_board (0019).
+    late = (select(Case.owner, func.count())
+            .where(Case.type == dashboard_tally.PETITION_TYPE, Case.status == literal_column(f"'{OPEN}'"),
+                   overdue_sql(now))
             .group_by(Case.owner))
     if units is not None:
         late = late.where(Case.jurisdiction.in_(sorted(units)))

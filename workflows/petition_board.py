@@ -11,7 +11,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, case, cast, exists, func, or_, select
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from engine.store import Case, HumanTask, User
@@ -19,6 +30,7 @@ from engine.store import Case, HumanTask, User
 NO_OWNER = "（无包案领导）/ no owner yet"
 MEASURES = ("open", "due_within_7_days", "overdue", "backlog", "needs_owner")
 FLAGS = ("repeat", "group", "final_matter")
+OPEN = "open"
 
 
 def _stored_flag(flag: str):
@@ -27,15 +39,18 @@ def _stored_flag(flag: str):
 
 
 def overdue_sql(now: datetime):
-    """An open step of the case is past its due time (a step whose deadline fired stays overdue)."""
-    return exists().where(HumanTask.case_id == Case.id, HumanTask.status == "ready", HumanTask.due_at.is_not(None),
-                          HumanTask.due_at <= now)
+    """An open step of the case is past its due time (a step whose deadline fired stays overdue): the
+    soonest due time of its open steps, kept on the case (`next_due_at`, migration 0018), is."""
+    return Case.next_due_at <= now
 
 
 def due_soon_sql(now: datetime, days: int = 7):
-    """An open step of the case falls due after now and within `days` days."""
-    return exists().where(HumanTask.case_id == Case.id, HumanTask.status == "ready", HumanTask.due_at.is_not(None),
-                          HumanTask.due_at > now, HumanTask.due_at <= now + timedelta(days=days))
+    """An open step of the case falls due after now and within `days` days: its soonest one does, or,
+    when that one is past due already, another does (only those cases probe their steps)."""
+    later = exists().where(HumanTask.case_id == Case.id, HumanTask.status == "ready", HumanTask.due_at.is_not(None),
+                           HumanTask.due_at > now, HumanTask.due_at <= now + timedelta(days=days))
+    return or_(and_(Case.next_due_at > now, Case.next_due_at <= now + timedelta(days=days)),
+               and_(Case.next_due_at <= now, later))
 
 
 def backlog_sql(now: datetime, backlog_days: int):
@@ -52,7 +67,9 @@ def needs_owner_sql(now: datetime, backlog_days: int):
 def open_petitions(visible, *, flags: tuple[str, ...] = (), units: list[str] | None = None):
     """The conditions on Case of the open petitions on the board: those `visible` (the reader's SQL
     condition, None: all), with every flag of `flags`, held by one of `units` (None: any)."""
-    conditions = [Case.type == "petition", Case.status == "open"]
+    # The status named literally, so both stores read the partial index of the open petitions
+    # (ix_case_open_board, migration 0019): the board's every figure from its entries alone.
+    conditions = [Case.type == "petition", Case.status == literal_column(f"'{OPEN}'")]
     if visible is not None:
         conditions.append(visible)
     conditions += [_stored_flag(f) for f in flags if f in FLAGS]
@@ -67,6 +84,21 @@ def measure_condition(measure: str, now: datetime, *, due_days: int = 7, backlog
             "backlog": backlog_sql(now, backlog_days), "needs_owner": needs_owner_sql(now, backlog_days)}[measure]
 
 
+def board_query(visible, now: datetime, *, due_days: int = 7, backlog_days: int = 90, flags: tuple[str, ...] = (),
+                units: list[str] | None = None):
+    """The board's aggregate: (owner, open, due soon, overdue, backlog, needs owner) per owner of the
+    open petitions `visible`, read from the entries of ix_case_open_board alone (migration 0019)."""
+    def total(condition):
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).cast(Integer)
+
+    return (select(Case.owner, func.count().label("open"),
+                   total(due_soon_sql(now, due_days)).label("due_soon"),
+                   total(overdue_sql(now)).label("overdue"),
+                   total(backlog_sql(now, backlog_days)).label("backlog"),
+                   total(needs_owner_sql(now, backlog_days)).label("needs_owner"))
+            .where(*open_petitions(visible, flags=flags, units=units)).group_by(Case.owner))
+
+
 def owner_board(session: Session, visible, now: datetime, *, owner_role: str, due_days: int = 7,
                 backlog_days: int = 90, flags: tuple[str, ...] = (), units: list[str] | None = None
                 ) -> list[dict[str, Any]]:
@@ -75,15 +107,7 @@ def owner_board(session: Session, visible, now: datetime, *, owner_role: str, du
     those, the ones that must have an owner). `visible` is the reader's SQL condition on Case (None:
     all); `flags` and `units` narrow the petitions counted. A case may count as both due soon and
     overdue. One aggregate query, whatever the number of cases."""
-    def total(condition):
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).cast(Integer)
-
-    query = (select(Case.owner, func.count().label("open"),
-                    total(due_soon_sql(now, due_days)).label("due_soon"),
-                    total(overdue_sql(now)).label("overdue"),
-                    total(backlog_sql(now, backlog_days)).label("backlog"),
-                    total(needs_owner_sql(now, backlog_days)).label("needs_owner"))
-             .where(*open_petitions(visible, flags=flags, units=units)).group_by(Case.owner))
+    query = board_query(visible, now, due_days=due_days, backlog_days=backlog_days, flags=flags, units=units)
     users = session.execute(select(User.username, User.display_name, User.roles).where(User.active.is_(True))
                             .order_by(User.username)).all()
     names = {u.username: u.display_name for u in users}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -234,3 +235,27 @@ def test_the_board_and_the_list_in_english(world, system, browser_of):
     assert "Needs an owner leader" in listing and "Next step" in listing and "Petitioners" in listing
     parsed = parse_qs(urlparse(link).query)
     assert parsed == {"owner": ["none"], "needs_owner": ["1"]}
+
+
+def test_the_kept_soonest_due_time_counts_overdue_and_due_soon_as_the_steps_do_at_every_instant(world, system):
+    """The board's "overdue" and "due within 7 days" read case_record.next_due_at (and probe the steps
+    only of the cases already past due): at each instant around every stored due time (on it, a
+    second either side, and seven days before), every owner's figures equal those counted from the
+    ready steps themselves, and some petition counts as both overdue and due soon."""
+    from workflows import petition_board
+
+    _cases, tasks, _leaders = rows(system)
+    dues = sorted({t["due_at"] for t in tasks if t["status"] == "ready" and t["due_at"]})
+    assert len(dues) >= 2, dues
+    instants = sorted({d + shift for d in dues for shift in (timedelta(0), timedelta(seconds=-1), timedelta(seconds=1),
+                                                            -timedelta(days=7), -timedelta(days=7, seconds=-1))})
+    both = 0
+    for now in instants:
+        want = expected_board(system, now)
+        with system.db.read() as s:
+            got = {r["leader"]: r for r in petition_board.owner_board(s, None, now, owner_role="leader")}
+        for leader, figures in want.items():
+            for figure in ("open", "due_within_7_days", "overdue"):
+                assert got[leader][figure] == len(figures[figure]), (now, leader, figure)
+            both += len(figures["overdue"] & figures["due_within_7_days"])
+    assert both, "no instant had a petition both overdue and due soon"

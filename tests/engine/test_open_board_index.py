@@ -1,0 +1,67 @@
+"""Migration 0019: the petition board's aggregate and the dashboard's overdue petitions per owner read
+ix_case_open_board (the open cases with every column they name) and, on SQLite, never the case rows;
+the index holds only open cases."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, literal_column, select, text
+
+from engine.store import Case, HumanTask
+from workflows import petition_board
+from workflows.petition_board import OPEN, overdue_sql
+
+NOW = datetime(2026, 9, 18, 1, 0, tzinfo=UTC)
+
+
+def _plan(system, statement) -> str:
+    with system.db.read() as s:
+        sql = str(statement.compile(dialect=s.bind.dialect, compile_kwargs={"literal_binds": True}))
+        if system.db.is_postgres:
+            s.execute(text("SET LOCAL enable_seqscan = off"))  # a handful of rows: show the index is usable
+            return "\n".join(s.scalars(text("EXPLAIN " + sql)))
+        return "\n".join(str(row[-1]) for row in s.execute(text("EXPLAIN QUERY PLAN " + sql)))
+
+
+def _statistics_of_a_store(system) -> None:
+    """SQLite's statistics of a store of 1,000,000 cases of which 45,000 are open (as ANALYZE leaves them)."""
+    if system.db.is_postgres:
+        return
+    with system.db.write() as s:
+        s.execute(text("ANALYZE"))
+        s.execute(text("DELETE FROM sqlite_stat1 WHERE tbl = 'case_record'"))
+        stats = {"ix_case_open_board": "45000 22500 9000 112 8 4 3 3 3", "ix_case_owner_due": "45000 11250 1286 1",
+                 "ix_case_overdue": "41000 1 1", "ix_case_record_owner": "1000000 250000",
+                 "ix_case_record_jurisdiction": "1000000 3116", "ix_case_record_registered_by": "1000000 3125",
+                 "ix_case_created": "1000000 3817 29", "ix_case_closed": "1000000 500000 250000 7247 7247 47",
+                 "sqlite_autoindex_case_record_1": "1000000 1"}
+        for index, stat in stats.items():
+            s.execute(text("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('case_record', :i, :s)"),
+                      {"i": index, "s": stat})
+    system.db.read_engine.dispose()  # new connections, which read the statistics
+
+
+def test_the_board_and_the_overdue_petitions_per_owner_read_the_open_cases_index(engine_system):
+    _statistics_of_a_store(engine_system)
+    # A town office's visibility: its units, what it registered, its own tasks' cases (read once).
+    tasks = select(HumanTask.case_id).where(HumanTask.completed_by == "officer")
+    visible = (Case.jurisdiction.in_(["t1", "v1"]) | (Case.registered_by == "officer") | Case.id.in_(tasks))
+    board = petition_board.board_query(visible, NOW, flags=("repeat",), units=["t1", "v1"])
+    late = (select(Case.owner, func.count()).where(Case.type == "petition", Case.status == literal_column(f"'{OPEN}'"),
+                                                    overdue_sql(NOW)).group_by(Case.owner))
+    for statement in (board, late):
+        plan = _plan(engine_system, statement)
+        assert "ix_case_open_board" in plan, plan
+        if not engine_system.db.is_postgres:
+            assert "COVERING INDEX ix_case_open_board" in plan, plan
+
+
+def test_the_index_holds_only_open_cases(engine_system):
+    with engine_system.db.read() as s:
+        if engine_system.db.is_postgres:
+            found = s.scalar(text("SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                                  "AND indexname = 'ix_case_open_board'"))
+            assert "INCLUDE (flags, id)" in found, found
+        else:
+            found = s.scalar(text("SELECT sql FROM sqlite_master WHERE name = 'ix_case_open_board'"))
+    assert "'open'" in found, found
