@@ -1,6 +1,7 @@
 """Migration 0019: the petition board's aggregate and the dashboard's overdue petitions per owner read
 ix_case_open_board (the open cases with every column they name) and, on SQLite, never the case rows;
-the index holds only open cases."""
+the index holds only open cases. Migration 0020: a unit's, owner's or registrar's cases newest first
+are one range of an index on both stores."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -31,8 +32,8 @@ def _statistics_of_a_store(system) -> None:
         s.execute(text("ANALYZE"))
         s.execute(text("DELETE FROM sqlite_stat1 WHERE tbl = 'case_record'"))
         stats = {"ix_case_open_board": "45000 22500 9000 112 8 4 3 3 3", "ix_case_owner_due": "45000 11250 1286 1",
-                 "ix_case_overdue": "41000 1 1", "ix_case_record_owner": "1000000 250000",
-                 "ix_case_record_jurisdiction": "1000000 3116", "ix_case_record_registered_by": "1000000 3125",
+                 "ix_case_overdue": "41000 1 1", "ix_case_record_owner": "1000000 250000 1",
+                 "ix_case_record_jurisdiction": "1000000 3116 1", "ix_case_record_registered_by": "1000000 3125 1",
                  "ix_case_created": "1000000 3817 29", "ix_case_closed": "1000000 500000 250000 7247 7247 47",
                  "sqlite_autoindex_case_record_1": "1000000 1"}
         for index, stat in stats.items():
@@ -65,3 +66,14 @@ def test_the_index_holds_only_open_cases(engine_system):
         else:
             found = s.scalar(text("SELECT sql FROM sqlite_master WHERE name = 'ix_case_open_board'"))
     assert "'open'" in found, found
+
+
+def test_a_columns_cases_newest_first_are_one_range_of_its_index(engine_system):
+    """The cases list's branches on the case's own columns: `column = x ORDER BY id DESC LIMIT n` reads
+    its index backwards (no sort, no walk of the primary key filtering every case)."""
+    _statistics_of_a_store(engine_system)
+    for column, index in ((Case.jurisdiction, "ix_case_record_jurisdiction"), (Case.owner, "ix_case_record_owner"),
+                          (Case.registered_by, "ix_case_record_registered_by")):
+        plan = _plan(engine_system, select(Case.id).where(column == "v1").order_by(Case.id.desc()).limit(51))
+        assert index in plan, plan
+        assert "Sort" not in plan and "TEMP B-TREE" not in plan, plan
