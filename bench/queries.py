@@ -32,6 +32,7 @@ target (the raw one stays, for what a user's full page costs).
 from __future__ import annotations
 
 import argparse
+import gc
 import random
 import sys
 import tempfile
@@ -49,6 +50,7 @@ from sqlalchemy import func, select  # noqa: E402
 from engine.accounts import actor_of  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.store import Case, HumanTask, LedgerEntry, User  # noqa: E402
+from engine.system import settle_heap  # noqa: E402
 from fresh_store import fresh_store  # noqa: E402
 from pages import explain, percentile  # noqa: E402
 from seed_cases import BPMN, fill_store  # noqa: E402
@@ -290,6 +292,7 @@ def main() -> None:
             _write(f"\n{dialect}, {total} cases, {entries} ledger entries; {args.requests} calls each (ms)\n"
                    f"{'path':<36}{'p50':>8}{'p95':>8}{'cpu p50':>8}{'cpu p95':>8}\n")
             paths = paths_of(system, system.services)
+            settle_heap()  # as `fengqiao serve` does once it has built what it keeps
             if args.paths:
                 words = [w.strip() for w in args.paths.split(",") if w.strip()]
                 paths = [p for p in paths if any(w in p[0] for w in words)]
@@ -298,6 +301,7 @@ def main() -> None:
             if args.explain:
                 explain(system, [(label, call, arguments) for label, call, arguments, _l in paths])
             system.close()
+            gc.unfreeze()  # the next size's store settles its own
 
     target = TARGET_MS[dialect]
     if len(sizes) > 1:

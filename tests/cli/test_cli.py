@@ -1,6 +1,7 @@
 """`fengqiao` scenarios: what an operator types, what they read back, what the store then holds."""
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -409,6 +410,9 @@ def test_serve_initialises_and_hands_the_app_to_a_server(fengqiao, monkeypatch, 
     assert (served["host"], served["port"], served["options"]["threaded"]) == ("127.0.0.1", 5055, True)
     assert served["app"].test_client().get("/login").status_code == 200
     assert count(system, User) == len(demo.USERS)
+    # what the process built before serving is out of the collector's full passes
+    assert gc.get_freeze_count() > 0
+    gc.unfreeze()
 
 
 # ------------------------------------------------------------------------------ as a program

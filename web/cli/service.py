@@ -9,6 +9,7 @@ from pathlib import Path
 
 from engine.definitions import DefinitionError
 from engine.definitions_repo import DeployResult
+from engine.system import settle_heap
 
 from .common import (ACTOR, EXIT_USAGE, CliError, Context, definition_error_line, log_to_stderr, out, safe_url)
 
@@ -109,6 +110,7 @@ def cmd_serve(ctx: Context, args: argparse.Namespace) -> int:
     initialise(ctx, args.demo)
     from web.app import create_app
     app = create_app(services=ctx.services)
+    settle_heap()  # what the process keeps from now on, out of the collector's full passes (and before any fork)
     url = f"http://{args.host}:{args.port}/"
     log_to_stderr()
     with_scheduler = ctx.settings.scheduler_in_serve and not args.no_scheduler  # off when `fengqiao scheduler` runs
