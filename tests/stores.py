@@ -26,3 +26,18 @@ def postgres_schema(database_url: str, prefix: str = "fq_") -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def sqlite_statistics(system, stats: dict[str, dict[str, str]]) -> None:
+    """SQLite: the planner statistics ANALYZE would leave in a big store, `stats[table][index]` as
+    sqlite_stat1 writes them, in place of the small test store's own (nothing on PostgreSQL)."""
+    if system.db.is_postgres:
+        return
+    with system.db.write() as s:
+        s.execute(text("ANALYZE"))
+        for table, of_table in stats.items():
+            s.execute(text("DELETE FROM sqlite_stat1 WHERE tbl = :t"), {"t": table})
+            for index, stat in of_table.items():
+                s.execute(text("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (:t, :i, :s)"),
+                          {"t": table, "i": index, "s": stat})
+    system.db.read_engine.dispose()  # new connections, which read the statistics

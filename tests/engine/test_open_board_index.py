@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, literal_column, select, text
 
 from engine.store import Case, HumanTask
+from tests.stores import sqlite_statistics
 from workflows import petition_board
 from workflows.petition_board import OPEN, overdue_sql
 
@@ -26,20 +27,12 @@ def _plan(system, statement) -> str:
 
 def _statistics_of_a_store(system) -> None:
     """SQLite's statistics of a store of 1,000,000 cases of which 45,000 are open (as ANALYZE leaves them)."""
-    if system.db.is_postgres:
-        return
-    with system.db.write() as s:
-        s.execute(text("ANALYZE"))
-        s.execute(text("DELETE FROM sqlite_stat1 WHERE tbl = 'case_record'"))
-        stats = {"ix_case_open_board": "45000 22500 9000 112 8 4 3 3 3", "ix_case_owner_due": "45000 11250 1286 1",
-                 "ix_case_overdue": "41000 1 1", "ix_case_record_owner": "1000000 250000 1",
-                 "ix_case_record_jurisdiction": "1000000 3116 1", "ix_case_record_registered_by": "1000000 3125 1",
-                 "ix_case_created": "1000000 3817 29", "ix_case_closed": "1000000 500000 250000 7247 7247 47",
-                 "sqlite_autoindex_case_record_1": "1000000 1"}
-        for index, stat in stats.items():
-            s.execute(text("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('case_record', :i, :s)"),
-                      {"i": index, "s": stat})
-    system.db.read_engine.dispose()  # new connections, which read the statistics
+    stats = {"ix_case_open_board": "45000 22500 9000 112 8 4 3 3 3", "ix_case_owner_due": "45000 11250 1286 1",
+             "ix_case_overdue": "41000 1 1", "ix_case_record_owner": "1000000 250000 1",
+             "ix_case_record_jurisdiction": "1000000 3116 1", "ix_case_record_registered_by": "1000000 3125 1",
+             "ix_case_created": "1000000 3817 29", "ix_case_closed": "1000000 500000 250000 7247 7247 47",
+             "sqlite_autoindex_case_record_1": "1000000 1"}
+    sqlite_statistics(system, {"case_record": stats})
 
 
 def test_the_board_and_the_overdue_petitions_per_owner_read_the_open_cases_index(engine_system):

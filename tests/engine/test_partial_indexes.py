@@ -7,6 +7,7 @@ from sqlalchemy import select, text
 
 from engine import deadlines
 from engine.store import CaseEvent, Deadline, HumanTask
+from tests.stores import sqlite_statistics
 
 
 def _plan(system, statement) -> str:
@@ -29,22 +30,13 @@ def _statistics_of_a_store(system) -> None:
     """On SQLite the planner statistics ANALYZE leaves in a store of 80,000 steps of which 1,000 are
     ready and 960,000 events (an empty store has none, and then SQLite takes a partial index for as
     big as its table)."""
-    if system.db.is_postgres:
-        return
-    with system.db.write() as s:
-        s.execute(text("ANALYZE"))
-        s.execute(text("DELETE FROM sqlite_stat1 WHERE tbl IN ('human_task', 'case_event')"))
-        stats = {"ix_task_done": "80000 26000 3000 40 2 2", "ix_task_unit_queue": "1000 4 3 2 1",
-                 "ix_task_assignee_queue": "1000 100 10 1", "ix_task_ready_due": "1000 15 2 1",
-                 "ix_task_open_case": "1000 1 1", "ix_task_case": "80000 4 4",
-                 "ix_task_completed_case": "80000 100 3", "ix_task_assignee_case": "80000 9000 4"}
-        events = {"sqlite_autoindex_case_event_1": "960000 12 1", "ix_case_event_owner_changed": "1500 1 1",
-                  "ix_case_event_backlog_marked": "800 1 1", "ix_case_event_message_at": "10000 1 1"}
-        for table, of_table in (("human_task", stats), ("case_event", events)):
-            for index, stat in of_table.items():
-                s.execute(text("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (:t, :i, :s)"),
-                          {"t": table, "i": index, "s": stat})
-    system.db.read_engine.dispose()  # new connections, which read the statistics
+    stats = {"ix_task_done": "80000 26000 3000 40 2 2", "ix_task_unit_queue": "1000 4 3 2 1",
+             "ix_task_assignee_queue": "1000 100 10 1", "ix_task_ready_due": "1000 15 2 1",
+             "ix_task_open_case": "1000 1 1", "ix_task_case": "80000 4 4",
+             "ix_task_completed_case": "80000 100 3", "ix_task_assignee_case": "80000 9000 4"}
+    events = {"sqlite_autoindex_case_event_1": "960000 12 1", "ix_case_event_owner_changed": "1500 1 1",
+              "ix_case_event_backlog_marked": "800 1 1", "ix_case_event_message_at": "10000 1 1"}
+    sqlite_statistics(system, {"human_task": stats, "case_event": events})
 
 
 def test_the_read_paths_of_open_work_use_the_partial_indexes(engine_system):
