@@ -69,7 +69,7 @@ def overdue(session: Session, task_units, now: datetime) -> list[tuple[str | Non
              .group_by(HumanTask.org_unit))
     if task_units is not None:
         query = query.where(task_units)
-    return list(session.execute(query).tuples())
+    return [tuple(row) for row in session.execute(query)]
 
 
 def backlog(session: Session, units: set[str] | None, now: datetime, *, backlog_days: int) -> list[dict[str, Any]]:
