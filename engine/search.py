@@ -211,40 +211,25 @@ def text_candidates(session: Session, text: str):
     return select(CaseSearchTerm.case_id).where(CaseSearchTerm.term == rarest_term(session, text))
 
 
-def newest_window(session: Session, text: str, after: int | None) -> tuple[list[int], int | None]:
-    """PostgreSQL: the ids of the newest WINDOW cases (below `after`) whose text holds `text`, newest
-    first, read on the primary key; and the id below which the index is to be read (None: the window
-    reached the oldest case). GIN gives a term's cases in no order: a common word (most cases of a
-    kind) would be read whole and sorted; from the window it fills the page."""
-    newest = select(Case.id, Case.search_text).order_by(Case.id.desc()).limit(WINDOW)
-    newest = newest.where(Case.id < after).subquery() if after else newest.subquery()
-    window = session.execute(select(newest.c.id, func.lower(newest.c.search_text).contains(text.lower(),
-                                                                                        autoescape=True))
-                             .order_by(newest.c.id.desc())).all()
-    return [case_id for case_id, holds in window if holds], (window[-1][0] if len(window) >= WINDOW else None)
-
-
-def newest_with_text(session: Session, text: str, after: int | None, first: int, last_size: int, *,
-                     among=None, windowed: bool = True):
+def newest_with_text(session: Session, text: str, after: int | None, first: int, last_size: int):
     """Batches of the ids of the cases whose text may contain `text`, newest first (below `after`),
-    read on the index: `first` ids, growing fourfold up to `last_size`. PostgreSQL: the newest WINDOW
-    cases first (`newest_window`; `windowed=False`: not, `after` being already below them), and
-    `among`, a condition on Case, asked with the pairs in the same statement: a condition on an indexed
-    column of the case (a unit, a registrar) is one more bitmap ANDed with GIN's lists, so a reader
-    of one village finds its few cases having the pairs without the county's being read and checked.
-    `among` only narrows the candidates (the caller checks every one); SQLite reads the rarest
-    term's cases and leaves it to that check."""
+    read on the index: `first` ids, growing fourfold up to `last_size`."""
     if _postgres(session):
-        if windowed:
-            batch, below = newest_window(session, text, after)
-            if batch:
-                yield batch
-            if below is None:
-                return
-            after = below
+        # GIN gives a term's cases in no order: a common word (most cases of a kind) would be read
+        # whole and sorted. So the newest WINDOW cases are read first on the primary key, and only
+        # those below them on the index: a common word fills the page from the window.
+        newest = select(Case.id, Case.search_text).order_by(Case.id.desc()).limit(WINDOW)
+        newest = newest.where(Case.id < after).subquery() if after else newest.subquery()
+        window = session.execute(select(newest.c.id, func.lower(newest.c.search_text).contains(text.lower(),
+                                                                                            autoescape=True))
+                                 .order_by(newest.c.id.desc())).all()
+        batch = [case_id for case_id, holds in window if holds]
+        if batch:
+            yield batch
+        if len(window) < WINDOW:
+            return
+        after = window[-1][0]
         candidates, column = text_candidates(session, text), Case.id
-        if among is not None:
-            candidates = candidates.where(among)
     else:
         term = rarest_term(session, text)
         candidates, column = select(CaseSearchTerm.case_id).where(CaseSearchTerm.term == term), CaseSearchTerm.case_id

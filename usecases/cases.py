@@ -5,7 +5,7 @@ import re
 from datetime import timedelta
 from typing import Any, Mapping
 
-from sqlalchemy import String, and_, cast, exists, not_, or_, select, true, union_all
+from sqlalchemy import String, and_, cast, exists, not_, or_, select, true
 
 from engine import privacy, search
 from engine.application import Actor
@@ -174,8 +174,7 @@ class Cases(UseCases):
                 where.append(Case.id < after)
             query = select(Case).order_by(Case.id.desc()).limit(limit + 1)
             if q and q.strip():
-                ids = _found(session, where, self._matches(actor, q.strip()), q.strip(), limit + 1, after,
-                             _drivers(tree, actor, sources))
+                ids = _found(session, where, self._matches(actor, q.strip()), q.strip(), limit + 1, after)
             elif overdue:  # the cases with overdue work, newest first on the open work's indexes, checked
                 ids = sorted(_checked(session, where, true(), _overdue_ids(session, now, after, limit + 1),
                                       limit + 1), reverse=True)
@@ -313,15 +312,12 @@ FIRST_BATCH = 500   # candidates checked at a time, growing fourfold up to LAST_
 LAST_BATCH = 8000
 
 
-def _found(session, where: list, matches, q: str, wanted: int, after: int | None, drivers: list | None = None
-           ) -> list[int]:
+def _found(session, where: list, matches, q: str, wanted: int, after: int | None) -> list[int]:
     """The ids of the newest `wanted` cases that meet `where` and `matches` (the search's own
     condition on the case's columns), found through the search index (engine/search.py): by the
     number's tails, by the rarest pair of characters of the text, and by the parties' phone or ID
     digests; each source's candidates are checked with the same conditions, so the result is what a
-    scan of every case would find. A search of one character reads the cases newest first.
-    `drivers` (PostgreSQL, a reader of a few cases: `_drivers`): conditions on Case whose union holds
-    every case the reader may read; the text's candidates are read within each apart."""
+    scan of every case would find. A search of one character reads the cases newest first."""
     text = q.replace("%", "").replace("_", "")
     if len(text) < 2:
         return list(session.scalars(select(Case.id).where(*where, matches).order_by(Case.id.desc()).limit(wanted)))
@@ -337,47 +333,14 @@ def _found(session, where: list, matches, q: str, wanted: int, after: int | None
                                      .order_by(Case.id.desc()).limit(wanted)))
     # The text: every case whose text holds the search has its rarest pair of characters (SQLite) or
     # every pair of it (PostgreSQL).
-    found |= _by_text(session, where, matches, text, wanted, after, drivers)
+    found |= _checked(session, where, matches,
+                      search.newest_with_text(session, text, after, FIRST_BATCH, LAST_BATCH), wanted)
     # A whole phone or ID number: by its digest.
     keys = _party_keys(q)
     if keys is not None:
         found |= set(session.scalars(select(Case.id).where(*where, matches, Case.id.in_(keys))
                                      .order_by(Case.id.desc()).limit(wanted)))
     return sorted(found, reverse=True)[:wanted]
-
-
-def _by_text(session, where: list, matches, text: str, wanted: int, after: int | None, drivers: list | None
-             ) -> set[int]:
-    """The newest `wanted` cases whose text may hold `text` that meet the conditions: the index's
-    candidates newest first, checked; with `drivers`, past the newest window, within each driver apart
-    (the newest `wanted` of each, merged by the caller), instead of the county's every candidate
-    checked against the reader's few cases."""
-    if drivers is None or not session.get_bind().dialect.name == "postgresql":
-        return _checked(session, where, matches,
-                        search.newest_with_text(session, text, after, FIRST_BATCH, LAST_BATCH), wanted)
-    window, below = search.newest_window(session, text, after)
-    found = _checked(session, where, matches, iter([window]), wanted)
-    if below is None or len(found) >= wanted:  # the window's cases are newer than any below it
-        return found
-    for among in drivers:
-        found |= _checked(session, where, matches, search.newest_with_text(
-            session, text, below, FIRST_BATCH, LAST_BATCH, among=among, windowed=False), wanted)
-    return found
-
-
-def _drivers(tree: OrgTree, actor: Actor, sources) -> list | None:
-    """For a search, the reader's ways of seeing cases as conditions for the search index's candidates
-    to be read within (None: every case's are read and checked): the case's own columns in one (a
-    village's unit, the registrar, the owner: PostgreSQL ANDs their bitmaps with the pairs'), the cases
-    of the reader's tasks in another (their case ids from the tasks' (who, case_id) indexes). Only for a
-    reader without units below: a town's or the county's cases are most of the candidates anyway."""
-    if sources is None or (actor.org_unit and tree.below(actor.org_unit)):
-        return None
-    on_case, on_task = sources
-    drivers = [or_(*on_case)] if on_case else []
-    if on_task:
-        drivers.append(Case.id.in_(union_all(*(select(HumanTask.case_id).where(c) for c in on_task))))
-    return drivers
 
 
 def _overdue_ids(session, now, after: int | None, wanted: int):

@@ -207,10 +207,9 @@ def test_a_search_asks_the_index_only_for_the_pairs_few_cases_have_and_finds_the
 
 
 def test_a_text_search_of_a_reader_of_few_cases_finds_what_a_scan_would(system, people, monkeypatch):
-    """A reader without units below (a village's mediator) has the search index's candidates read
-    within each way it may see a case (PostgreSQL: its unit's and registrations' cases with the pairs
-    in one statement, and the cases of its own tasks), past the newest window: page by page it finds
-    what a scan of every readable case finds, the cases it handled that went up to the town among them."""
+    """Readers of a few cases (a village's mediators, one of whom handled cases that went up to the
+    town) and of many search past the newest window (PostgreSQL), page by page: each finds what a scan
+    of every case it may read finds, in the same order."""
     from datetime import timedelta
 
     from engine.store import Case
