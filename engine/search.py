@@ -182,6 +182,18 @@ def number_candidates(session: Session, text: str, after: int | None = None):
     return query.where(CaseSearchTerm.case_id < after) if after else query
 
 
+def row_condition(session: Session, text: str, *, number: bool = False):
+    """PostgreSQL: the GIN question of number_candidates (`number`) or text_candidates as a condition on
+    the case row itself (None: every case may hold it; SQLite: None, its index is a table of terms to
+    select ids from), for a statement that filters the rows it reads: one bitmap heap scan of GIN's
+    candidates with the search's LIKE on the same row, instead of the candidates' ids joined back to
+    their rows twice (an auditor's count of 400 cases read 2,494 buffers that way, 76 this way)."""
+    if not _postgres(session):
+        return None
+    pairs = _asked(session, number_pairs(text)) if number else _asked(session, text_terms(text))
+    return _terms_column().contains(pairs) if pairs else None
+
+
 def rarest_term(session: Session, text: str) -> str:
     """SQLite: of the pairs of characters of `text` (two or more characters), the one fewest cases
     have (counted up to COMMON each; of its first 24 pairs)."""

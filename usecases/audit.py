@@ -289,9 +289,15 @@ class Audit(UseCases):
         found = aliased(Case, name="found")
         if "number" in chosen:
             number = _like(chosen["number"])
-            candidates = search.number_candidates(session, number) if number else select(found.id)
-            condition.append(Case.id.in_(select(found.id).where(found.id.in_(candidates),
-                                                                found.number.like(f"%{number}%"))))
+            if session.get_bind().dialect.name == "postgresql":  # on the row itself: GIN's bitmap, then LIKE
+                condition.append(Case.number.like(f"%{number}%"))
+                terms = search.row_condition(session, number, number=True) if number else None
+                if terms is not None:
+                    condition.append(terms)
+            else:
+                candidates = search.number_candidates(session, number) if number else select(found.id)
+                condition.append(Case.id.in_(select(found.id).where(found.id.in_(candidates),
+                                                                    found.number.like(f"%{number}%"))))
         if "party" in chosen:
             condition.append(_party_matches(session, actor, chosen["party"], found))
         if "category" in chosen:
@@ -431,6 +437,9 @@ def _party_matches(session, actor: Actor, q: str, found):
         person = select(CaseParty.case_id).where(CaseParty.phone_key == privacy.phone_key(q))
     else:  # the search index's candidates (engine/search.py), checked on the text itself
         text = _like(q)
+        if session.get_bind().dialect.name == "postgresql":  # on the row itself, as the number above
+            terms = search.row_condition(session, text) if len(text) >= 2 else None
+            return and_(knows_parties, Case.search_text.like(f"%{text}%"), *([terms] if terms is not None else []))
         person = select(found.id).where(found.search_text.like(f"%{text}%"))
         if len(text) >= 2:
             person = person.where(found.id.in_(search.text_candidates(session, text)))

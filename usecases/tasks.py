@@ -103,7 +103,11 @@ class Tasks(UseCases):
                         query = query.where(HumanTask.due_at >= due,
                                             or_(HumanTask.due_at > due, HumanTask.id > last))
                 else:
-                    query = query.where(HumanTask.due_at.is_(None)).order_by(HumanTask.id)
+                    # (due_at, id), though every due_at here is NULL: PostgreSQL takes only an equality
+                    # as fixing an index column, so ordered by id alone it read the unit's every undated
+                    # task, joined each to its case and sorted them (600 for the county's petition
+                    # officers at 1,000,000 cases: 2,437 buffers, against 213 in the index's order)
+                    query = query.where(HumanTask.due_at.is_(None)).order_by(HumanTask.due_at, HumanTask.id)
                     if cursor is not None and cursor[0] is None:
                         query = query.where(HumanTask.id > cursor[1])
                 found.extend(session.execute(query).all())
@@ -164,7 +168,8 @@ class Tasks(UseCases):
                                         .order_by(HumanTask.due_at, HumanTask.id)).all()
                 found.extend(dated)
                 if len(dated) < offset + per_page:  # the undated come after every dated task
-                    found.extend(session.execute(query.where(HumanTask.due_at.is_(None)).order_by(HumanTask.id)))
+                    found.extend(session.execute(query.where(HumanTask.due_at.is_(None))  # as in _workable
+                                                 .order_by(HumanTask.due_at, HumanTask.id)))
             found.sort(key=lambda r: (r[1] is None, r[1] or _EPOCH, r[0]))
             ids = [task_id for task_id, _due in found[offset:offset + per_page]]
             # How many: each branch counted up to COUNTED tasks past this page's start, so a count

@@ -204,3 +204,53 @@ def test_a_search_asks_the_index_only_for_the_pairs_few_cases_have_and_finds_the
     assert ids(village, "王小花") == [wall["id"]]
     assert ids(village, "张三") == [ditch["id"]]
     assert ids(village, number[:-1] + "X") == []
+
+
+def test_a_text_search_of_a_reader_of_few_cases_finds_what_a_scan_would(system, people, monkeypatch):
+    """Readers of a few cases (a village's mediators, one of whom handled cases that went up to the
+    town) and of many search past the newest window (PostgreSQL), page by page: each finds what a scan
+    of every case it may read finds, in the same order."""
+    from datetime import timedelta
+
+    from engine.store import Case
+    from tests.mediation.test_aging import open_task, version
+    from usecases.relations import OrgTree, readable_cases_sql
+
+    monkeypatch.setattr(search, "WINDOW", 2)
+    services = system.services
+    vmed, court = (services.actor_for_token(people[k].token) for k in ("village", "court"))
+    first = [people["intake"].register()["id"] for _ in range(4)]
+    for case_id in first[:2]:  # mediated in the village, sent back by the court, then up to the town
+        services.tasks.complete(vmed, open_task(system, case_id, "mediate").id, {
+            "result": "agreement", "agreement_form": "written", "difficulty": "general",
+            "agreement_text": "疏通排水沟，费用各半"}, version(system, case_id))
+        services.tasks.complete(vmed, open_task(system, case_id, "judicial_confirmation").id,
+                                {"applied": True, "court": "清河县人民法院"}, version(system, case_id))
+        services.cases.send_message(court, case_id, "court_confirmation", {"result": "rejected"})
+    system.clock.advance(timedelta(days=20))
+    assert system.sweep() >= 1
+    wall = people["intake"].register(summary="院墙倒塌砸坏邻居菜地")["id"]
+    [people["intake"].register()["id"] for _ in range(3)]
+
+    def scanned(actor, q: str) -> list[int]:
+        with system.db.read() as s:
+            where = [c for c in [readable_cases_sql(s, OrgTree.load(s), actor)] if c is not None]
+            return list(s.scalars(select(Case.id).where(*where, services.cases._matches(actor, q))
+                                  .order_by(Case.id.desc())))
+
+    def paged(actor, q: str) -> list[int]:
+        seen, after = [], None
+        while True:
+            items, after = services.cases.search(actor, q=q, after=after, limit=2)
+            seen += [c["id"] for c in items]
+            if after is None:
+                return seen
+
+    for key in ("village", "village2", "other_village", "town", "county", "intake"):
+        actor = services.actor_for_token(people[key].token)
+        for q in ("纠纷", "张三", "院墙", "邻里纠纷", "不在"):
+            assert paged(actor, q) == scanned(actor, q), (key, q)
+    with system.db.read() as s:  # the mediator finds the cases it handled in the town by their text
+        assert set(s.scalars(select(Case.jurisdiction).where(Case.id.in_(first[:2])))) == {"dz"}
+    assert set(first[:2]) <= set(paged(vmed, "纠纷")) and wall not in paged(vmed, "纠纷")
+    assert not set(first[:2]) & set(paged(services.actor_for_token(people["village2"].token), "纠纷"))
