@@ -88,10 +88,13 @@ _ROWS = select(_EVENTS.c.case_id, _EVENTS.c.seq, _EVENTS.c.at, _EVENTS.c.actor, 
                _EVENTS.c.hash)
 
 
-def _rows(session: Session, ids: list[int]) -> dict[int, list[Event]]:
-    """The cases' `case_event` rows as Events, by case, in seq order (read as plain rows: no ORM)."""
+def _rows(session: Session, ids: list[int], kind: str | None = None) -> dict[int, list[Event]]:
+    """The cases' `case_event` rows (of one kind) as Events, by case, in seq order (plain rows: no ORM)."""
     found: dict[int, list[Event]] = {case_id: [] for case_id in ids}
-    for row in session.execute(_ROWS.where(_EVENTS.c.case_id.in_(ids)).order_by(_EVENTS.c.case_id, _EVENTS.c.seq)):
+    query = _ROWS.where(_EVENTS.c.case_id.in_(ids))
+    if kind is not None:
+        query = query.where(CaseEvent.kind == kind)
+    for row in session.execute(query.order_by(_EVENTS.c.case_id, _EVENTS.c.seq)):
         found[row[0]].append(Event(*row))
     return found
 
@@ -121,16 +124,18 @@ def _has_packed(session: Session) -> bool:
     return False
 
 
-def events_of(session: Session, case_ids: Iterable[int]) -> dict[int, list[Event]]:
-    """Each case's whole history in seq order: its packed events and its rows merged (two statements)."""
+def events_of(session: Session, case_ids: Iterable[int], kind: str | None = None) -> dict[int, list[Event]]:
+    """Each case's whole history in seq order (or its events of one `kind`): its packed events and its
+    rows merged (two statements)."""
     ids = sorted(set(case_ids))
     if not ids:
         return {}
     packed = {}
     if _has_packed(session):
-        packed = {case_id: decode(case_id, blob) for case_id, blob in session.execute(
-            select(CaseHistory.case_id, CaseHistory.events).where(CaseHistory.case_id.in_(ids)))}
-    rows = _rows(session, ids)
+        packed = {case_id: [e for e in decode(case_id, blob) if kind is None or e.kind == kind]
+                  for case_id, blob in session.execute(select(CaseHistory.case_id, CaseHistory.events)
+                                                       .where(CaseHistory.case_id.in_(ids)))}
+    rows = _rows(session, ids, kind)
     return {case_id: _merge(packed.get(case_id, []), rows[case_id]) for case_id in ids}
 
 

@@ -209,8 +209,8 @@ def _completed_data(session, tasks: list[HumanTask]) -> dict[int, dict[str, Any]
     if not wanted:
         return {}
     found: dict[int, dict[str, Any]] = {}
-    events = (ev.data for evs in history.events_of(session, {t.case_id for t in tasks}).values()
-              for ev in evs if ev.kind == "task_completed")
+    events = (ev.data for evs in history.events_of(session, {t.case_id for t in tasks}, kind="task_completed").values()
+              for ev in evs)
     for data in events:
         task_id = (data or {}).get("task_id")
         if task_id in wanted:
