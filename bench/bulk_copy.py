@@ -43,7 +43,8 @@ _MARK = 9107 * 10 ** 9
 
 # Tables holding a case's rows that are not copied: the reminders of the template's deadlines.
 # The search index is not copied: its terms hold each case's own number, so `finish` rebuilds it.
-NOT_COPIED = frozenset({"outbox", "outbox_attempt", "inbox_item", "case_search_term"})
+NOT_COPIED = frozenset({"outbox", "outbox_attempt", "inbox_item", "case_search_term",
+                        "case_history"})  # packed after the copies (seed_cases.pack), not copied
 # Columns naming a row of a copied table without a foreign key.
 REFERENCES = {("case_record", "repeat_of"): "case_record", ("ledger_entry", "reverses"): "ledger_entry"}
 # Keys of JSON values (case data, event data, the workflow state) naming a copied row.

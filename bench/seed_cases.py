@@ -85,6 +85,33 @@ def _analyze(system, vacuum: bool = False) -> None:
             conn.commit()
 
 
+def pack(system, log: Callable[[str], None] = _write) -> tuple[float, Any]:
+    """The closed cases' histories packed, as the scheduler's maintenance step leaves a store
+    (`System.pack_closed`, engine/history.py), then the event table rewritten without the rows that
+    moved (PostgreSQL: VACUUM FULL case_event; SQLite: VACUUM), as a bulk load of the packed cases
+    would have written it: the store a benchmark reads is the store after packing. Returns seconds and
+    the packing's report (cases, events)."""
+    started = time.perf_counter()
+    report = system.pack_closed(limit=10**9, batch=2000)
+    packed = time.perf_counter() - started
+    if system.db.is_postgres:
+        with system.db.write_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM FULL case_event")
+    else:  # outside any transaction: the driver's own connection (the engine's begins one itself)
+        raw = system.db.write_engine.raw_connection()
+        try:
+            driver = raw.driver_connection
+            if driver.in_transaction:
+                driver.commit()
+            driver.execute("VACUUM")
+        finally:
+            raw.close()
+    log(f"  pack: {report.events} events of {report.cases} closed cases in {packed:.0f} s "
+        f"({report.cases / max(packed, 1e-9):.0f} cases/s), the event table rewritten in "
+        f"{time.perf_counter() - started - packed:.0f} s\n")
+    return time.perf_counter() - started, report
+
+
 def finish(system, log: Callable[[str], None] = _write) -> float:
     """After a bulk load: the search index and the count tables rebuilt (the copies went in without
     them), then fresh planner statistics (ANALYZE; on PostgreSQL before the rebuilds too, and at the
@@ -102,10 +129,12 @@ def finish(system, log: Callable[[str], None] = _write) -> float:
 
 
 def fill_store(system, cases: int, now: datetime, seed: int = 20261201, chunk: int = 2000,
-               log: Callable[[str], None] = _write, drop_indexes: bool = True) -> dict[str, Any]:
+               log: Callable[[str], None] = _write, drop_indexes: bool = True,
+               pack_closed: bool = True) -> dict[str, Any]:
     """The county, the templates through the engine, and copies up to `cases` cases (the copied
-    tables' secondary indexes dropped meanwhile and rebuilt), then `finish`. The clock must be
-    simulated; it is left at `now`."""
+    tables' secondary indexes dropped meanwhile and rebuilt), the closed cases' histories packed
+    (`pack`; unless `pack_closed` is False), then `finish`. The clock must be simulated; it is left
+    at `now`."""
     rng = random.Random(seed)
     county = seed_county(system, now - timedelta(days=600))
     t0 = time.perf_counter()
@@ -120,14 +149,18 @@ def fill_store(system, cases: int, now: datetime, seed: int = 20261201, chunk: i
         copied = fill_copies(system, rows, plan, rng, chunk=chunk, log=log)
     finally:
         indexed = bulk.restore(log=log)
+    packed, report = pack(system, log=log) if pack_closed else (0.0, None)
     finished = finish(system, log=log)
     expected = defaultdict(int)  # rows per copied table: the templates' and their copies'
     for t in [*rows, *plan]:
         for tr in t.tables:
             expected[tr.name] += len(tr.base)  # rows, with an id or not (case_event)
-    return {"rows": dict(expected), "county": county, "templates": len(templates), "template_cases": sum(t.size for t in rows),
+    # rows per copied table as copied, before the packing moved `packed_events` events of
+    # `packed_cases` closed cases out of case_event
+    return {"rows": dict(expected), "packed_events": report.events if report else 0,
+            "packed_cases": report.cases if report else 0, "county": county, "templates": len(templates), "template_cases": sum(t.size for t in rows),
             "registered_s": registered, "copies": len(plan), "copied_cases": sum(t.size for t in plan),
-            "copied_s": copied, "indexed_s": indexed, "finish_s": finished,
+            "copied_s": copied, "indexed_s": indexed, "packed_s": packed, "finish_s": finished,
             "by_kind": {k.name: sum(1 for t in templates if t.kind == k.name) for k in KINDS}}
 
 

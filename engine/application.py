@@ -203,6 +203,13 @@ class ProcessApplication:
             errors["reason"] = "不超过 2000 字 / at most 2,000 characters"
         return errors
 
+    # --- the packed history of a closed case ----------------------------------------------
+    def keeps_event_row(self, kind: str, data: Any) -> bool:
+        """Whether an event of a closed case stays a `case_event` row when its history is packed
+        (engine/history.py): True for what a query of this case type reads across cases in SQL (a
+        report's events). The engine keeps its own (history.ROW_KINDS) anyway. Default: none."""
+        return False
+
     # --- around commands -----------------------------------------------------------------
     def after_step(self, scope: CommandScope) -> None:
         """Called once per command that moved the workflow, before tasks are placed. Default: nothing."""

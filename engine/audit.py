@@ -17,6 +17,7 @@ from typing import Any, Iterable, Mapping
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from . import history
 from .store import Case, CaseEvent
 
 GENESIS = "0" * 64
@@ -132,10 +133,9 @@ def verify_cases(session: Session, case_ids: Iterable[int] | None = None) -> tup
         query = query.where(Case.id.in_(list(case_ids)))
     checked = 0
     for case_id, head_seq, head_hash in session.execute(query).all():
-        events = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id)
-                                 .order_by(CaseEvent.seq)).all()
+        events = history.case_events(session, case_id)
         checked += 1
-        broken = verify_chain(case_id, list(events), head_seq, head_hash)
+        broken = verify_chain(case_id, events, head_seq, head_hash)
         if broken:
             return checked, broken
     return checked, None
@@ -149,10 +149,7 @@ def verify_batch(session: Session, after_id: int, limit: int) -> tuple[list[int]
     if not heads:
         return [], []
     ids = [h.id for h in heads]
-    by_case: dict[int, list[CaseEvent]] = {case_id: [] for case_id in ids}
-    for ev in session.scalars(select(CaseEvent).where(CaseEvent.case_id.in_(ids))
-                              .order_by(CaseEvent.case_id, CaseEvent.seq)):
-        by_case[ev.case_id].append(ev)
+    by_case = history.events_of(session, ids)
     breaks = [found for found in (verify_chain(case_id, by_case[case_id], seq, digest)
                                   for case_id, seq, digest in heads) if found is not None]
     session.expunge_all()  # a long run keeps nothing of what it has checked

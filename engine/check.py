@@ -24,6 +24,7 @@ from typing import Any, Iterable, Iterator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from . import history
 from . import runtime as rt
 from . import state_codec
 from .audit import verify_chain
@@ -109,9 +110,7 @@ class ConsistencyCheck:
             for d in session.execute(select(Deadline.__table__).where(Deadline.case_id.in_(chunk),
                                                                      Deadline.status == "pending")).mappings():
                 deadlines[d["case_id"]].append(d)
-            for ev in session.scalars(select(CaseEvent).where(CaseEvent.case_id.in_(chunk))
-                                      .order_by(CaseEvent.case_id, CaseEvent.seq)):
-                events[ev.case_id].append(ev)
+            events.update(history.events_of(session, chunk))
             for case in cases:
                 self._check_case(session, dict(case), tasks[case["id"]], deadlines[case["id"]],
                                  events[case["id"]], findings)
@@ -198,10 +197,10 @@ class ConsistencyCheck:
             statuses[ev.entry_id].append(ev)
         mentions: dict[int, Counter] = defaultdict(Counter)  # case id -> entry id -> events naming it
         case_of = {e.case_id for e in entries.values()}
-        for case_id, data in session.execute(select(CaseEvent.case_id, CaseEvent.data)
-                                             .where(CaseEvent.case_id.in_(list(case_of)))):
-            for entry_id in _entries_named(data):
-                mentions[case_id][entry_id] += 1
+        for case_id, evs in history.events_of(session, case_of).items():
+            for ev in evs:
+                for entry_id in _entries_named(ev.data):
+                    mentions[case_id][entry_id] += 1
         for entry in entries.values():
             subject = f"台账 / ledger entry {entry.id} (case {entry.case_id})"
             rows = statuses.get(entry.id, [])

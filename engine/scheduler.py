@@ -19,6 +19,10 @@ It runs inside `fengqiao serve` and alone as `fengqiao scheduler`. Due times liv
 - **optimize**, on SQLite: the lease holder runs `PRAGMA optimize` every OPTIMIZE_EVERY (an hour),
   which analyses the tables whose planner statistics went stale as cases grew (`init` ran ANALYZE).
   PostgreSQL's autovacuum analyses by itself; there the job does not run.
+- **pack**, on both stores, every PACK_EVERY (ten minutes; on SQLite the lease holder): packs the
+  histories of up to history.PACK_LIMIT closed cases with new events (`System.pack_closed`,
+  engine/history.py), a batch a transaction. On PostgreSQL every scheduler may run it at once: a
+  case one is packing is skipped by the others (FOR UPDATE SKIP LOCKED).
 """
 from __future__ import annotations
 
@@ -45,7 +49,9 @@ from .store import SchedulerLease
 log = logging.getLogger("fengqiao.scheduler")
 
 SWEEP, DISPATCH, LEASE, OPTIMIZE = "fengqiao-sweep", "fengqiao-dispatch", "fengqiao-lease", "fengqiao-optimize"
+PACK = "fengqiao-pack"
 OPTIMIZE_EVERY = timedelta(hours=1)
+PACK_EVERY = timedelta(minutes=10)
 _LATE_MARGIN = timedelta(milliseconds=1)  # a timer fires once `now` is past its time, not at it
 
 
@@ -114,6 +120,7 @@ class DeadlineScheduler:
                                         job_defaults={"coalesce": True, "misfire_grace_time": None,
                                                       "max_instances": 10})
         self.fired = self.warned = self.digests = self.sweeps = self.optimized = 0  # since start, for logs and tests
+        self.packed = 0  # closed cases whose histories the pack job looked at, since start
         # In the store, so that /healthz of any process sees that some scheduler sweeps and delivers.
         self._swept = health.Heartbeat(system.db, health.LAST_SWEEP)
         self._dispatched = health.Heartbeat(system.db, health.LAST_DISPATCH)
@@ -127,6 +134,8 @@ class DeadlineScheduler:
         if self.lease is not None:
             self._aps.add_job(self._optimize_job, IntervalTrigger(seconds=OPTIMIZE_EVERY.total_seconds()),
                               id=OPTIMIZE, replace_existing=True)
+        self._aps.add_job(self._pack_job, IntervalTrigger(seconds=PACK_EVERY.total_seconds()),
+                          id=PACK, replace_existing=True)
         self._aps.start()
         now = utcnow()
         self._arm(SWEEP, self._sweep_job, now)
@@ -243,6 +252,15 @@ class DeadlineScheduler:
             self.optimized += 1
         except Exception:
             log.exception("PRAGMA optimize failed; trying again at the next interval")
+
+    def _pack_job(self) -> None:
+        """Pack the histories of closed cases (on SQLite the lease holder only)."""
+        if not self._holding or self._stopping:
+            return
+        try:
+            self.packed += self.system.pack_closed().cases
+        except Exception:
+            log.exception("packing closed histories failed; trying again at the next interval")
 
     def _take_lease(self) -> None:
         try:

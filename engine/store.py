@@ -376,6 +376,20 @@ class CaseEvent(Base):
     hash: Mapped[str] = mapped_column(Digest)
 
 
+class CaseHistory(Base):
+    """A closed case's history packed into one row (migration 0021, engine/history.py): the events the
+    maintenance step `System.pack_closed` moved out of `case_event`, in one compressed blob, each with
+    its hash as it was stored. A case's history is this blob and its remaining `case_event` rows (the
+    kinds kept as rows for queries across cases, and events after the packing) merged by seq:
+    engine/history.py reads it so for every reader. `packed_through` is the highest seq the packing
+    has looked at (packed or left as a row): a closed case whose `last_event_seq` is beyond it has
+    events to pack."""
+    __tablename__ = "case_history"
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), primary_key=True, autoincrement=False)
+    packed_through: Mapped[int] = mapped_column(Integer)
+    events: Mapped[bytes] = mapped_column(StoredState)
+
+
 class LedgerEntry(Base):
     """An append-only money ledger per case: entries are only ever added, never edited (their kept
     `status` aside); a correction is a reversal entry. (The per-case mediator subsidy, 以案定补, is

@@ -9,7 +9,7 @@ from typing import Callable, Mapping
 
 from sqlalchemy import bindparam, delete, select
 
-from . import ledger
+from . import history, ledger
 from .application import ProcessApplication
 from .calendar import BusinessCalendar, YearSchedule, load_bundled_schedules, parse_year_schedule
 from .clock import Clock, SimulatedClock
@@ -165,6 +165,14 @@ class System:
             conn.exec_driver_sql(statement)
             conn.commit()
         return statement
+
+    def pack_closed(self, limit: int = history.PACK_LIMIT, batch: int = history.PACK_BATCH) -> history.PackReport:
+        """Pack the histories of up to `limit` closed cases with events not yet looked at (engine/
+        history.py), `batch` cases a transaction: their events move into one `case_history` row each,
+        but for those that stay rows (history.ROW_KINDS, the application's `keeps_event_row`). Run by
+        the scheduler periodically and by `fengqiao pack`; several at once do no harm (a case being
+        packed by one is skipped by the other on PostgreSQL; SQLite writes one at a time)."""
+        return history.pack_closed(self.db, self.engine.application, limit, batch)
 
     def close(self) -> None:
         self.db.dispose()

@@ -15,12 +15,13 @@ from typing import Any
 from sqlalchemy import String, and_, cast, func, not_, or_, select, update
 from sqlalchemy.orm import aliased
 
+from engine import history as case_history
 from engine import privacy, search
 from engine.application import Actor
 from engine.audit import event_links, prev_hashes, verify_batch, verify_cases, verify_chain
 from engine.calendar import ZONE, iso
 from engine.errors import InvalidInput, NotFound
-from engine.store import AuditRun, Case, CaseEvent, CaseParty, Definition, LedgerEntry
+from engine.store import AuditRun, Case, CaseParty, Definition, LedgerEntry
 
 from . import authorization as authz
 from . import views
@@ -355,8 +356,7 @@ class Audit(UseCases):
         with self.db.read() as session:
             case, relations, _ = self.visible_case(session, actor, case_id)
             view = self._case_view(session, actor, case, relations)
-            events = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
-                                     .order_by(CaseEvent.seq)).all()
+            events = case_history.case_events(session, case.id)
             broken = verify_chain(case.id, list(events), case.last_event_seq, case.last_event_hash)
             holds = event_links(list(events), broken)
             shown = views.Privacy(self.app(case.type), withheld=view["identity_withheld"], unmasked=False)

@@ -186,6 +186,7 @@ TABLE: dict[str, dict[str, dict[str, frozenset[str]]]] = {
     "operations.check": {"*": _ADMIN},
     "operations.backup": {"*": _ADMIN},
     "operations.restore": {"*": _ADMIN},
+    "operations.pack": {"*": _ADMIN},
     # ---- deployed versions and moving running cases between them (usecases/definitions.py) ----------
     # Listing and comparing versions, and the moving itself, are the administrator's (DOMAIN.md §1:
     # "workflow versions, rate tables"); every move is in the case's history.
@@ -281,6 +282,7 @@ REFUSALS: dict[str, str] = {
     "operations.check": "只有管理员可以检查数据一致性 / only admins run the consistency check",
     "operations.backup": "只有管理员可以备份 / only admins take backups",
     "operations.restore": "只有管理员可以恢复备份 / only admins restore backups",
+    "operations.pack": "只有管理员可以压缩已结案件的历史 / only admins pack closed cases' histories",
     # ---- deployed versions (usecases/definitions.py)
     "definitions.read": "只有管理员可以查看和比较流程版本 / only admins see and compare process versions",
     "definitions.migrate": "只有管理员可以把案件迁移到另一版本 / only admins move cases to another version",

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from engine import backup as backups
 from engine import health as store_health
+from engine import history as case_history
 from engine.application import Actor
 from engine.check import CheckReport, ConsistencyCheck
 from engine.errors import NotFound
@@ -22,6 +23,13 @@ class Operations(UseCases):
         no outbox message was sent twice or lost (engine/check.py)."""
         authz.require("operations.check", actor)
         return ConsistencyCheck(self.engine).run()
+
+    def pack(self, actor: Actor, limit: int = case_history.PACK_LIMIT, after_id: int = 0) -> case_history.PackReport:
+        """Pack the histories of up to `limit` closed cases with new events into one row each
+        (engine/history.py; what the scheduler does every ten minutes), e.g. a store's backlog after
+        migration 0021."""
+        authz.require("operations.pack", actor)
+        return case_history.pack_closed(self.db, self.engine.application, limit, after_id=after_id)
 
     def backup(self, actor: Actor, path: str | Path) -> backups.BackupResult:
         """A consistent copy of the store, taken while the service runs."""

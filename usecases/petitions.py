@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
+from engine import history
 from engine.application import Actor
 from engine.calendar import iso
 from engine.errors import InvalidInput
-from engine.store import Case, CaseEvent, HumanTask, User
+from engine.store import Case, HumanTask, User
 from workflows import petition_board
 
 from . import authorization as authz
@@ -208,8 +209,8 @@ def _completed_data(session, tasks: list[HumanTask]) -> dict[int, dict[str, Any]
     if not wanted:
         return {}
     found: dict[int, dict[str, Any]] = {}
-    events = session.scalars(select(CaseEvent.data).where(CaseEvent.case_id.in_(sorted({t.case_id for t in tasks})),
-                                                          CaseEvent.kind == "task_completed"))
+    events = (ev.data for evs in history.events_of(session, {t.case_id for t in tasks}, kind="task_completed").values()
+              for ev in evs)
     for data in events:
         task_id = (data or {}).get("task_id")
         if task_id in wanted:

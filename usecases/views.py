@@ -11,7 +11,7 @@ from typing import Any, Iterable, Mapping
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from engine import ledger, privacy
+from engine import history, ledger, privacy
 from engine.application import ProcessApplication
 from engine.audit import prev_hashes
 from engine.calendar import iso
@@ -122,7 +122,7 @@ def case_summary(app: ProcessApplication, c: Case, now: datetime) -> dict[str, A
 
 def events(session: Session, case_id: int, shown: Privacy) -> list[dict[str, Any]]:
     """The history; personal data in it is shown as in the case view (the hashes are over what is stored)."""
-    rows = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.seq)).all()
+    rows = history.case_events(session, case_id)
     chained_to = prev_hashes(rows)
     return [{"seq": e.seq, "at": iso(e.at), "actor": e.actor, "kind": e.kind, "data": shown(e.data),
              "prev_hash": chained_to[e.seq], "hash": e.hash} for e in rows]

@@ -30,6 +30,7 @@ from engine.privacy import person_key, phone_key
 from engine.store import CaseEvent, OrgUnit, User
 
 from . import mediation_subsidy
+from .quarterly_reports import COURT_CONFIRMATION, JUDICIAL_CONFIRMATION, MESSAGE_RECEIVED
 
 LEVELS = ("village", "town", "county")
 NEXT_LEVEL = {"village": "town", "town": "county", "county": "county"}
@@ -87,6 +88,18 @@ class MediationApplication(ProcessApplication):
         super().__init__("mediation", forms_dir, title="矛盾纠纷调解")
         self.number_prefix = "MED"
         self.rules = rules or MediationRules()
+
+    # ------------------------------------------------------------------ the packed history
+    def keeps_event_row(self, kind: str, data: Any) -> bool:
+        """What the quarterly reports (workflows/quarterly_reports.py) read across cases in SQL stays a
+        row when a closed case's history is packed: the judicial confirmation step completed with
+        `applied` true (the applications counted) and the court's `court_confirmation` messages (its
+        answers). The agreements (`agreement_reached`) are rows of the engine's own kinds anyway."""
+        if not isinstance(data, dict):
+            return False
+        if kind == "task_completed":
+            return data.get("step") == JUDICIAL_CONFIRMATION and (data.get("data") or {}).get("applied") is True
+        return kind == MESSAGE_RECEIVED and data.get("name") == COURT_CONFIRMATION
 
     # ------------------------------------------------------------------ registration
     def initial_case_in(self, session, data: Mapping[str, Any], actor: Actor, now) -> CaseInit:

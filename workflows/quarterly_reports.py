@@ -25,6 +25,7 @@ from engine.store import Case, CaseEvent, HumanTask, LedgerEntry, LedgerEvent
 from . import dashboard_figures, petition_board, subsidy_ledger
 
 MESSAGE_RECEIVED = "message_received"  # the engine's event of a message a case received
+COURT_CONFIRMATION = "court_confirmation"  # the court's answer to an application for judicial confirmation
 
 DISPUTE, PETITION = "mediation", "petition"
 CATEGORIES = ("marriage_family", "neighbour", "housing_homestead", "contract", "business", "damages", "land_forest",
@@ -152,7 +153,7 @@ def confirmations(session: Session, visible, start: datetime, end: datetime) -> 
                                     HumanTask.status == "completed", HumanTask.completed_at < end)
     answers = (select(CaseEvent.case_id, func.count().label("answers"))
                .where(CaseEvent.kind == literal_column(f"'{MESSAGE_RECEIVED}'"), CaseEvent.at >= start,
-                      CaseEvent.at < end, CaseEvent.data["name"].as_string() == "court_confirmation",
+                      CaseEvent.at < end, CaseEvent.data["name"].as_string() == COURT_CONFIRMATION,
                       CaseEvent.data[("data", "result")].as_string() == "confirmed", applied_before)
                .group_by(CaseEvent.case_id).subquery())
     confirmed = (select(Case.jurisdiction, func.sum(answers.c.answers))

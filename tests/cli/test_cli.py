@@ -332,6 +332,28 @@ def test_audit_verify_finds_an_edited_event(fengqiao, system):
     assert fengqiao("audit", "verify", "9999").code == 2
 
 
+def test_pack_moves_closed_histories_into_one_row_each_and_audit_verify_still_holds(fengqiao, system):
+    fengqiao("init")
+    fengqiao("clock", "set", "2026-09-18T09:00:00+08:00")
+    closed = start_timed_case(fengqiao, system)
+    still_open = system.engine.start_case("timed", {"days": 5}, first_actor(system))
+    with system.db.read() as s:
+        task_id = s.scalar(select(HumanTask.id).where(HumanTask.case_id == closed.id, HumanTask.status == "ready"))
+    system.engine.complete_task(task_id, {}, first_actor(system))  # answered in time: the case closes
+
+    packed = fengqiao("pack")
+    assert packed.code == 0, packed.out + packed.err
+    assert "1 个已结案件" in packed.out and "1 closed case(s)" in packed.out
+    with system.db.read() as s:
+        assert s.scalar(select(Case.status).where(Case.id == closed.id)) != "open"
+        assert s.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.case_id == closed.id)) == 0
+        assert s.scalar(select(func.count()).select_from(CaseEvent)
+                        .where(CaseEvent.case_id == still_open.case_id)) > 0
+    assert "0 closed case(s), 0 event(s)" in fengqiao("pack").out  # nothing new
+    assert fengqiao("audit", "verify").code == 0
+    assert fengqiao("pack", "--limit", "0").code != 0
+
+
 def first_actor(system):
     with system.db.read() as s:
         return actor_of(s.scalar(select(User).where(User.username == "med1")))

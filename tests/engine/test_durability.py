@@ -12,7 +12,8 @@ from sqlalchemy import delete, func, select, text, update
 
 from engine.audit import verify_cases
 from engine.errors import Conflict
-from engine.store import Case, CaseEvent, HumanTask
+from engine import history
+from engine.store import Case, CaseEvent, CaseHistory, HumanTask
 from tests.conftest import FIXTURES, make_system
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,30 +111,56 @@ def _verify(system):
         return verify_cases(s)
 
 
+def _tamper_rows(s, case_id, tampering):
+    rows = s.execute(select(CaseEvent.seq).where(CaseEvent.case_id == case_id)
+                     .order_by(CaseEvent.seq)).all()
+    if tampering == "edit":
+        s.execute(update(CaseEvent).where(CaseEvent.case_id == case_id, CaseEvent.seq == rows[1].seq).values(actor="someone_else"))
+        return 2
+    if tampering == "delete_middle":
+        s.execute(delete(CaseEvent).where(CaseEvent.case_id == case_id, CaseEvent.seq == rows[2].seq))
+        return 3
+    if tampering == "reorder":
+        a, b = rows[1], rows[2]
+        same = CaseEvent.case_id == case_id
+        s.execute(update(CaseEvent).where(same, CaseEvent.seq == a.seq).values(seq=-1))
+        s.execute(update(CaseEvent).where(same, CaseEvent.seq == b.seq).values(seq=a.seq))
+        s.execute(update(CaseEvent).where(same, CaseEvent.seq == -1).values(seq=b.seq))
+        return 2
+    s.execute(delete(CaseEvent).where(CaseEvent.case_id == case_id, CaseEvent.seq == rows[-1].seq))
+    return None
+
+
+def _tamper_packed(s, case_id, tampering):
+    """The same tampering inside the case's packed history (engine/history.py's blob), each event's
+    stored hash left as it was."""
+    packed = history.decode(case_id, s.scalar(select(CaseHistory.events).where(CaseHistory.case_id == case_id)))
+    expected = {"edit": 2, "delete_middle": 3, "reorder": 2, "delete_last": None}[tampering]
+    if tampering == "edit":
+        packed[1].actor = "someone_else"
+    elif tampering == "delete_middle":
+        del packed[2]
+    elif tampering == "reorder":
+        packed[1].seq, packed[2].seq = packed[2].seq, packed[1].seq
+        packed[1], packed[2] = packed[2], packed[1]
+    else:
+        del packed[-1]
+    s.execute(update(CaseHistory).where(CaseHistory.case_id == case_id).values(events=history.encode(packed)))
+    return expected
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["rows", "packed"])
 @pytest.mark.parametrize("tampering", ["edit", "delete_middle", "reorder", "delete_last"])
-def test_audit_verify_finds_a_tampered_history(system, tampering):
+def test_audit_verify_finds_a_tampered_history(system, tampering, packed):
     other = _closed_case_with_history(system)  # an untouched case is checked first and passes
     case_id = _closed_case_with_history(system)
+    if packed:  # both closed cases' histories packed into one row each, no event left a row
+        assert system.pack_closed().cases == 2
+        with system.db.read() as s:
+            assert s.scalar(select(func.count()).select_from(CaseEvent)) == 0
     assert _verify(system) == (2, None)
     with system.db.write() as s:
-        rows = s.execute(select(CaseEvent.seq).where(CaseEvent.case_id == case_id)
-                         .order_by(CaseEvent.seq)).all()
-        if tampering == "edit":
-            s.execute(update(CaseEvent).where(CaseEvent.case_id == case_id, CaseEvent.seq == rows[1].seq).values(actor="someone_else"))
-            expected_seq = 2
-        elif tampering == "delete_middle":
-            s.execute(delete(CaseEvent).where(CaseEvent.case_id == case_id, CaseEvent.seq == rows[2].seq))
-            expected_seq = 3
-        elif tampering == "reorder":
-            a, b = rows[1], rows[2]
-            same = CaseEvent.case_id == case_id
-            s.execute(update(CaseEvent).where(same, CaseEvent.seq == a.seq).values(seq=-1))
-            s.execute(update(CaseEvent).where(same, CaseEvent.seq == b.seq).values(seq=a.seq))
-            s.execute(update(CaseEvent).where(same, CaseEvent.seq == -1).values(seq=b.seq))
-            expected_seq = 2
-        else:
-            s.execute(delete(CaseEvent).where(CaseEvent.case_id == case_id, CaseEvent.seq == rows[-1].seq))
-            expected_seq = None
+        expected_seq = (_tamper_packed if packed else _tamper_rows)(s, case_id, tampering)
     checked, broken = _verify(system)
     assert broken is not None and broken.case_id == case_id and broken.seq == expected_seq
     assert other < case_id and checked == 2

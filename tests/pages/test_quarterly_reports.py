@@ -311,3 +311,37 @@ def test_the_pages_in_english(app, world):
     assert "Quarterly petition statistics" in html and "Backlog resolved" in html
     sheet = openpyxl.load_workbook(io.BytesIO(ui.get("/reports/petition.xlsx?quarter=2026Q4").get_data())).active
     assert sheet["A1"].value == "Quarterly petition statistics"
+
+
+# ------------------------------------------------------------------------------ after packing
+def test_every_report_is_the_same_once_the_closed_cases_histories_are_packed(world):
+    """The reports read events across cases in SQL (agreements, judicial confirmations, the court's
+    answers, backlog marks): those stay rows when a closed case's history is packed (engine/history.py),
+    so packing every closed case changes no figure. (The module's world stays packed: the figures
+    after this test are the packed store's, the same.)"""
+    from sqlalchemy import func, select
+
+    from engine.store import Case, CaseEvent, CaseHistory
+
+    def reports():
+        found = {}
+        for quarter in QUARTERS:
+            for reader, unit in [("jcounty1", "qh"), ("jtown1", "dz"), ("auditor1", "dz-lc")]:
+                found["mediation", quarter, unit] = world.services.reports.mediation(world.actors[reader],
+                                                                                     quarter=quarter, unit=unit)
+            for reader, unit in [("officer1", "qh"), ("tofficer1", "dz"), ("xofficer1", "xz")]:
+                found["petition", quarter, unit] = world.services.reports.petition(world.actors[reader],
+                                                                                   quarter=quarter, unit=unit)
+        return found
+
+    before = reports()
+    with world.system.db.read() as s:
+        rows_before = s.scalar(select(func.count()).select_from(CaseEvent))
+        closed = s.scalar(select(func.count()).select_from(Case).where(Case.status != "open"))
+    packed = world.system.pack_closed()
+    assert packed.cases == closed > 0 and packed.events > 0
+    with world.system.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(CaseHistory)) == closed
+        assert s.scalar(select(func.count()).select_from(CaseEvent)) == rows_before - packed.events
+    assert reports() == before
+    assert world.system.pack_closed().events == 0  # nothing new to pack
