@@ -204,6 +204,7 @@ class Definition(Base):
 
 
 OPEN_CASE_SQL = "status = 'open'"  # the partial indexes' condition of the open cases
+UNPACKED_SQL = "status <> 'open' AND last_event_seq > packed_seq"  # closed, with events left to pack
 DUE_WORK_SQL = "overdue_at IS NOT NULL"  # the cases with a due step or a pending deadline
 
 
@@ -237,7 +238,11 @@ class Case(Base):
                       # A unit's, an owner's, a registrar's cases newest first, a page at a time: one range
                       # of each (migration 0020; on SQLite an index ends with the rowid anyway).
                       *(Index(f"ix_case_record_{column}", column, "id")
-                        for column in ("jurisdiction", "owner", "registered_by")))
+                        for column in ("jurisdiction", "owner", "registered_by")),
+                      # The closed cases with events the packing has not looked at (migration 0021): its
+                      # work list is this index's few entries, not a walk over every closed case.
+                      Index("ix_case_unpacked", "id", sqlite_where=text(UNPACKED_SQL),
+                            postgresql_where=text(UNPACKED_SQL)))
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     number: Mapped[str] = mapped_column(String(32))
     type: Mapped[str] = mapped_column(String(64))
@@ -253,6 +258,9 @@ class Case(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     version: Mapped[int] = mapped_column(Integer, default=1)
     last_event_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # The highest seq the packing of closed histories has looked at (engine/history.py, migration 0021):
+    # a closed case with events beyond it is in ix_case_unpacked, the packing's work list.
+    packed_seq: Mapped[int] = mapped_column(Integer, server_default="0")
     last_event_hash: Mapped[str] = mapped_column(Digest, default="")  # its 32 bytes (0012); b"" before any
     # SpiffWorkflow's instance state, serialized without the spec (that lives in `definition`), in the
     # stored form of engine/state_codec.py (compressed JSON); a closed case's holds only the steps it
@@ -381,12 +389,10 @@ class CaseHistory(Base):
     maintenance step `System.pack_closed` moved out of `case_event`, in one compressed blob, each with
     its hash as it was stored. A case's history is this blob and its remaining `case_event` rows (the
     kinds kept as rows for queries across cases, and events after the packing) merged by seq:
-    engine/history.py reads it so for every reader. `packed_through` is the highest seq the packing
-    has looked at (packed or left as a row): a closed case whose `last_event_seq` is beyond it has
-    events to pack."""
+    engine/history.py reads it so for every reader. How far the packing has looked is the case's
+    `packed_seq` (a case whose every event stays a row has no row here)."""
     __tablename__ = "case_history"
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), primary_key=True, autoincrement=False)
-    packed_through: Mapped[int] = mapped_column(Integer)
     events: Mapped[bytes] = mapped_column(StoredState)
 
 
