@@ -17,7 +17,7 @@ from workflows import petition_board
 from . import authorization as authz
 from . import views
 from .base import UseCases, check_id
-from .relations import OrgTree, case_relations, readable_cases_sql
+from .relations import OrgTree, case_relations, readable_case_units, readable_cases_sql
 
 SUPERVISION_SHOWN = 50
 
@@ -58,7 +58,8 @@ class Petitions(UseCases):
     def board(self, actor: Actor, *, flags: Iterable[Any] | None = None, unit: Any = None) -> dict[str, Any]:
         """Per owner leader, the open petitions the actor may read (with every flag of `flags`, held by
         `unit` or a unit under it): how many, due within 7 days, overdue, backlog; and a row for those
-        nobody owns yet, with how many of them need an owner. One aggregate query."""
+        nobody owns yet, with how many of them need an owner. From the kept counts and the open
+        petitions' index ranges (petition_board.kept_board), whatever the number of cases."""
         authz.require("petitions.board", actor, {authz.IN_UNIT})
         flags = check_flags(flags)
         now = self.now()
@@ -66,11 +67,15 @@ class Petitions(UseCases):
         with self.db.read() as session:
             tree = OrgTree.load(session)
             units = units_at(tree, unit)
-            # The actor's own tasks' cases read once, not probed per open petition (the aggregate reads
-            # every open petition outside the actor's units).
-            visible = readable_cases_sql(session, tree, actor, probe=False)
-            items = petition_board.owner_board(session, visible, now, owner_role=owner_role, due_days=due_days,
-                                               backlog_days=backlog_days, flags=flags, units=units)
+            # The units whose every petition the actor reads are counted from the kept counts; the
+            # cases they read otherwise (own, registered, their tasks') only where those show open
+            # petitions outside those units.
+            parts = readable_case_units(tree, actor)
+            readable, others = (None, []) if parts is None else parts
+            items = petition_board.kept_board(session, now, readable=readable, others=others,
+                                              roots=(unit, actor.org_unit), below=tree.below,
+                                              owner_role=owner_role, due_days=due_days,
+                                              backlog_days=backlog_days, flags=flags, units=units)
         return {"items": items, "as_of": iso(now), "flags": list(flags), "unit": unit or None}
 
     def board_cases(self, actor: Actor, *, owner: Any = None, unowned: bool = False, measure: Any = "open",
