@@ -145,17 +145,7 @@ def kept_board(session: Session, now: datetime, *, readable: set[str] | None, ot
         n for *_k, n in board_tally.counts(session, under=board_tally.ALL, flags=flags))
     if held is None or held:
         where = open_petitions(None, flags=flags, units=None if everything else sorted(held))
-        # Grouped by an expression no index is ordered by: else SQLite reads the open petitions in
-        # owner order (ix_case_open_board, ix_case_owner_due) to spare the sort, not the range.
-        owner = func.coalesce(Case.owner, "")
-        due = (select(owner, literal_column("0"), total(due_soon_sql(now, due_days)), total(overdue_sql(now)),
-                      literal_column("0"), literal_column("0"))
-               .where(*where, Case.next_due_at <= now + timedelta(days=due_days)).group_by(owner))
-        unmarked = _lacks("backlog")
-        lonely = and_(Case.owner.is_(None), unmarked, _lacks("repeat"), _lacks("group"))
-        aged = (select(owner, literal_column("0"), literal_column("0"), literal_column("0"), total(unmarked),
-                       total(lonely))
-                .where(*where, Case.created_at < now - timedelta(days=backlog_days)).group_by(owner))
+        due, aged = timed_queries(where, now, due_days=due_days, backlog_days=backlog_days)
         rows += [*session.execute(due), *session.execute(aged)]
     if readable is not None and others and not everything and (
             units is None or sum(n for *_k, n in tallied) != sum(
@@ -166,6 +156,25 @@ def kept_board(session: Session, now: datetime, *, readable: set[str] | None, ot
         rows += session.execute(board_query(visible, now, due_days=due_days, backlog_days=backlog_days,
                                             flags=flags, units=units)).all()
     return _assembled(session, owner_role, rows)
+
+
+def timed_queries(where: list, now: datetime, *, due_days: int = 7, backlog_days: int = 90):
+    """The board's figures that change with time, of the open petitions `where` names, as rows like
+    board_query's (owner or '', open, due soon, overdue, backlog, needs owner; 0 where not counted):
+    those with a step due within `due_days` days or past due (ix_case_open_due's range), and those
+    older than the backlog period (ix_case_open_age's) not marked backlog, of which those nobody owns
+    that need an owner by age alone (not repeat, group or marked)."""
+    # Grouped by an expression no index is ordered by: else SQLite reads the open petitions in owner
+    # order (ix_case_open_board, ix_case_owner_due) to spare the sort, not the range.
+    owner = func.coalesce(Case.owner, "")
+    zero = literal_column("0")
+    due = (select(owner, zero, total(due_soon_sql(now, due_days)), total(overdue_sql(now)), zero, zero)
+           .where(*where, Case.next_due_at <= now + timedelta(days=due_days)).group_by(owner))
+    unmarked = _lacks("backlog")
+    lonely = and_(Case.owner.is_(None), unmarked, _lacks("repeat"), _lacks("group"))
+    aged = (select(owner, zero, zero, zero, total(unmarked), total(lonely))
+            .where(*where, Case.created_at < now - timedelta(days=backlog_days)).group_by(owner))
+    return due, aged
 
 
 def total(condition):
