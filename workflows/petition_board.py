@@ -167,12 +167,17 @@ def timed_queries(where: list, now: datetime, *, due_days: int = 7, backlog_days
     # Grouped by an expression no index is ordered by: else SQLite reads the open petitions in owner
     # order (ix_case_open_board, ix_case_owner_due) to spare the sort, not the range.
     owner = func.coalesce(Case.owner, "")
-    zero = literal_column("0")
-    due = (select(owner, zero, total(due_soon_sql(now, due_days)), total(overdue_sql(now)), zero, zero)
+
+    def zero(name: str):
+        return literal_column("0").label(name)
+
+    due = (select(owner.label("owner"), zero("open"), total(due_soon_sql(now, due_days)).label("due_soon"),
+                  total(overdue_sql(now)).label("overdue"), zero("backlog"), zero("needs_owner"))
            .where(*where, Case.next_due_at <= now + timedelta(days=due_days)).group_by(owner))
     unmarked = _lacks("backlog")
     lonely = and_(Case.owner.is_(None), unmarked, _lacks("repeat"), _lacks("group"))
-    aged = (select(owner, zero, zero, zero, total(unmarked), total(lonely))
+    aged = (select(owner.label("owner"), zero("open"), zero("due_soon"), zero("overdue"),
+                   total(unmarked).label("backlog"), total(lonely).label("needs_owner"))
             .where(*where, Case.created_at < now - timedelta(days=backlog_days)).group_by(owner))
     return due, aged
 
