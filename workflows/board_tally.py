@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from itertools import combinations
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select, union_all
 
 from engine import tally
 from engine.store import Case, CaseTally, OrgUnit
@@ -118,18 +118,31 @@ def rebuild(db) -> int:
     return sum(n for key, n in counts.items() if key[0] == BOARD_UNDER and key[2] == ALL)
 
 
-def counts(session, *, under: str | None = None, units: Iterable[str] = (), flags: Sequence[str] = ()
-           ) -> list[tuple[str | None, str, int]]:
-    """(owner or None, period, count) of the open petitions carrying every flag of `flags`: those of
-    `under` and every unit below it (ALL: every open petition), or else of exactly `units`."""
-    query = (select(CaseTally.key, CaseTally.period, func.sum(CaseTally.count))
-             .where(CaseTally.period.in_(codes_with(flags))).group_by(CaseTally.key, CaseTally.period))
-    if under is not None:
-        query = query.where(CaseTally.figure == BOARD_UNDER, CaseTally.unit == under)
-    else:
-        chosen = sorted(set(units))
-        if not chosen:
-            return []
-        query = query.where(CaseTally.figure == BOARD_OPEN, CaseTally.unit.in_(chosen))
-    return [(key or None, period, int(n)) for key, period, n in session.execute(query) if n]
+Scope = tuple[str, frozenset[str]]  # (BOARD_UNDER, {a unit}) or (BOARD_OPEN, units)
 
+
+def scope(held: set[str] | None, roots: Iterable[str | None], below) -> Scope:
+    """How the kept counts answer for the open petitions of the units `held` (None: all): one unit's
+    `board_under` rows when `held` is that unit of `roots` and every unit below it (`below(unit)`),
+    ALL's for all, else each unit's own `board_open` rows."""
+    if held is None:
+        return BOARD_UNDER, frozenset({ALL})
+    for root in dict.fromkeys(r for r in roots if r):
+        if root in held and held == {root, *below(root)}:
+            return BOARD_UNDER, frozenset({root})
+    return BOARD_OPEN, frozenset(held)
+
+
+def counts(session, scopes: Sequence[Scope], flags: Sequence[str] = ()) -> list[list[tuple[str | None, str, int]]]:
+    """For each scope, (owner or None, period, count) of its open petitions carrying every flag of
+    `flags`; one statement for all."""
+    arms = [select(literal(i).label("scope"), CaseTally.key, CaseTally.period, func.sum(CaseTally.count))
+            .where(CaseTally.figure == figure, CaseTally.period.in_(codes_with(flags)), CaseTally.unit.in_(sorted(units)))
+            .group_by(CaseTally.key, CaseTally.period)
+            for i, (figure, units) in enumerate(scopes) if units]
+    found: list[list[tuple[str | None, str, int]]] = [[] for _ in scopes]
+    if arms:
+        for i, key, period, n in session.execute(union_all(*arms) if len(arms) > 1 else arms[0]):
+            if n:
+                found[int(i)].append((key or None, period, int(n)))
+    return found

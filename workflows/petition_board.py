@@ -24,6 +24,7 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -134,23 +135,26 @@ def kept_board(session: Session, now: datetime, *, readable: set[str] | None, ot
     else:
         held = set(readable) if units is None else set(readable) & set(units)
     rows: list[tuple] = []
-    tallied = _tallied(session, held, roots, below, flags)
+    # One statement for the kept counts of the reader's units, of every open petition, and of the
+    # units asked for (the last two tell whether anything lies outside the reader's units).
+    scopes = [board_tally.scope(held, roots, below), board_tally.scope(None, (), below)]
+    if units is not None:
+        scopes.append(board_tally.scope(set(units), roots, below))
+    tallied, *beside = board_tally.counts(session, scopes, flags)
     for owner, code, n in tallied:
         marked = board_tally.has(code, "backlog")
         must = owner is None and (marked or board_tally.has(code, "repeat") or board_tally.has(code, "group"))
         rows.append((owner, n, 0, 0, n if marked else 0, n if must else 0))
+    sums = [sum(n for *_k, n in found) for found in (tallied, *beside)]
     # When every open petition (with the flags) is of those units, no condition on the unit is needed,
     # nor anything read one by one: the county's board, say.
-    everything = held is None or sum(n for *_k, n in tallied) == sum(
-        n for *_k, n in board_tally.counts(session, under=board_tally.ALL, flags=flags))
+    everything = held is None or sums[0] == sums[1]
     if held is None or held:
         where = open_petitions(None, flags=flags, units=None if everything else sorted(held))
         due, aged = timed_queries(where, now, due_days=due_days, backlog_days=backlog_days)
-        rows += [*session.execute(due), *session.execute(aged)]
-    if readable is not None and others and not everything and (
-            units is None or sum(n for *_k, n in tallied) != sum(
-                n for *_k, n in _tallied(session, set(units), roots, below, flags))):
-        # Open petitions outside the units: of them, the ones the reader reads otherwise.
+        rows += session.execute(union_all(due, aged)).all()
+    if readable is not None and others and not everything and (units is None or sums[0] != sums[2]):
+        # Open petitions outside the units (of those asked for): the ones the reader reads otherwise.
         outside = or_(Case.jurisdiction.is_(None), Case.jurisdiction.not_in(sorted(held))) if held else None
         visible = and_(outside, or_(*others)) if outside is not None else or_(*others)
         rows += session.execute(board_query(visible, now, due_days=due_days, backlog_days=backlog_days,
@@ -184,18 +188,6 @@ def timed_queries(where: list, now: datetime, *, due_days: int = 7, backlog_days
 
 def total(condition):
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).cast(Integer)
-
-
-def _tallied(session, held: set[str] | None, roots, below, flags) -> list[tuple[str | None, str, int]]:
-    """The kept counts of the open petitions of the units `held` (None: all): one unit's subtree's row
-    per owner and set of flags when `held` is one (a root of `roots` and every unit below it), else
-    each unit's own rows."""
-    if held is None:
-        return board_tally.counts(session, under=board_tally.ALL, flags=flags)
-    for root in dict.fromkeys(r for r in roots if r):
-        if root in held and held == {root, *below(root)}:
-            return board_tally.counts(session, under=root, flags=flags)
-    return board_tally.counts(session, units=held, flags=flags)
 
 
 def _assembled(session: Session, owner_role: str, found) -> list[dict[str, Any]]:
