@@ -149,16 +149,18 @@ def kept_board(session: Session, now: datetime, *, readable: set[str] | None, ot
     # When every open petition (with the flags) is of those units, no condition on the unit is needed,
     # nor anything read one by one: the county's board, say.
     everything = held is None or sums[0] == sums[1]
+    reads = []
     if held is None or held:
         where = open_petitions(None, flags=flags, units=None if everything else sorted(held))
-        due, aged = timed_queries(where, now, due_days=due_days, backlog_days=backlog_days)
-        rows += session.execute(union_all(due, aged)).all()
+        reads += timed_queries(where, now, due_days=due_days, backlog_days=backlog_days)
     if readable is not None and others and not everything and (units is None or sums[0] != sums[2]):
         # Open petitions outside the units (of those asked for): the ones the reader reads otherwise.
         outside = or_(Case.jurisdiction.is_(None), Case.jurisdiction.not_in(sorted(held))) if held else None
         visible = and_(outside, or_(*others)) if outside is not None else or_(*others)
-        rows += session.execute(board_query(visible, now, due_days=due_days, backlog_days=backlog_days,
-                                            flags=flags, units=units)).all()
+        reads.append(board_query(visible, now, due_days=due_days, backlog_days=backlog_days, flags=flags,
+                                 units=units))
+    if reads:  # one statement
+        rows += session.execute(union_all(*reads) if len(reads) > 1 else reads[0]).all()
     return _assembled(session, owner_role, rows)
 
 
