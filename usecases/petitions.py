@@ -58,8 +58,9 @@ class Petitions(UseCases):
     def board(self, actor: Actor, *, flags: Iterable[Any] | None = None, unit: Any = None) -> dict[str, Any]:
         """Per owner leader, the open petitions the actor may read (with every flag of `flags`, held by
         `unit` or a unit under it): how many, due within 7 days, overdue, backlog; and a row for those
-        nobody owns yet, with how many of them need an owner. From the kept counts and the open
-        petitions' index ranges (petition_board.kept_board), whatever the number of cases."""
+        nobody owns yet, with how many of them need an owner. For petitions of the actor's own units
+        from the kept counts and the open petitions' index ranges (petition_board.kept_board),
+        whatever the number of cases; else one aggregate over the open petitions."""
         authz.require("petitions.board", actor, {authz.IN_UNIT})
         flags = check_flags(flags)
         now = self.now()
@@ -67,15 +68,23 @@ class Petitions(UseCases):
         with self.db.read() as session:
             tree = OrgTree.load(session)
             units = units_at(tree, unit)
-            # The units whose every petition the actor reads are counted from the kept counts; the
-            # cases they read otherwise (own, registered, their tasks') only where those show open
-            # petitions outside those units.
             parts = readable_case_units(tree, actor)
             readable, others = (None, []) if parts is None else parts
-            items = petition_board.kept_board(session, now, readable=readable, others=others,
-                                              roots=(unit, actor.org_unit), below=tree.below,
-                                              owner_role=owner_role, due_days=due_days,
-                                              backlog_days=backlog_days, flags=flags, units=units)
+            if readable is not None and others and not set(units or tree.units) <= readable:
+                # Some of the petitions asked for lie outside the actor's units (a town's office, the
+                # whole county): those it reads otherwise (registered, its own tasks' cases) are found
+                # only among them, so one aggregate over every open petition, as before (the actor's
+                # own tasks' cases read once, not probed per petition).
+                items = petition_board.owner_board(session, readable_cases_sql(session, tree, actor, probe=False),
+                                                   now, owner_role=owner_role, due_days=due_days,
+                                                   backlog_days=backlog_days, flags=flags, units=units)
+            else:
+                # The units asked for are the actor's (the county's offices, a town's own board): from
+                # the kept counts and the open petitions' index ranges, whatever the number of cases.
+                items = petition_board.kept_board(session, now, readable=readable, others=others,
+                                                  roots=(unit, actor.org_unit), below=tree.below,
+                                                  owner_role=owner_role, due_days=due_days,
+                                                  backlog_days=backlog_days, flags=flags, units=units)
         return {"items": items, "as_of": iso(now), "flags": list(flags), "unit": unit or None}
 
     def board_cases(self, actor: Actor, *, owner: Any = None, unowned: bool = False, measure: Any = "open",

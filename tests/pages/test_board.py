@@ -278,7 +278,7 @@ def _check_kept_board(system, readers, instants) -> int:
     read from them equals the board's definition (one aggregate over every open petition the reader
     may read); returns how many boards had a petition."""
     from engine.accounts import actor_of, find_user
-    from usecases.relations import OrgTree, readable_cases_sql
+    from usecases.relations import OrgTree, readable_case_units, readable_cases_sql
     from workflows import board_tally, petition_board
     with system.db.read() as s:
         assert _kept_board_rows(system) == +board_tally.recount(s)
@@ -296,6 +296,13 @@ def _check_kept_board(system, readers, instants) -> int:
                     want = petition_board.owner_board(s, readable_cases_sql(s, tree, actor), now, owner_role="leader",
                                                       flags=flags, units=units)
                 assert got == want, (now, username, flags, unit)
+                with system.db.read() as s:  # the kept board itself, whichever the use case took
+                    parts = readable_case_units(tree, actor)
+                    readable, others = (None, []) if parts is None else parts
+                    kept = petition_board.kept_board(s, now, readable=readable, others=others,
+                                                     roots=(unit, actor.org_unit), below=tree.below,
+                                                     owner_role="leader", flags=flags, units=units)
+                assert kept == want, (now, username, flags, unit)
                 counted += any(r["open"] for r in got)
     return counted
 
