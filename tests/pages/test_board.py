@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import delete, select
 
 from engine.store import Case, CaseTally
-
 from tests.pages.board_world import (
     NOW,
     QIAN,
