@@ -235,6 +235,16 @@ class Case(Base):
                       Index("ix_case_open_board", "type", "owner", "jurisdiction", "next_due_at", "created_at",
                             "registered_by", "status", sqlite_where=text(OPEN_CASE_SQL), postgresql_where=text(OPEN_CASE_SQL),
                             postgresql_include=["flags", "id"]),
+                      # The open cases by type and soonest due time, and by type and registration time,
+                      # with what the petition board reads of them (migration 0021): its figures that
+                      # change with time (due within a week or past due; older than the backlog period)
+                      # are ranges of these; `flags` as in ix_case_open_board.
+                      Index("ix_case_open_due", "type", "next_due_at", "jurisdiction", "owner", "status",
+                            sqlite_where=text(OPEN_CASE_SQL), postgresql_where=text(OPEN_CASE_SQL),
+                            postgresql_include=["flags", "id"]),
+                      Index("ix_case_open_age", "type", "created_at", "jurisdiction", "owner", "status",
+                            sqlite_where=text(OPEN_CASE_SQL), postgresql_where=text(OPEN_CASE_SQL),
+                            postgresql_include=["flags", "id"]),
                       # A unit's, an owner's, a registrar's cases newest first, a page at a time: one range
                       # of each (migration 0020; on SQLite an index ends with the rowid anyway).
                       *(Index(f"ix_case_record_{column}", column, "id")

@@ -18,7 +18,7 @@ from workflows import petition_board
 from . import authorization as authz
 from . import views
 from .base import UseCases, check_id
-from .relations import OrgTree, case_relations, readable_cases_sql
+from .relations import OrgTree, case_relations, readable_case_units, readable_cases_sql
 
 SUPERVISION_SHOWN = 50
 
@@ -59,7 +59,9 @@ class Petitions(UseCases):
     def board(self, actor: Actor, *, flags: Iterable[Any] | None = None, unit: Any = None) -> dict[str, Any]:
         """Per owner leader, the open petitions the actor may read (with every flag of `flags`, held by
         `unit` or a unit under it): how many, due within 7 days, overdue, backlog; and a row for those
-        nobody owns yet, with how many of them need an owner. One aggregate query."""
+        nobody owns yet, with how many of them need an owner. For petitions of the actor's own units
+        from the kept counts and the open petitions' index ranges (petition_board.kept_board),
+        whatever the number of cases; else one aggregate over the open petitions."""
         authz.require("petitions.board", actor, {authz.IN_UNIT})
         flags = check_flags(flags)
         now = self.now()
@@ -67,11 +69,23 @@ class Petitions(UseCases):
         with self.db.read() as session:
             tree = OrgTree.load(session)
             units = units_at(tree, unit)
-            # The actor's own tasks' cases read once, not probed per open petition (the aggregate reads
-            # every open petition outside the actor's units).
-            visible = readable_cases_sql(session, tree, actor, probe=False)
-            items = petition_board.owner_board(session, visible, now, owner_role=owner_role, due_days=due_days,
-                                               backlog_days=backlog_days, flags=flags, units=units)
+            parts = readable_case_units(tree, actor)
+            readable, others = (None, []) if parts is None else parts
+            if readable is not None and others and not set(units or tree.units) <= readable:
+                # Some of the petitions asked for lie outside the actor's units (a town's office, the
+                # whole county): those it reads otherwise (registered, its own tasks' cases) are found
+                # only among them, so one aggregate over every open petition, as before (the actor's
+                # own tasks' cases read once, not probed per petition).
+                items = petition_board.owner_board(session, readable_cases_sql(session, tree, actor, probe=False),
+                                                   now, owner_role=owner_role, due_days=due_days,
+                                                   backlog_days=backlog_days, flags=flags, units=units)
+            else:
+                # The units asked for are the actor's (the county's offices, a town's own board): from
+                # the kept counts and the open petitions' index ranges, whatever the number of cases.
+                items = petition_board.kept_board(session, now, readable=readable, others=others,
+                                                  roots=(unit, actor.org_unit), below=tree.below,
+                                                  owner_role=owner_role, due_days=due_days,
+                                                  backlog_days=backlog_days, flags=flags, units=units)
         return {"items": items, "as_of": iso(now), "flags": list(flags), "unit": unit or None}
 
     def board_cases(self, actor: Actor, *, owner: Any = None, unowned: bool = False, measure: Any = "open",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy import and_, exists, false, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from engine.application import Actor
@@ -203,6 +203,31 @@ def readable_case_sources(session: Session, tree: OrgTree, actor: Actor) -> tupl
         on_task = [HumanTask.completed_by == actor.username, HumanTask.assignee == actor.username,
                    *workable_branches_sql(actor)[1:]]
     return on_case, on_task
+
+
+def readable_case_units(tree: OrgTree, actor: Actor) -> tuple[set[str], list] | None:
+    """readable_cases_sql split for counts kept per unit (None: every case): the units whose every
+    case the actor may read (their own, the ones below it), and the other branches as conditions on
+    Case (what they own or registered; their own tasks' cases, each read once per statement)."""
+    granted = _granted("case.read", actor)
+    if granted is None:
+        return None
+    units: set[str] = set()
+    if authz.IN_UNIT in granted and actor.org_unit:
+        units.add(actor.org_unit)
+    if authz.UNIT_ABOVE in granted and actor.org_unit:
+        units |= tree.below(actor.org_unit)
+    others = []
+    if authz.OWNER in granted:
+        others.append(Case.owner == actor.username)
+    if authz.REGISTRANT in granted:
+        others.append(Case.registered_by == actor.username)
+    if authz.HANDLER in granted:
+        # One list of the actor's tasks' cases (each way on its own index), probed once a case.
+        others.append(Case.id.in_(union_all(*(select(HumanTask.case_id).where(condition) for condition in (
+            HumanTask.completed_by == actor.username, HumanTask.assignee == actor.username,
+            *workable_branches_sql(actor)[1:])))))
+    return units, others
 
 
 # ------------------------------------------------------------------------------ ledger entries

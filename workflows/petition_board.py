@@ -8,6 +8,7 @@ exactly the cases it counts.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,12 +21,16 @@ from sqlalchemy import (
     exists,
     func,
     literal_column,
+    not_,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.orm import Session
 
 from engine.store import Case, HumanTask, User
+
+from . import board_tally
 
 NO_OWNER = "（无包案领导）/ no owner yet"
 MEASURES = ("open", "due_within_7_days", "overdue", "backlog", "needs_owner")
@@ -36,6 +41,10 @@ OPEN = "open"
 def _stored_flag(flag: str):
     # Flags are a JSON list of lowercase codes: its text holds "code" exactly when the list does.
     return cast(Case.flags, String).like(f'%"{flag}"%')
+
+
+def _lacks(flag: str):
+    return or_(Case.flags.is_(None), not_(_stored_flag(flag)))
 
 
 def overdue_sql(now: datetime):
@@ -88,9 +97,6 @@ def board_query(visible, now: datetime, *, due_days: int = 7, backlog_days: int 
                 units: list[str] | None = None):
     """The board's aggregate: (owner, open, due soon, overdue, backlog, needs owner) per owner of the
     open petitions `visible`, read from the entries of ix_case_open_board alone (migration 0019)."""
-    def total(condition):
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).cast(Integer)
-
     return (select(Case.owner, func.count().label("open"),
                    total(due_soon_sql(now, due_days)).label("due_soon"),
                    total(overdue_sql(now)).label("overdue"),
@@ -106,8 +112,99 @@ def owner_board(session: Session, visible, now: datetime, *, owner_role: str, du
     a visible case, and a last row, leader None, for the petitions nobody owns yet (`needs_owner`: of
     those, the ones that must have an owner). `visible` is the reader's SQL condition on Case (None:
     all); `flags` and `units` narrow the petitions counted. A case may count as both due soon and
-    overdue. One aggregate query, whatever the number of cases."""
+    overdue. One aggregate query over every open petition: the board's definition, which
+    `kept_board` answers from kept counts."""
     query = board_query(visible, now, due_days=due_days, backlog_days=backlog_days, flags=flags, units=units)
+    return _assembled(session, owner_role, session.execute(query))
+
+
+def kept_board(session: Session, now: datetime, *, readable: set[str] | None, others: list, roots: tuple = (),
+               below: Callable[[str], set[str]], owner_role: str, due_days: int = 7, backlog_days: int = 90,
+               flags: tuple[str, ...] = (), units: list[str] | None = None) -> list[dict[str, Any]]:
+    """`owner_board` of the reader who may read every case held by the units `readable` (None: every
+    case) and those `others` name (conditions on Case: what they own, registered, worked), read
+    without every open petition: the open petitions of those units (and of `units`, when given) from
+    the kept counts (workflows/board_tally.py: a row per owner and set of flags, or per unit when
+    they are not one unit's subtree; `roots` are the units to try as that one, `below` gives the
+    units under one), their figures that change with time from the open petitions' index ranges
+    (those with a step due within `due_days` days or past due, those older than the backlog period),
+    and, only when the kept counts show open petitions outside those units, the ones of them the
+    reader reads otherwise, one by one. The same rows as `owner_board` gives."""
+    if readable is None:
+        held = None if units is None else set(units)
+    else:
+        held = set(readable) if units is None else set(readable) & set(units)
+    rows: list[tuple] = []
+    # One statement for the kept counts of the reader's units, of every open petition, and of the
+    # units asked for (the last two tell whether anything lies outside the reader's units).
+    scopes = [board_tally.scope(held, roots, below), board_tally.scope(None, (), below)]
+    if units is not None:
+        scopes.append(board_tally.scope(set(units), roots, below))
+    tallied, *beside = board_tally.counts(session, scopes, flags)
+    for owner, code, n in tallied:
+        marked = board_tally.has(code, "backlog")
+        must = owner is None and (marked or board_tally.has(code, "repeat") or board_tally.has(code, "group"))
+        rows.append((owner, n, 0, 0, n if marked else 0, n if must else 0))
+    sums = [sum(n for *_k, n in found) for found in (tallied, *beside)]
+    # When every open petition (with the flags) is of those units, no condition on the unit is needed,
+    # nor anything read one by one: the county's board, say.
+    everything = held is None or sums[0] == sums[1]
+    reads = []
+    if held is None or held:
+        where = open_petitions(None, flags=flags, units=None if everything else sorted(held))
+        reads += timed_queries(where, now, due_days=due_days, backlog_days=backlog_days)
+    if readable is not None and others and not everything and (units is None or sums[0] != sums[2]):
+        # Open petitions outside the units (of those asked for): the ones the reader reads otherwise.
+        outside = or_(Case.jurisdiction.is_(None), Case.jurisdiction.not_in(sorted(held))) if held else None
+        visible = and_(outside, or_(*others)) if outside is not None else or_(*others)
+        reads.append(board_query(visible, now, due_days=due_days, backlog_days=backlog_days, flags=flags,
+                                 units=units))
+    if reads:  # one statement
+        rows += session.execute(union_all(*reads) if len(reads) > 1 else reads[0]).all()
+    return _assembled(session, owner_role, rows)
+
+
+def timed_queries(where: list, now: datetime, *, due_days: int = 7, backlog_days: int = 90):
+    """The board's figures that change with time, of the open petitions `where` names, as rows like
+    board_query's (owner or '', open, due soon, overdue, backlog, needs owner; 0 where not counted):
+    those with a step due within `due_days` days or past due (ix_case_open_due's range), and those
+    older than the backlog period (ix_case_open_age's) not marked backlog, of which those nobody owns
+    that need an owner by age alone (not repeat, group or marked)."""
+    # Grouped by an expression no index is ordered by: else SQLite reads the open petitions in owner
+    # order (ix_case_open_board, ix_case_owner_due) to spare the sort, not the range.
+    owner = func.coalesce(Case.owner, "")
+
+    def zero(name: str):
+        return literal_column("0").label(name)
+
+    # due_soon_sql, its steps probed one case at a time (a scalar subquery with LIMIT 1, in a CASE so
+    # only the cases past due already run it): PostgreSQL would read every step of the county due
+    # within the week to hash them (10,000 at 1,000,000 cases) for the few hundred past due.
+    soon = now + timedelta(days=due_days)
+    another = (select(literal_column("1")).where(
+        HumanTask.case_id == Case.id, HumanTask.status == "ready", HumanTask.due_at.is_not(None),
+        HumanTask.due_at > now, HumanTask.due_at <= soon).limit(1).correlate(Case).scalar_subquery())
+    due_soon = func.coalesce(func.sum(case((and_(Case.next_due_at > now, Case.next_due_at <= soon), 1),
+                                           (Case.next_due_at > now, 0), (another.is_not(None), 1), else_=0)),
+                             0).cast(Integer)
+    due = (select(owner.label("owner"), zero("open"), due_soon.label("due_soon"),
+                  total(overdue_sql(now)).label("overdue"), zero("backlog"), zero("needs_owner"))
+           .where(*where, Case.next_due_at <= now + timedelta(days=due_days)).group_by(owner))
+    unmarked = _lacks("backlog")
+    lonely = and_(Case.owner.is_(None), unmarked, _lacks("repeat"), _lacks("group"))
+    aged = (select(owner.label("owner"), zero("open"), zero("due_soon"), zero("overdue"),
+                   total(unmarked).label("backlog"), total(lonely).label("needs_owner"))
+            .where(*where, Case.created_at < now - timedelta(days=backlog_days)).group_by(owner))
+    return due, aged
+
+
+def total(condition):
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).cast(Integer)
+
+
+def _assembled(session: Session, owner_role: str, found) -> list[dict[str, Any]]:
+    """The board's rows from (owner, open, due soon, overdue, backlog, needs owner) counts, summed per
+    owner: every active user with the owner role first, then any other owner, then nobody's."""
     users = session.execute(select(User.username, User.display_name, User.roles).where(User.active.is_(True))
                             .order_by(User.username)).all()
     names = {u.username: u.display_name for u in users}
@@ -115,12 +212,12 @@ def owner_board(session: Session, visible, now: datetime, *, owner_role: str, du
              if owner_role in (u.roles or [])}
     unowned = _row(None, NO_OWNER)
     unowned["needs_owner"] = 0
-    for owner, opened, due_soon, overdue, backlog, needs in session.execute(query):
+    for owner, opened, due_soon, overdue, backlog, needs in found:
         if owner:
             row = board.setdefault(owner, _row(owner, names.get(owner) or owner))
         else:
             row = unowned
-            row["needs_owner"] = int(needs)
+            row["needs_owner"] += int(needs)
         row["open"] += int(opened)
         row["due_within_7_days"] += int(due_soon)
         row["overdue"] += int(overdue)

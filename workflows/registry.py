@@ -10,7 +10,7 @@ from engine.application import ProcessApplication
 from engine.config import Settings
 from engine.system import System
 
-from . import dashboard_tally
+from . import board_tally, dashboard_tally
 from .mediation import MediationApplication
 from .petition import PetitionApplication, PetitionRules
 
@@ -23,4 +23,5 @@ def build_system(settings: Settings | None = None) -> System:
     system = System(settings, applications={"mediation": mediation, "petition": petition},
                     default_application=lambda key: ProcessApplication(key, forms_dir=forms_dir))
     dashboard_tally.register(system)  # the dashboard's counts, kept with every case write
+    board_tally.register(system)  # the petition board's
     return system

@@ -28,6 +28,7 @@ def _plan(system, statement) -> str:
 def _statistics_of_a_store(system) -> None:
     """SQLite's statistics of a store of 1,000,000 cases of which 45,000 are open (as ANALYZE leaves them)."""
     stats = {"ix_case_open_board": "45000 22500 9000 112 8 4 3 3 3", "ix_case_owner_due": "45000 11250 1286 1",
+             "ix_case_open_due": "45000 22500 30 3 2 2 2", "ix_case_open_age": "45000 22500 10 3 2 2 2",
              "ix_case_overdue": "41000 1 1", "ix_case_record_owner": "1000000 250000 1",
              "ix_case_record_jurisdiction": "1000000 3116 1", "ix_case_record_registered_by": "1000000 3125 1",
              "ix_case_created": "1000000 3817 29", "ix_case_closed": "1000000 500000 250000 7247 7247 47",
@@ -70,3 +71,24 @@ def test_a_columns_cases_newest_first_are_one_range_of_its_index(engine_system):
         plan = _plan(engine_system, select(Case.id).where(column == "v1").order_by(Case.id.desc()).limit(51))
         assert index in plan, plan
         assert "Sort" not in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_the_board_s_figures_that_change_with_time_are_ranges_of_their_indexes(engine_system):
+    """Migration 0021: the kept board reads the petitions due within a week or past due as a range of
+    their soonest due time, and those older than the backlog period as a range of their registration
+    time (ix_case_open_due, ix_case_open_age), for all units and a town's with a flag (for a few units
+    SQLite may read each unit's entries of ix_case_open_board instead); on SQLite never the case rows."""
+    _statistics_of_a_store(engine_system)
+    for units, flags in ((None, ()), (["t1", "v1"], ("repeat",))):
+        due, aged = petition_board.timed_queries(petition_board.open_petitions(None, flags=flags, units=units), NOW)
+        for statement, column, index in ((due, "next_due_at", "ix_case_open_due"),
+                                         (aged, "created_at", "ix_case_open_age")):
+            plan = _plan(engine_system, statement)
+            if engine_system.db.is_postgres:
+                assert "ix_case_open_" in plan and f"{column} <" in plan, plan
+            else:
+                assert "COVERING INDEX ix_case_open_" in plan, plan
+                if units is None:
+                    assert f"COVERING INDEX {index}" in plan and f"{column}<?" in plan, plan
+                else:
+                    assert f"{column}<?" in plan or "jurisdiction=?" in plan, plan

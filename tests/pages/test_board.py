@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from sqlalchemy import delete, select
 
+from engine.store import Case, CaseTally
 from tests.pages.board_world import (
     NOW,
     QIAN,
@@ -259,3 +262,87 @@ def test_the_kept_soonest_due_time_counts_overdue_and_due_soon_as_the_steps_do_a
                 assert got[leader][figure] == len(figures[figure]), (now, leader, figure)
             both += len(figures["overdue"] & figures["due_within_7_days"])
     assert both, "no instant had a petition both overdue and due soon"
+
+
+def _kept_board_rows(system):
+    from workflows import board_tally
+    with system.db.read() as s:
+        return Counter({(r.figure, r.period, r.unit, r.key): r.count for r in s.scalars(
+            select(CaseTally).where(CaseTally.figure.in_((board_tally.BOARD_OPEN, board_tally.BOARD_UNDER))))
+            if r.count})
+
+
+def _check_kept_board(system, readers, instants) -> int:
+    """The kept counts equal a recount from the rows, and every reader's board (all, by flag, by unit)
+    read from them equals the board's definition (one aggregate over every open petition the reader
+    may read); returns how many boards had a petition."""
+    from engine.accounts import actor_of, find_user
+    from usecases.relations import OrgTree, readable_case_units, readable_cases_sql
+    from workflows import board_tally, petition_board
+    with system.db.read() as s:
+        assert _kept_board_rows(system) == +board_tally.recount(s)
+    counted = 0
+    for now in instants:
+        system.clock.set(now)
+        for username in readers:
+            with system.db.read() as s:
+                actor = actor_of(find_user(s, username))
+            for flags, unit in (((), None), (("repeat",), None), ((), "dz"), ((), "xz"), (("repeat",), "xz")):
+                got = system.services.petitions.board(actor, flags=flags, unit=unit)["items"]
+                with system.db.read() as s:
+                    tree = OrgTree.load(s)
+                    units = None if unit is None else sorted({unit, *tree.below(unit)})
+                    want = petition_board.owner_board(s, readable_cases_sql(s, tree, actor), now, owner_role="leader",
+                                                      flags=flags, units=units)
+                assert got == want, (now, username, flags, unit)
+                with system.db.read() as s:  # the kept board itself, whichever the use case took
+                    parts = readable_case_units(tree, actor)
+                    readable, others = (None, []) if parts is None else parts
+                    kept = petition_board.kept_board(s, now, readable=readable, others=others,
+                                                     roots=(unit, actor.org_unit), below=tree.below,
+                                                     owner_role="leader", flags=flags, units=units)
+                assert kept == want, (now, username, flags, unit)
+                counted += any(r["open"] for r in got)
+    return counted
+
+
+def test_the_board_from_kept_counts_is_its_definition_through_every_kind_of_change(world, system, client):
+    """Registered, transferred to a town, handled there and moved up for review (its town's office then
+    reads it as its handler only, outside its units), given an owner and another, marked backlog, a
+    repeat petition, closed; at instants up to past the backlog period: the kept counts equal a
+    recount, and each reader's board (county and town offices, a leader, an auditor) equals the count
+    over every open petition it may read, by flag and by unit."""
+    people = api_people(system, client)
+    office, town = people["officer"], people["xz_officer"]
+    readers = ("officer1", "tofficer1", "xofficer1", "leader_li", "auditor1")
+    now = at(NOW)
+    instants = (now, now + timedelta(days=6), now + timedelta(days=91))
+    assert _check_kept_board(system, readers, (now,))
+    moved = office.register(respondent_unit="dz", summary="东镇未按规定公开集体土地补偿款")["id"]
+    assert office.do(moved, "decide_acceptance", decision="transfer", transfer_to="xz",
+                     reason="属西镇职权范围")["jurisdiction"] == "xz"
+    _check_kept_board(system, readers, (now,))
+    town.do(moved, "assign_leader", leader="leader_wang")  # the owner named by the town's office
+    _check_kept_board(system, readers, (now,))
+    town.do(moved, "handle", opinion="support", opinion_text="责成公开补偿款明细")
+    # Review is decided a level up: the case leaves 西镇, whose office still reads it as its handler.
+    assert office.send(moved, "review_request", note="对处理意见不服")["jurisdiction"] == "qh"
+    assert office.set_owner(moved, "leader_wang", reason="县里包案").status_code == 200
+    assert office.set_owner(moved, "leader_li", reason="改派").status_code == 200
+    assert office.post(f"/cases/{moved}/backlog", {"reason": "久拖未决"}).status_code == 200
+    _check_kept_board(system, readers, (now,))
+    repeat = office.register(summary="再次反映承包面积问题")["id"]  # the same petitioner and matter as A
+    with system.db.read() as s:
+        flags = s.scalar(select(Case.flags).where(Case.id == repeat))
+    assert "repeat" in flags, flags
+    _check_kept_board(system, readers, (now,))
+    refused = office.register(summary="不属信访事项")["id"]
+    office.do(refused, "decide_acceptance", decision="not_accept", reason="属诉讼程序")
+    with system.db.read() as s:
+        assert s.scalar(select(Case.status).where(Case.id == refused)) != "open"
+    assert _check_kept_board(system, readers, instants)
+    from workflows import board_tally
+    with system.db.write() as s:  # counts gone astray (a bulk copy, say) …
+        s.execute(delete(CaseTally).where(CaseTally.figure.in_((board_tally.BOARD_OPEN, board_tally.BOARD_UNDER))))
+    assert board_tally.rebuild(system.db) > 0  # … are counted afresh
+    _check_kept_board(system, readers, (now,))
