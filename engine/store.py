@@ -236,7 +236,7 @@ class Case(Base):
                             "registered_by", "status", sqlite_where=text(OPEN_CASE_SQL), postgresql_where=text(OPEN_CASE_SQL),
                             postgresql_include=["flags", "id"]),
                       # The open cases by type and soonest due time, and by type and registration time,
-                      # with what the petition board reads of them (migration 0021): its figures that
+                      # with what the petition board reads of them (migration 0022): its figures that
                       # change with time (due within a week or past due; older than the backlog period)
                       # are ranges of these; `flags` as in ix_case_open_board.
                       Index("ix_case_open_due", "type", "next_due_at", "jurisdiction", "owner", "status",

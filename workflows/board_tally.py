@@ -12,7 +12,7 @@ the backlog period) are not kept: the board reads them from the open petitions' 
 
 Written by the engine's case listener (`register`, installed by workflows.build_system) as petitions
 are registered, change owner, flags or unit, and close or reopen; built for existing cases by
-migration 0021 (the same count) and afresh by `rebuild`, which a seeder that copies cases in bulk
+migration 0022 (the same count) and afresh by `rebuild`, which a seeder that copies cases in bulk
 calls after loading (bench/seed_cases.py does)."""
 from __future__ import annotations
 

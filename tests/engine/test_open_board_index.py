@@ -74,7 +74,7 @@ def test_a_columns_cases_newest_first_are_one_range_of_its_index(engine_system):
 
 
 def test_the_board_s_figures_that_change_with_time_are_ranges_of_their_indexes(engine_system):
-    """Migration 0021: the kept board reads the petitions due within a week or past due as a range of
+    """Migration 0022: the kept board reads the petitions due within a week or past due as a range of
     their soonest due time, and those older than the backlog period as a range of their registration
     time (ix_case_open_due, ix_case_open_age), for all units and a town's with a flag (for a few units
     SQLite may read each unit's entries of ix_case_open_board instead); on SQLite never the case rows."""

@@ -11,8 +11,8 @@ module): every open petition (type `petition`) under its unit ('' for none), its
 none) and the letters of the board's flags it carries (b backlog, f final_matter, g group, r
 repeat, in that order); and as `board_under` under its unit, each unit above it and '*'.
 
-Revision ID: 0021_board
-Revises: 0020_newest_by_column
+Revision ID: 0022_board
+Revises: 0021_pack
 """
 import json
 from collections import Counter
@@ -20,8 +20,8 @@ from collections import Counter
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0021_board"
-down_revision = "0020_newest_by_column"
+revision = "0022_board"
+down_revision = "0021_pack"
 branch_labels = None
 depends_on = None
 
