@@ -276,7 +276,7 @@ def test_a_search_decides_a_narrow_readers_candidates_from_its_sources_not_a_pro
         actor = services.actor_for_token(people[key].token)
         seen: list[str] = []
 
-        def capture(conn, cursor, statement, parameters, context, executemany):
+        def capture(conn, cursor, statement, parameters, context, executemany, seen=seen):
             seen.append(statement)
 
         engine = system.db.read_engine
