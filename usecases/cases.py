@@ -5,7 +5,8 @@ import re
 from datetime import timedelta
 from typing import Any, Mapping
 
-from sqlalchemy import String, and_, cast, exists, not_, or_, select, true
+from sqlalchemy import String, and_, cast, exists, literal, not_, or_, select, true, union_all
+from sqlalchemy.sql import operators
 
 from engine import privacy, search
 from engine.application import Actor
@@ -174,7 +175,8 @@ class Cases(UseCases):
                 where.append(Case.id < after)
             query = select(Case).order_by(Case.id.desc()).limit(limit + 1)
             if q and q.strip():
-                ids = _found(session, where, self._matches(actor, q.strip()), q.strip(), limit + 1, after)
+                ids = _found(session, where, self._matches(actor, q.strip()), q.strip(), limit + 1, after,
+                             sources)
             elif overdue:  # the cases with overdue work, newest first on the open work's indexes, checked
                 ids = sorted(_checked(session, where, true(), _overdue_ids(session, now, after, limit + 1),
                                       limit + 1), reverse=True)
@@ -312,12 +314,17 @@ FIRST_BATCH = 500   # candidates checked at a time, growing fourfold up to LAST_
 LAST_BATCH = 8000
 
 
-def _found(session, where: list, matches, q: str, wanted: int, after: int | None) -> list[int]:
+def _found(session, where: list, matches, q: str, wanted: int, after: int | None,
+           sources: tuple[list, list] | None = None) -> list[int]:
     """The ids of the newest `wanted` cases that meet `where` and `matches` (the search's own
     condition on the case's columns), found through the search index (engine/search.py): by the
     number's tails, by the rarest pair of characters of the text, and by the parties' phone or ID
     digests; each source's candidates are checked with the same conditions, so the result is what a
-    scan of every case would find. A search of one character reads the cases newest first."""
+    scan of every case would find. A search of one character reads the cases newest first.
+
+    `sources` (readable_case_sources, with `where[0]` the reader's visibility): the candidates of the
+    text are narrowed to those the reader may read by the ids each source holds within a batch's
+    range of ids (`_readable_of`), instead of probing each candidate's visibility."""
     text = q.replace("%", "").replace("_", "")
     if len(text) < 2:
         return list(session.scalars(select(Case.id).where(*where, matches).order_by(Case.id.desc()).limit(wanted)))
@@ -333,14 +340,81 @@ def _found(session, where: list, matches, q: str, wanted: int, after: int | None
                                      .order_by(Case.id.desc()).limit(wanted)))
     # The text: every case whose text holds the search has its rarest pair of characters (SQLite) or
     # every pair of it (PostgreSQL).
-    found |= _checked(session, where, matches,
-                      search.newest_with_text(session, text, after, FIRST_BATCH, LAST_BATCH), wanted)
+    candidates = search.newest_with_text(session, text, after, FIRST_BATCH, LAST_BATCH)
+    if sources is not None:
+        found |= _checked(session, where[1:], matches, _readable_of(session, sources, where[0], candidates), wanted)
+    else:
+        found |= _checked(session, where, matches, candidates, wanted)
     # A whole phone or ID number: by its digest.
     keys = _party_keys(q)
     if keys is not None:
         found |= set(session.scalars(select(Case.id).where(*where, matches, Case.id.in_(keys))
                                      .order_by(Case.id.desc()).limit(wanted)))
     return sorted(found, reverse=True)[:wanted]
+
+
+def _readable_of(session, sources: tuple[list, list], visible, batches):
+    """The ids of each batch (newest first) of cases the reader may read, in the batch's order. A
+    search's candidates are the newest cases holding its text, mostly in a narrow range of ids when
+    the text is common among recent cases (a seeded name: 417 cases at 1,000,000, 416 of them among
+    the newest 2,000), while a village reader may read one case in 300: probing each candidate's
+    visibility (its jurisdiction, then an EXISTS per way of its tasks) read ~11 buffers a candidate
+    on PostgreSQL. So each source on the case row and each of the reader's own tasks (completed_by,
+    assignee) is read newest first from the batch's newest id down on its (who, id) or (who, case_id)
+    index, at most as many entries as the batch has candidates (all in one statement); the
+    candidates above where every such read ended are decided by those ids; the unclaimed open steps
+    of the reader's unit (on the unit's queue, in no case order) are read whole once when they are no
+    more than a batch, else probed by an EXISTS for the batch's undecided candidates. Those below where a read ended (a rare
+    text's few candidates spread over the years) are probed with `visible`, as before."""
+    on_case, on_task = sources
+    ranged = [(Case.id, branch) for branch in on_case]
+    ranged += [(HumanTask.case_id, condition) for condition in on_task if _by_user(condition)]
+    others = [condition for condition in on_task if not _by_user(condition)]
+    known: set[int] | None = None if others else set()  # the case ids of all of `others`, once read
+    for batch in batches:
+        if not batch:
+            continue
+        low, high, bound = min(batch), max(batch), len(batch)
+        # one statement: each ranged source's newest `bound` ids in [low, high] (source k), and while
+        # `known` is not, each of `others` up to bound + 1 (source -k - 1)
+        parts = [select(literal(k).label("source"), column.label("id")).where(condition, column >= low, column <= high)
+                 .order_by(column.desc()).limit(bound) for k, (column, condition) in enumerate(ranged)]
+        if known is None:
+            parts += [select(literal(-k - 1).label("source"), HumanTask.case_id.label("id")).where(condition)
+                      .limit(bound + 1) for k, condition in enumerate(others)]
+        read: dict[int, list[int]] = {}
+        if parts:
+            subqueries = [part.subquery() for part in parts]
+            for source, case_id in session.execute(union_all(*(select(q.c.source, q.c.id) for q in subqueries))):
+                read.setdefault(source, []).append(case_id)
+        readable: set[int] = set()
+        floor = low  # the candidates from here up are decided by the ranged sources' ids
+        for k in range(len(ranged)):
+            ids = read.get(k, [])
+            readable.update(ids)
+            if len(ids) >= bound:  # the source holds more here: known from its oldest id read up
+                floor = max(floor, min(ids))
+        if known is None and all(len(read.get(-k - 1, [])) <= bound for k in range(len(others))):
+            known = {i for k in range(len(others)) for i in read.get(-k - 1, [])}
+        below = [i for i in batch if i < floor]
+        if below:
+            readable.update(session.scalars(select(Case.id).where(Case.id.in_(below), visible)))
+        if known is not None:
+            readable.update(i for i in batch if i in known)
+        else:
+            rest = [i for i in batch if i >= floor and i not in readable]
+            if rest:
+                probes = [exists().where(HumanTask.case_id == Case.id, condition) for condition in others]
+                readable.update(session.scalars(select(Case.id).where(Case.id.in_(rest), or_(*probes))))
+        yield [i for i in batch if i in readable]
+
+
+def _by_user(condition) -> bool:
+    """A source of the reader's own tasks by who they are (`completed_by` or `assignee` = the user):
+    an index by (who, case_id) reads it in case order."""
+    left = getattr(condition, "left", None)
+    return getattr(condition, "operator", None) is operators.eq and getattr(left, "key", None) in (
+        "completed_by", "assignee") and getattr(left, "table", None) is HumanTask.__table__
 
 
 def _overdue_ids(session, now, after: int | None, wanted: int):

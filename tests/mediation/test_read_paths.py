@@ -3,7 +3,8 @@ case would (two-character names, numbers and their tails, summary words, phones)
 and rebuilt for cases loaded in bulk; the worklist in keyset pages; statistics for the planner."""
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select, text
+import pytest
+from sqlalchemy import delete, event, func, select, text
 
 from engine import search
 from engine.scheduler import OPTIMIZE, DeadlineScheduler
@@ -206,17 +207,22 @@ def test_a_search_asks_the_index_only_for_the_pairs_few_cases_have_and_finds_the
     assert ids(village, number[:-1] + "X") == []
 
 
-def test_a_text_search_of_a_reader_of_few_cases_finds_what_a_scan_would(system, people, monkeypatch):
+@pytest.mark.parametrize("first_batch", [500, 1])
+def test_a_text_search_of_a_reader_of_few_cases_finds_what_a_scan_would(system, people, monkeypatch, first_batch):
     """Readers of a few cases (a village's mediators, one of whom handled cases that went up to the
     town) and of many search past the newest window (PostgreSQL), page by page: each finds what a scan
-    of every case it may read finds, in the same order."""
+    of every case it may read finds, in the same order; also with batches of candidates of one
+    (growing fourfold), smaller than what a reader's sources hold in their range of ids, so that
+    those sources are read only part of the way and the candidates below are probed."""
     from datetime import timedelta
 
     from engine.store import Case
     from tests.mediation.test_aging import open_task, version
+    from usecases import cases as cases_module
     from usecases.relations import OrgTree, readable_cases_sql
 
     monkeypatch.setattr(search, "WINDOW", 2)
+    monkeypatch.setattr(cases_module, "FIRST_BATCH", first_batch)
     services = system.services
     vmed, court = (services.actor_for_token(people[k].token) for k in ("village", "court"))
     first = [people["intake"].register()["id"] for _ in range(4)]
@@ -254,3 +260,37 @@ def test_a_text_search_of_a_reader_of_few_cases_finds_what_a_scan_would(system, 
         assert set(s.scalars(select(Case.jurisdiction).where(Case.id.in_(first[:2])))) == {"dz"}
     assert set(first[:2]) <= set(paged(vmed, "纠纷")) and wall not in paged(vmed, "纠纷")
     assert not set(first[:2]) & set(paged(services.actor_for_token(people["village2"].token), "纠纷"))
+
+
+def test_a_search_decides_a_narrow_readers_candidates_from_its_sources_not_a_probe_each(system, people):
+    """A village reader's candidates (the cases holding a name) are decided by the ids its sources
+    hold within the candidates' range of ids (its village's cases, its own tasks' cases), read on
+    their indexes: no statement probes each candidate's jurisdiction and tasks; only the unclaimed
+    open steps of its unit are an EXISTS. What it finds is what a scan finds."""
+    from engine.store import Case
+    from usecases.relations import OrgTree, readable_cases_sql
+
+    services = system.services
+    registered = [people["intake"].register()["id"] for _ in range(4)]  # 张三 and 李四, in 柳村
+    for key, expected in (("village", registered[::-1]), ("other_village", [])):
+        actor = services.actor_for_token(people[key].token)
+        seen: list[str] = []
+
+        def capture(conn, cursor, statement, parameters, context, executemany, seen=seen):
+            seen.append(statement)
+
+        engine = system.db.read_engine
+        event.listen(engine, "before_cursor_execute", capture)
+        try:
+            items, _next = services.cases.search(actor, q="张三")
+        finally:
+            event.remove(engine, "before_cursor_execute", capture)
+        with system.db.read() as s:
+            scanned = list(s.scalars(select(Case.id).where(readable_cases_sql(s, OrgTree.load(s), actor),
+                                                           services.cases._matches(actor, "张三"))
+                                     .order_by(Case.id.desc())))
+        assert [c["id"] for c in items] == scanned == expected, key
+        probes = [sql for sql in seen if "completed_by" in sql and "EXISTS" in sql.upper()]
+        assert probes == [], key
+        assert any("human_task.completed_by = " in sql and "ORDER BY human_task.case_id DESC" in sql
+                   for sql in seen), key
