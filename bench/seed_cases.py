@@ -88,15 +88,17 @@ def _analyze(system, vacuum: bool = False) -> None:
 def pack(system, log: Callable[[str], None] = _write) -> tuple[float, Any]:
     """The closed cases' histories packed, as the scheduler's maintenance step leaves a store
     (`System.pack_closed`, engine/history.py), then the event table rewritten without the rows that
-    moved (PostgreSQL: VACUUM FULL case_event; SQLite: VACUUM), as a bulk load of the packed cases
-    would have written it: the store a benchmark reads is the store after packing. Returns seconds and
+    moved (PostgreSQL: VACUUM FULL case_event, case_record — the packing's update of each closed
+    case's `packed_seq` leaves a dead version of its row, whose space a live store reuses for the rows
+    written after it; SQLite: VACUUM), as a bulk load of the packed cases would have written it: the
+    store a benchmark reads is the store after packing. Returns seconds and
     the packing's report (cases, events)."""
     started = time.perf_counter()
     report = system.pack_closed(limit=10**9, batch=2000)
     packed = time.perf_counter() - started
     if system.db.is_postgres:
         with system.db.write_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM FULL case_event")
+            conn.exec_driver_sql("VACUUM FULL case_event, case_record")
     else:  # outside any transaction: the driver's own connection (the engine's begins one itself)
         raw = system.db.write_engine.raw_connection()
         try:
