@@ -5,7 +5,7 @@ import re
 from datetime import timedelta
 from typing import Any, Mapping
 
-from sqlalchemy import String, and_, cast, exists, false, not_, or_, select, true
+from sqlalchemy import String, and_, cast, exists, false, not_, or_, select, true, union_all
 
 from engine import privacy, search
 from engine.application import Actor
@@ -354,11 +354,15 @@ def _found(session, where: list, matches, q: str, wanted: int, after: int | None
 
 def _readable_on_overdue(on_case: list, on_task: list):
     """The reader's visibility for the overdue list's one range: the case's own columns (in
-    ix_case_overdue_by) or the case ids of the reader's own tasks, each read once per statement
-    (`IN (SELECT …)`). `id + 0`: so that SQLite does not read each branch apart on its own index
-    (a "MULTI-INDEX OR", which its planner takes at a big store's statistics: every case the reader
-    registered and every task they completed, looked up one by one) instead of the range."""
-    branches = [*on_case, *((Case.id + 0).in_(select(HumanTask.case_id).where(condition)) for condition in on_task)]
+    ix_case_overdue_by) or the case ids of the reader's own tasks, read once per statement as one set
+    (`IN (SELECT … UNION ALL …)`: one look-up a case, not one per way of having a task). `id + 0`: so
+    that SQLite does not read each branch apart on its own index (a "MULTI-INDEX OR", which its
+    planner takes at a big store's statistics: every case the reader registered and every task they
+    completed, looked up one by one) instead of the range."""
+    branches = list(on_case)
+    tasks = [select(HumanTask.case_id).where(condition) for condition in on_task]
+    if tasks:
+        branches.append((Case.id + 0).in_(union_all(*tasks) if len(tasks) > 1 else tasks[0]))
     return or_(*branches) if branches else false()
 
 
