@@ -225,6 +225,9 @@ class Case(Base):
                       # use it, and it is one range of the index, filtered on it, sorted by id.
                       Index("ix_case_overdue_by", "overdue_at", "jurisdiction", "owner", "registered_by", "id",
                             sqlite_where=text(DUE_WORK_SQL), postgresql_where=text(DUE_WORK_SQL)),
+                      # and a unit's cases overdue now (the reader's units first: one range per unit).
+                      Index("ix_case_overdue_unit", "jurisdiction", "overdue_at", "id",
+                            sqlite_where=text(DUE_WORK_SQL), postgresql_where=text(DUE_WORK_SQL)),
                       # The open cases by type and owner with what the petition board counts and its
                       # reader's visibility reads (migration 0019): the board and the dashboard's overdue
                       # petitions per owner read its entries, never the rows (`status` in it too: SQLite

@@ -17,7 +17,7 @@ from engine.store import Case, CaseParty, Definition, HumanTask
 from . import authorization as authz
 from . import views
 from .base import UseCases, check_id
-from .relations import OrgTree, readable_case_sources, readable_cases_sql
+from .relations import OrgTree, readable_case_sources, readable_cases_sql, readable_units
 
 LEVELS = ("village", "town", "county")
 STATUSES = ("open", "closed")
@@ -176,17 +176,7 @@ class Cases(UseCases):
             if q and q.strip():
                 ids = _found(session, where, self._matches(actor, q.strip()), q.strip(), limit + 1, after)
             elif overdue:
-                # One statement: the cases overdue now are one range of ix_case_overdue_by (a few in a
-                # thousand cases), filtered there by the reader's visibility (the case's own columns are
-                # in it; the reader's own tasks' case ids are read once, not probed per case), the few
-                # kept sorted newest first. Walking every case with due work newest first and checking
-                # batches read all of the county's for a town, which has one in twenty of them.
-                if sources is not None:
-                    where[0] = _readable_on_overdue(*sources)
-                # Ordered by `id + 0`: never the primary key walked backwards filtering every case until a
-                # page is found (PostgreSQL's planner takes it where it thinks most cases match).
-                ids = list(session.scalars(select(Case.id).where(*where).order_by((Case.id + 0).desc())
-                                           .limit(limit + 1)))
+                ids = _overdue_ids(session, tree, actor, sources, where, limit + 1)
             elif sources is not None and (sources[0] or sources[1]):
                 # each way the actor may read cases on its own index, newest first, merged: the case's
                 # own columns, and the cases of the actor's tasks by the tasks' (who, case_id) indexes
@@ -352,15 +342,45 @@ def _found(session, where: list, matches, q: str, wanted: int, after: int | None
     return sorted(found, reverse=True)[:wanted]
 
 
-def _readable_on_overdue(on_case: list, on_task: list):
-    """The reader's visibility for the overdue list's one range: the case's own columns (in
-    ix_case_overdue_by) or the case ids of the reader's own tasks, read once per statement as one set
-    (`IN (SELECT … UNION ALL …)`: one look-up a case, not one per way of having a task). `id + 0`: so
-    that SQLite does not read each branch apart on its own index (a "MULTI-INDEX OR", which its
-    planner takes at a big store's statistics: every case the reader registered and every task they
-    completed, looked up one by one) instead of the range."""
+def _overdue_ids(session, tree: OrgTree, actor: Actor, sources, where: list, wanted: int) -> list[int]:
+    """The newest `wanted` ids of the overdue cases the reader may read (`where`: the readability
+    condition first, then `overdue_at <= now` and the other filters), in at most two statements.
+
+    First the reader's units' overdue cases: one range of ix_case_overdue_unit per unit, sorted (a
+    town's are about one in twenty of the county's). When they fill the page, only cases newer than
+    its last can join it, so the rest of the reader's visibility (what they registered or own, the
+    cases of their own tasks) is asked of those alone, and of their tasks only those of such cases.
+    Then one range of ix_case_overdue_by (the county's cases overdue now), filtered on the index by
+    the visibility; the tasks' case ids read once, as one set. Ordered by `id + 0`: never the primary
+    key walked backwards filtering every case (PostgreSQL's planner takes it where it thinks most
+    cases match), and `id + 0 > x` is no range of it either."""
+    rest = where[1:] if sources is not None else where
+
+    def newest(query) -> list[int]:
+        return list(session.scalars(query.order_by((Case.id + 0).desc()).limit(wanted)))
+
+    units = readable_units(tree, actor)
+    found = newest(select(Case.id).where(Case.jurisdiction.in_(sorted(units)), *rest)) if units else []
+    since = found[-1] if len(found) >= wanted else None
+    # newer than the page's last first: the visibility is asked of those only
+    condition = [Case.id + 0 > since] if since is not None else []
+    condition += rest if sources is None else [_readable_on_overdue(*sources, since=since), *rest]
+    found += newest(select(Case.id).where(*condition))
+    return sorted(set(found), reverse=True)[:wanted]
+
+
+def _readable_on_overdue(on_case: list, on_task: list, since: int | None = None):
+    """The reader's visibility for the overdue list's range: the case's own columns (in
+    ix_case_overdue_by) or the case ids of the reader's own tasks (of cases newer than `since`), read
+    once per statement as one set (`IN (SELECT … UNION ALL …)`: one look-up a case, not one per way
+    of having a task). `id + 0`: so that SQLite does not read each branch apart on its own index (a
+    "MULTI-INDEX OR", which its planner takes at a big store's statistics: every case the reader
+    registered and every task they completed, looked up one by one) instead of the range."""
     branches = list(on_case)
-    tasks = [select(HumanTask.case_id).where(condition) for condition in on_task]
+    # `+ 0`: a filter on each way's own index (the reader's, or their unit's queue), never a range of
+    # (assignee, case_id) for the unclaimed tasks' `assignee IS NULL` (every unclaimed task of them)
+    newer = [HumanTask.case_id + 0 > since] if since is not None else []
+    tasks = [select(HumanTask.case_id).where(condition, *newer) for condition in on_task]
     if tasks:
         branches.append((Case.id + 0).in_(union_all(*tasks) if len(tasks) > 1 else tasks[0]))
     return or_(*branches) if branches else false()

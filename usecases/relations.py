@@ -205,6 +205,20 @@ def readable_case_sources(session: Session, tree: OrgTree, actor: Actor) -> tupl
     return on_case, on_task
 
 
+def readable_units(tree: OrgTree, actor: Actor) -> set[str] | None:
+    """The units whose cases `actor` reads by their unit alone (their own and those below it, as the
+    table grants), the jurisdiction branches of readable_case_sources as one set (None: every case)."""
+    granted = _granted("case.read", actor)
+    if granted is None:
+        return None
+    units = set()
+    if authz.IN_UNIT in granted and actor.org_unit:
+        units.add(actor.org_unit)
+    if authz.UNIT_ABOVE in granted and actor.org_unit:
+        units |= tree.below(actor.org_unit)
+    return units
+
+
 # ------------------------------------------------------------------------------ ledger entries
 def entry_relations(tree: OrgTree, actor: Actor, entry: Any) -> set[str]:
     found = set()

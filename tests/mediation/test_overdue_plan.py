@@ -47,22 +47,44 @@ def _plan(system, statement: str, parameters) -> str:
                          s.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
 
 
-def test_the_overdue_list_is_one_range_of_the_overdue_cases_filtered_on_the_index(system, people):
+def test_the_overdue_list_reads_the_units_overdue_cases_then_one_range_filtered_on_the_index(system, people):
     sqlite_statistics(system, {"case_record": CASES, "human_task": TASKS})
     services = system.services
     for key in ("town", "village", "county"):  # readers by unit, unit above, registrant and handler
         actor = services.actor_for_token(people[key].token)
-        sent = _statements(system, lambda a=actor: services.cases.search(a, overdue=True))
-        overdue = [(sql, p) for sql, p in sent if "overdue_at <=" in sql]
-        assert len(overdue) == 1, overdue  # one statement, not batches of candidates checked
-        plan = _plan(system, *overdue[0])
-        assert "ix_case_overdue_by" in plan, plan
-        if system.db.is_postgres:
-            assert "Seq Scan on case_record" not in plan and "hashed SubPlan" in plan, plan
-        else:
-            # the range is read on the index alone; the tasks' case ids once per statement, not per case
-            assert "COVERING INDEX ix_case_overdue_by (overdue_at<?)" in plan, plan
-            assert "CORRELATED" not in plan and "LIST SUBQUERY" in plan, plan
+        for limit in (50, 1):
+            sent = _statements(system, lambda a=actor, n=limit: services.cases.search(a, overdue=True, limit=n))
+            overdue = [(sql, p) for sql, p in sent if "overdue_at <=" in sql]
+            # the units' overdue cases, then the rest of the visibility: never batches of candidates
+            assert len(overdue) == 2, overdue
+            units, rest = (_plan(system, *statement) for statement in overdue)
+            assert "ix_case_overdue_by" in rest, rest
+            if system.db.is_postgres:
+                # (on a test store's empty statistics either partial index of the due cases serves)
+                assert "ix_case_overdue_unit" in units or "ix_case_overdue_by" in units, units
+                assert "Seq Scan on case_record" not in units + rest and "hashed SubPlan" in rest, rest
+            else:
+                assert "COVERING INDEX ix_case_overdue_unit (jurisdiction=? AND overdue_at<?)" in units, units
+                # the range is read on the index alone; the tasks' case ids once per statement, not per case
+                assert "COVERING INDEX ix_case_overdue_by (overdue_at<?)" in rest, rest
+                assert "CORRELATED" not in rest and "LIST SUBQUERY" in rest, rest
+
+
+def test_past_a_page_of_the_units_overdue_cases_the_rest_is_asked_of_newer_cases_only(system, people):
+    """When the units' overdue cases fill the page, the other ways of reading a case are asked of the
+    cases newer than the page's last only, and of the reader's tasks only those of such cases."""
+    from datetime import timedelta
+
+    intake = people["intake"]
+    registered = [intake.register()["id"] for _ in range(3)]
+    system.clock.advance(timedelta(days=40))  # every step of them is overdue now
+    services = system.services
+    town = services.actor_for_token(people["town"].token)
+    sent = _statements(system, lambda: services.cases.search(town, overdue=True, limit=1))
+    overdue = [(sql, p) for sql, p in sent if "overdue_at <=" in sql]
+    assert len(overdue) == 2 and "human_task.case_id + " in overdue[1][0], overdue
+    items, after = services.cases.search(town, overdue=True, limit=1)
+    assert [c["id"] for c in items] == [max(registered)] and after == max(registered)
 
 
 def _indexes(system) -> set[str]:

@@ -27,6 +27,8 @@ DUE_WORK = sa.text("overdue_at IS NOT NULL")
 def upgrade() -> None:
     op.create_index("ix_case_overdue_by", "case_record", ["overdue_at", "jurisdiction", "owner", "registered_by", "id"],
                     sqlite_where=DUE_WORK, postgresql_where=DUE_WORK)
+    op.create_index("ix_case_overdue_unit", "case_record", ["jurisdiction", "overdue_at", "id"],
+                    sqlite_where=DUE_WORK, postgresql_where=DUE_WORK)
     op.drop_index("ix_case_overdue", table_name="case_record")
     op.execute("ANALYZE case_record")
 
@@ -34,5 +36,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.create_index("ix_case_overdue", "case_record", ["id", "overdue_at"], sqlite_where=DUE_WORK,
                     postgresql_where=DUE_WORK)
+    op.drop_index("ix_case_overdue_unit", table_name="case_record")
     op.drop_index("ix_case_overdue_by", table_name="case_record")
     op.execute("ANALYZE case_record")
