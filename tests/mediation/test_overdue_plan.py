@@ -58,12 +58,16 @@ def test_the_overdue_list_reads_the_units_overdue_cases_then_one_range_filtered_
             # the units' overdue cases, then the rest of the visibility: never batches of candidates
             assert len(overdue) == 2, overdue
             units, rest = (_plan(system, *statement) for statement in overdue)
-            assert "ix_case_overdue_by" in rest, rest
             if system.db.is_postgres:
-                # (on a test store's empty statistics either partial index of the due cases serves)
-                assert "ix_case_overdue_unit" in units or "ix_case_overdue_by" in units, units
-                assert "Seq Scan on case_record" not in units + rest and "hashed SubPlan" in rest, rest
+                # (on a test store's empty statistics either partial index of the due cases serves, as
+                # on a real store it may: at 1,000,000 cases a town's first statement reads
+                # ix_case_overdue_unit, the county's ix_case_overdue_by; README, migration 0021)
+                for plan in (units, rest):
+                    assert "ix_case_overdue_unit" in plan or "ix_case_overdue_by" in plan, plan
+                    assert "Seq Scan on case_record" not in plan and "pk_case_record" not in plan, plan
+                assert "hashed SubPlan" in rest, rest
             else:
+                assert "ix_case_overdue_by" in rest, rest
                 assert "COVERING INDEX ix_case_overdue_unit (jurisdiction=? AND overdue_at<?)" in units, units
                 # the range is read on the index alone; the tasks' case ids once per statement, not per case
                 assert "COVERING INDEX ix_case_overdue_by (overdue_at<?)" in rest, rest

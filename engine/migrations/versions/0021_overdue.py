@@ -1,14 +1,14 @@
-"""The overdue list reads the cases overdue now, not every case with due work in id order:
-`ix_case_overdue_by` (overdue_at, jurisdiction, owner, registered_by, id) over the cases with due work
-only, in place of 0018's `ix_case_overdue` (id, overdue_at). `overdue_at <= now` is one range of it
-(the county's overdue cases, a few in a thousand), and it holds every column of the reader's
-visibility that is on the case row, so one statement filters that range on the index alone (the
-reader's own tasks' case ids read once, `IN (SELECT …)`) and sorts the few it keeps by id. The old
-index served the list newest first, but a town's overdue cases are about one in twenty of the
+"""The overdue list reads the cases overdue now, not every case with due work in id order. Two
+indexes over the cases with due work only, in place of 0018's `ix_case_overdue` (id, overdue_at):
+`ix_case_overdue_unit` (jurisdiction, overdue_at, id): a unit's cases overdue now, one range per unit
+of the reader; and `ix_case_overdue_by` (overdue_at, jurisdiction, owner, registered_by, id): the
+county's cases overdue now (a few in a thousand cases) as one range holding every column of the
+reader's visibility that is on the case row, so the rest of it is filtered on the index alone. The
+old index served the list newest first, but a town's overdue cases are about one in twenty of the
 county's: it read and checked the county's overdue cases until it had a page, all of them for a town
 (at 1,000,000 cases, a few thousand, in batches, each probed with the whole visibility condition).
 
-One index built over the cases with due work (about 4 in 100 cases), one dropped, then analysed.
+Two indexes built over the cases with due work (about 4 in 100 cases), one dropped, then analysed.
 
 Revision ID: 0021_overdue
 Revises: 0020_newest_by_column
