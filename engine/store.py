@@ -221,10 +221,14 @@ class Case(Base):
                       # open rows only, so a query names OPEN_CASE_SQL literally to use it.
                       Index("ix_case_owner_due", "owner", "next_due_at", "id", sqlite_where=text(OPEN_CASE_SQL),
                             postgresql_where=text(OPEN_CASE_SQL)),
-                      # The cases with open work that falls due, newest first (the overdue list, 0018): only
-                      # those rows; `overdue_at <= x` implies the condition, so both stores use it.
-                      Index("ix_case_overdue", "id", "overdue_at", sqlite_where=text(DUE_WORK_SQL),
-                            postgresql_where=text(DUE_WORK_SQL)),
+                      # The cases overdue now with the reader's visibility's columns (the overdue list, 0021):
+                      # only the rows with due work; `overdue_at <= x` implies the condition, so both stores
+                      # use it, and it is one range of the index, filtered on it, sorted by id.
+                      Index("ix_case_overdue_by", "overdue_at", "jurisdiction", "owner", "registered_by", "id",
+                            sqlite_where=text(DUE_WORK_SQL), postgresql_where=text(DUE_WORK_SQL)),
+                      # and a unit's cases overdue now (the reader's units first: one range per unit).
+                      Index("ix_case_overdue_unit", "jurisdiction", "overdue_at", "id",
+                            sqlite_where=text(DUE_WORK_SQL), postgresql_where=text(DUE_WORK_SQL)),
                       # The open cases by type and owner with what the petition board counts and its
                       # reader's visibility reads (migration 0019): the board and the dashboard's overdue
                       # petitions per owner read its entries, never the rows (`status` in it too: SQLite

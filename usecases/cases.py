@@ -5,7 +5,7 @@ import re
 from datetime import timedelta
 from typing import Any, Mapping
 
-from sqlalchemy import String, and_, cast, exists, literal, not_, or_, select, true, union_all
+from sqlalchemy import String, and_, cast, exists, false, literal, not_, or_, select, true, union_all
 from sqlalchemy.sql import operators
 
 from engine import privacy, search
@@ -18,7 +18,7 @@ from engine.store import Case, CaseParty, Definition, HumanTask
 from . import authorization as authz
 from . import views
 from .base import UseCases, check_id
-from .relations import OrgTree, readable_case_sources, readable_cases_sql
+from .relations import OrgTree, readable_case_sources, readable_cases_sql, readable_units
 
 LEVELS = ("village", "town", "county")
 STATUSES = ("open", "closed")
@@ -177,9 +177,8 @@ class Cases(UseCases):
             if q and q.strip():
                 ids = _found(session, where, self._matches(actor, q.strip()), q.strip(), limit + 1, after,
                              sources)
-            elif overdue:  # the cases with overdue work, newest first on the open work's indexes, checked
-                ids = sorted(_checked(session, where, true(), _overdue_ids(session, now, after, limit + 1),
-                                      limit + 1), reverse=True)
+            elif overdue:
+                ids = _overdue_ids(session, tree, actor, sources, where, limit + 1)
             elif sources is not None and (sources[0] or sources[1]):
                 # each way the actor may read cases on its own index, newest first, merged: the case's
                 # own columns, and the cases of the actor's tasks by the tasks' (who, case_id) indexes
@@ -417,12 +416,48 @@ def _by_user(condition) -> bool:
         "completed_by", "assignee") and getattr(left, "table", None) is HumanTask.__table__
 
 
-def _overdue_ids(session, now, after: int | None, wanted: int):
-    """Batches of the ids of the cases with an overdue deadline or step, newest first, read on the
-    partial index of the cases with due work (ix_case_overdue: only those rows, by id, with the
-    time they are overdue from), only as far as the page needs."""
-    return _batches(_newest_ids(session, select(Case.id).where(Case.overdue_at <= now), Case.id, after, wanted),
-                    wanted)
+def _overdue_ids(session, tree: OrgTree, actor: Actor, sources, where: list, wanted: int) -> list[int]:
+    """The newest `wanted` ids of the overdue cases the reader may read (`where`: the readability
+    condition first, then `overdue_at <= now` and the other filters), in at most two statements.
+
+    First the reader's units' overdue cases: one range of ix_case_overdue_unit per unit, sorted (a
+    town's are about one in twenty of the county's). When they fill the page, only cases newer than
+    its last can join it, so the rest of the reader's visibility (what they registered or own, the
+    cases of their own tasks) is asked of those alone, and of their tasks only those of such cases.
+    Then one range of ix_case_overdue_by (the county's cases overdue now), filtered on the index by
+    the visibility; the tasks' case ids read once, as one set. Ordered by `id + 0`: never the primary
+    key walked backwards filtering every case (PostgreSQL's planner takes it where it thinks most
+    cases match), and `id + 0 > x` is no range of it either."""
+    rest = where[1:] if sources is not None else where
+
+    def newest(query) -> list[int]:
+        return list(session.scalars(query.order_by((Case.id + 0).desc()).limit(wanted)))
+
+    units = readable_units(tree, actor)
+    found = newest(select(Case.id).where(Case.jurisdiction.in_(sorted(units)), *rest)) if units else []
+    since = found[-1] if len(found) >= wanted else None
+    # newer than the page's last first: the visibility is asked of those only
+    condition = [Case.id + 0 > since] if since is not None else []
+    condition += rest if sources is None else [_readable_on_overdue(*sources, since=since), *rest]
+    found += newest(select(Case.id).where(*condition))
+    return sorted(set(found), reverse=True)[:wanted]
+
+
+def _readable_on_overdue(on_case: list, on_task: list, since: int | None = None):
+    """The reader's visibility for the overdue list's range: the case's own columns (in
+    ix_case_overdue_by) or the case ids of the reader's own tasks (of cases newer than `since`), read
+    once per statement as one set (`IN (SELECT … UNION ALL …)`: one look-up a case, not one per way
+    of having a task). `id + 0`: so that SQLite does not read each branch apart on its own index (a
+    "MULTI-INDEX OR", which its planner takes at a big store's statistics: every case the reader
+    registered and every task they completed, looked up one by one) instead of the range."""
+    branches = list(on_case)
+    # `+ 0`: a filter on each way's own index (the reader's, or their unit's queue), never a range of
+    # (assignee, case_id) for the unclaimed tasks' `assignee IS NULL` (every unclaimed task of them)
+    newer = [HumanTask.case_id + 0 > since] if since is not None else []
+    tasks = [select(HumanTask.case_id).where(condition, *newer) for condition in on_task]
+    if tasks:
+        branches.append((Case.id + 0).in_(union_all(*tasks) if len(tasks) > 1 else tasks[0]))
+    return or_(*branches) if branches else false()
 
 
 def _task_case_ids(session, condition, after: int | None, wanted: int):

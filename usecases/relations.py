@@ -205,18 +205,32 @@ def readable_case_sources(session: Session, tree: OrgTree, actor: Actor) -> tupl
     return on_case, on_task
 
 
-def readable_case_units(tree: OrgTree, actor: Actor) -> tuple[set[str], list] | None:
-    """readable_cases_sql split for counts kept per unit (None: every case): the units whose every
-    case the actor may read (their own, the ones below it), and the other branches as conditions on
-    Case (what they own or registered; their own tasks' cases, each read once per statement)."""
+def readable_units(tree: OrgTree, actor: Actor) -> set[str] | None:
+    """The units whose cases `actor` reads by their unit alone (their own and those below it, as the
+    table grants), the jurisdiction branches of readable_case_sources as one set (None: every case)."""
     granted = _granted("case.read", actor)
     if granted is None:
         return None
+    return _units_of(tree, actor, granted)
+
+
+def _units_of(tree: OrgTree, actor: Actor, granted) -> set[str]:
     units: set[str] = set()
     if authz.IN_UNIT in granted and actor.org_unit:
         units.add(actor.org_unit)
     if authz.UNIT_ABOVE in granted and actor.org_unit:
         units |= tree.below(actor.org_unit)
+    return units
+
+
+def readable_case_units(tree: OrgTree, actor: Actor) -> tuple[set[str], list] | None:
+    """readable_cases_sql split for counts kept per unit (None: every case): the units whose every
+    case the actor may read (readable_units), and the other branches as conditions on Case (what they
+    own or registered; their own tasks' cases, each read once per statement)."""
+    granted = _granted("case.read", actor)
+    if granted is None:
+        return None
+    units = _units_of(tree, actor, granted)
     others = []
     if authz.OWNER in granted:
         others.append(Case.owner == actor.username)

@@ -29,7 +29,7 @@ def _statistics_of_a_store(system) -> None:
     """SQLite's statistics of a store of 1,000,000 cases of which 45,000 are open (as ANALYZE leaves them)."""
     stats = {"ix_case_open_board": "45000 22500 9000 112 8 4 3 3 3", "ix_case_owner_due": "45000 11250 1286 1",
              "ix_case_open_due": "45000 22500 30 3 2 2 2", "ix_case_open_age": "45000 22500 10 3 2 2 2",
-             "ix_case_overdue": "41000 1 1", "ix_case_record_owner": "1000000 250000 1",
+             "ix_case_overdue_by": "41000 1370 3 3 2 1", "ix_case_record_owner": "1000000 250000 1",
              "ix_case_record_jurisdiction": "1000000 3116 1", "ix_case_record_registered_by": "1000000 3125 1",
              "ix_case_created": "1000000 3817 29", "ix_case_closed": "1000000 500000 250000 7247 7247 47",
              "sqlite_autoindex_case_record_1": "1000000 1"}
