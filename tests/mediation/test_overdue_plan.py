@@ -99,7 +99,7 @@ def _indexes(system) -> set[str]:
         return set(s.scalars(text("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'case_record'")))
 
 
-def test_migration_0021_can_be_undone(system):
+def test_migration_0023_can_be_undone(system):
     from alembic import command
     from alembic.config import Config
 
