@@ -114,6 +114,9 @@ TASK_READY_SQL = "status = 'ready'"
 DEADLINE_PENDING_SQL = "status = 'pending'"
 
 
+CLAIMED_SQL = "assignee IS NOT NULL"  # the tasks someone claimed (ix_task_assignee_case)
+
+
 def _partial(name: str, *columns: str, where: str) -> Index:
     """An index of the rows that meet `where`. An index over open work ends with the status column,
     the same value in each of its few entries: SQLite counts an index as covering a query only when
@@ -322,7 +325,10 @@ class HumanTask(Base):
                       _partial("ix_task_ready_due", "due_at", "org_unit", "case_id", "status", where=TASK_READY_SQL),
                       # The cases of a user's tasks newest first, and the open steps by case (migration 0014).
                       Index("ix_task_completed_case", "completed_by", "case_id"),
-                      Index("ix_task_assignee_case", "assignee", "case_id"),
+                      # Only claimed tasks (migration 0024): a question "assignee = x" implies it, and an
+                      # unclaimed step's "assignee IS NULL" can no longer be read on this index (SQLite
+                      # took it for the unit's queue ordered by case: every unclaimed step ever done).
+                      _partial("ix_task_assignee_case", "assignee", "case_id", where=CLAIMED_SQL),
                       _partial("ix_task_open_case", "case_id", "due_at", "status", where=TASK_READY_SQL))
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"))

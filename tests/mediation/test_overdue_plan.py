@@ -1,4 +1,4 @@
-"""Migration 0021: the overdue list (`cases.search(overdue=True)`) is one statement over the cases
+"""Migration 0023: the overdue list (`cases.search(overdue=True)`) is one statement over the cases
 overdue now: one range of ix_case_overdue_by, filtered on the index by the reader's visibility (its
 units, what it registered, its own tasks' case ids read once), never a walk of every case with due
 work checked in batches. SQLite is given the statistics ANALYZE leaves in a store of 1,000,000 cases
@@ -114,3 +114,22 @@ def test_migration_0023_can_be_undone(system):
     assert "ix_case_overdue" in _indexes(system) and "ix_case_overdue_by" not in _indexes(system)
     system.upgrade()
     assert "ix_case_overdue_by" in _indexes(system) and "ix_case_overdue" not in _indexes(system)
+
+
+def test_the_cases_of_a_units_unclaimed_steps_are_read_on_its_queue(system, people):
+    """Migration 0024: the cases list's branch of a unit's unclaimed open steps (`assignee IS NULL`)
+    reads the unit's queue of ready steps, never ix_task_assignee_case, which holds the claimed tasks
+    only (over every task, SQLite read every unclaimed step ever done on it, in case order)."""
+    sqlite_statistics(system, {"case_record": CASES,
+                               "human_task": {**TASKS, "ix_task_assignee_case": "200000 40 4"}})
+    services = system.services
+    for key in ("town", "village", "county"):
+        actor = services.actor_for_token(people[key].token)
+        sent = _statements(system, lambda a=actor: services.cases.search(a, limit=50))
+        unclaimed = [(sql, p) for sql, p in sent if "assignee IS NULL" in sql and "DISTINCT" in sql]
+        assert unclaimed, [sql for sql, _ in sent]
+        for statement in unclaimed:
+            plan = _plan(system, *statement)
+            assert "ix_task_assignee_case" not in plan, plan
+            if not system.db.is_postgres:  # PostgreSQL's tiny test store: any index of the ready steps
+                assert "ix_task_unit_queue" in plan, plan
