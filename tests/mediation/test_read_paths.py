@@ -115,21 +115,10 @@ def test_case_lists_and_the_overdue_list_page_as_a_scan_of_every_readable_case_w
 
     from engine.store import Case, Deadline, HumanTask
     from tests.kept_due import assert_due_kept
-    from tests.mediation.test_aging import open_task, version
     from usecases.relations import OrgTree, readable_cases_sql
 
     services = system.services
-    vmed, court = (services.actor_for_token(people[k].token) for k in ("village", "court"))
-    first = [people["intake"].register()["id"] for _ in range(4)]
-    for case_id in first[:2]:  # a round mediated in the village, sent back by the court
-        services.tasks.complete(vmed, open_task(system, case_id, "mediate").id, {
-            "result": "agreement", "agreement_form": "written", "difficulty": "general",
-            "agreement_text": "疏通排水沟，费用各半"}, version(system, case_id))
-        services.tasks.complete(vmed, open_task(system, case_id, "judicial_confirmation").id,
-                                {"applied": True, "court": "清河县人民法院"}, version(system, case_id))
-        services.cases.send_message(court, case_id, "court_confirmation", {"result": "rejected"})
-    system.clock.advance(timedelta(days=20))
-    assert system.sweep() >= 1  # the village's days passed: to the town, which the village handled
+    vmed, first = _sent_back_then_up(system, people)
     [people["intake"].register()["id"] for _ in range(3)]
     system.clock.advance(timedelta(days=12))  # and now some of the work is overdue (no sweep yet)
     now = system.clock.now()
@@ -214,27 +203,15 @@ def test_a_text_search_of_a_reader_of_few_cases_finds_what_a_scan_would(system, 
     of every case it may read finds, in the same order; also with batches of candidates of one
     (growing fourfold), smaller than what a reader's sources hold in their range of ids, so that
     those sources are read only part of the way and the candidates below are probed."""
-    from datetime import timedelta
 
     from engine.store import Case
-    from tests.mediation.test_aging import open_task, version
     from usecases import cases as cases_module
     from usecases.relations import OrgTree, readable_cases_sql
 
     monkeypatch.setattr(search, "WINDOW", 2)
     monkeypatch.setattr(cases_module, "FIRST_BATCH", first_batch)
     services = system.services
-    vmed, court = (services.actor_for_token(people[k].token) for k in ("village", "court"))
-    first = [people["intake"].register()["id"] for _ in range(4)]
-    for case_id in first[:2]:  # mediated in the village, sent back by the court, then up to the town
-        services.tasks.complete(vmed, open_task(system, case_id, "mediate").id, {
-            "result": "agreement", "agreement_form": "written", "difficulty": "general",
-            "agreement_text": "疏通排水沟，费用各半"}, version(system, case_id))
-        services.tasks.complete(vmed, open_task(system, case_id, "judicial_confirmation").id,
-                                {"applied": True, "court": "清河县人民法院"}, version(system, case_id))
-        services.cases.send_message(court, case_id, "court_confirmation", {"result": "rejected"})
-    system.clock.advance(timedelta(days=20))
-    assert system.sweep() >= 1
+    vmed, first = _sent_back_then_up(system, people)
     wall = people["intake"].register(summary="院墙倒塌砸坏邻居菜地")["id"]
     [people["intake"].register()["id"] for _ in range(3)]
 
@@ -294,3 +271,25 @@ def test_a_search_decides_a_narrow_readers_candidates_from_its_sources_not_a_pro
         assert probes == [], key
         assert any("human_task.completed_by = " in sql and "ORDER BY human_task.case_id DESC" in sql
                    for sql in seen), key
+
+
+def _sent_back_then_up(system, people):
+    """Four disputes registered; two mediated in the village and sent back by the court, then, 20 days
+    on, up to the town (which the village mediator handled): (the village mediator, the four ids)."""
+    from datetime import timedelta
+
+    from tests.mediation.test_aging import open_task, version
+
+    services = system.services
+    vmed, court = (services.actor_for_token(people[k].token) for k in ("village", "court"))
+    first = [people["intake"].register()["id"] for _ in range(4)]
+    for case_id in first[:2]:
+        services.tasks.complete(vmed, open_task(system, case_id, "mediate").id, {
+            "result": "agreement", "agreement_form": "written", "difficulty": "general",
+            "agreement_text": "疏通排水沟，费用各半"}, version(system, case_id))
+        services.tasks.complete(vmed, open_task(system, case_id, "judicial_confirmation").id,
+                                {"applied": True, "court": "清河县人民法院"}, version(system, case_id))
+        services.cases.send_message(court, case_id, "court_confirmation", {"result": "rejected"})
+    system.clock.advance(timedelta(days=20))
+    assert system.sweep() >= 1
+    return vmed, first
