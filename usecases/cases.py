@@ -18,7 +18,7 @@ from engine.store import Case, CaseParty, Definition, HumanTask
 from . import authorization as authz
 from . import views
 from .base import UseCases, check_id
-from .relations import OrgTree, readable_case_sources, readable_cases_sql, readable_units
+from .relations import OrgTree, readable_case_sources, readable_cases_sql, readable_units, task_case_ids
 
 LEVELS = ("village", "town", "county")
 STATUSES = ("open", "closed")
@@ -454,9 +454,8 @@ def _readable_on_overdue(on_case: list, on_task: list, since: int | None = None)
     # `+ 0`: a filter on each way's own index (the reader's, or their unit's queue), never a range of
     # (assignee, case_id) for the unclaimed tasks' `assignee IS NULL` (every unclaimed task of them)
     newer = [HumanTask.case_id + 0 > since] if since is not None else []
-    tasks = [select(HumanTask.case_id).where(condition, *newer) for condition in on_task]
-    if tasks:
-        branches.append((Case.id + 0).in_(union_all(*tasks) if len(tasks) > 1 else tasks[0]))
+    if on_task:
+        branches.append((Case.id + 0).in_(task_case_ids(on_task, *newer)))
     return or_(*branches) if branches else false()
 
 

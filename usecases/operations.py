@@ -24,12 +24,12 @@ class Operations(UseCases):
         authz.require("operations.check", actor)
         return ConsistencyCheck(self.engine).run()
 
-    def pack(self, actor: Actor, limit: int = case_history.PACK_LIMIT, after_id: int = 0) -> case_history.PackReport:
+    def pack(self, actor: Actor, limit: int = case_history.PACK_LIMIT) -> case_history.PackReport:
         """Pack the histories of up to `limit` closed cases with new events into one row each
-        (engine/history.py; what the scheduler does every ten minutes), e.g. a store's backlog after
+        (`System.pack_closed`, what the scheduler does every ten minutes), e.g. a store's backlog after
         migration 0021."""
         authz.require("operations.pack", actor)
-        return case_history.pack_closed(self.db, self.engine.application, limit, after_id=after_id)
+        return self.system.pack_closed(limit)
 
     def backup(self, actor: Actor, path: str | Path) -> backups.BackupResult:
         """A consistent copy of the store, taken while the service runs."""

@@ -187,22 +187,40 @@ def readable_case_sources(session: Session, tree: OrgTree, actor: Actor) -> tupl
     granted = _granted("case.read", actor)
     if granted is None:
         return None
-    on_case, on_task = [], []
+    on_case = []
     if authz.IN_UNIT in granted and actor.org_unit:
         on_case.append(Case.jurisdiction == actor.org_unit)
     if authz.UNIT_ABOVE in granted and actor.org_unit:
         below = tree.below(actor.org_unit)
         if below:
             on_case.append(Case.jurisdiction.in_(sorted(below)))
+    return [*on_case, *_own_branches(actor, granted)], _task_branches(actor, granted)
+
+
+def _own_branches(actor: Actor, granted) -> list:
+    """The branches on the case's own columns other than its unit: what the actor owns or registered."""
+    branches = []
     if authz.OWNER in granted:
-        on_case.append(Case.owner == actor.username)
+        branches.append(Case.owner == actor.username)
     if authz.REGISTRANT in granted:
-        on_case.append(Case.registered_by == actor.username)
-    if authz.HANDLER in granted:
-        # The worklist's first branch (tasks claimed by the actor) is within `assignee` already.
-        on_task = [HumanTask.completed_by == actor.username, HumanTask.assignee == actor.username,
-                   *workable_branches_sql(actor)[1:]]
-    return on_case, on_task
+        branches.append(Case.registered_by == actor.username)
+    return branches
+
+
+def _task_branches(actor: Actor, granted) -> list:
+    """The conditions on HumanTask of the actor's own tasks whose cases it reads (as their handler)."""
+    if authz.HANDLER not in granted:
+        return []
+    # The worklist's first branch (tasks claimed by the actor) is within `assignee` already.
+    return [HumanTask.completed_by == actor.username, HumanTask.assignee == actor.username,
+            *workable_branches_sql(actor)[1:]]
+
+
+def task_case_ids(on_task: list, *extra):
+    """The case ids of the tasks meeting any of `on_task` (and all of `extra`), as one statement to
+    read once (`UNION ALL`: each way of having a task on its own index)."""
+    parts = [select(HumanTask.case_id).where(condition, *extra) for condition in on_task]
+    return union_all(*parts) if len(parts) > 1 else parts[0]
 
 
 def readable_units(tree: OrgTree, actor: Actor) -> set[str] | None:
@@ -230,18 +248,11 @@ def readable_case_units(tree: OrgTree, actor: Actor) -> tuple[set[str], list] | 
     granted = _granted("case.read", actor)
     if granted is None:
         return None
-    units = _units_of(tree, actor, granted)
-    others = []
-    if authz.OWNER in granted:
-        others.append(Case.owner == actor.username)
-    if authz.REGISTRANT in granted:
-        others.append(Case.registered_by == actor.username)
-    if authz.HANDLER in granted:
-        # One list of the actor's tasks' cases (each way on its own index), probed once a case.
-        others.append(Case.id.in_(union_all(*(select(HumanTask.case_id).where(condition) for condition in (
-            HumanTask.completed_by == actor.username, HumanTask.assignee == actor.username,
-            *workable_branches_sql(actor)[1:])))))
-    return units, others
+    others = _own_branches(actor, granted)
+    on_task = _task_branches(actor, granted)
+    if on_task:  # one list of the actor's tasks' cases (each way on its own index), probed once a case
+        others.append(Case.id.in_(task_case_ids(on_task)))
+    return _units_of(tree, actor, granted), others
 
 
 # ------------------------------------------------------------------------------ ledger entries

@@ -135,12 +135,7 @@ def test_case_lists_and_the_overdue_list_page_as_a_scan_of_every_readable_case_w
             return list(s.scalars(select(Case.id).where(*where).order_by(Case.id.desc())))
 
     def paged(actor, overdue: bool) -> list[int]:
-        seen, after = [], None
-        while True:
-            items, after = services.cases.search(actor, overdue=overdue, after=after, limit=2)
-            seen += [c["id"] for c in items]
-            if after is None:
-                return seen
+        return _every_page(services, actor, overdue=overdue)
 
     checked = 0
     for key in people:
@@ -222,12 +217,7 @@ def test_a_text_search_of_a_reader_of_few_cases_finds_what_a_scan_would(system, 
                                   .order_by(Case.id.desc())))
 
     def paged(actor, q: str) -> list[int]:
-        seen, after = [], None
-        while True:
-            items, after = services.cases.search(actor, q=q, after=after, limit=2)
-            seen += [c["id"] for c in items]
-            if after is None:
-                return seen
+        return _every_page(services, actor, q=q)
 
     for key in ("village", "village2", "other_village", "town", "county", "intake"):
         actor = services.actor_for_token(people[key].token)
@@ -293,3 +283,13 @@ def _sent_back_then_up(system, people):
     system.clock.advance(timedelta(days=20))
     assert system.sweep() >= 1
     return vmed, first
+
+
+def _every_page(services, actor, **filters) -> list[int]:
+    """The ids of the cases list's pages of two, read to the end."""
+    seen, after = [], None
+    while True:
+        items, after = services.cases.search(actor, after=after, limit=2, **filters)
+        seen += [c["id"] for c in items]
+        if after is None:
+            return seen

@@ -29,13 +29,9 @@ def cmd_check(ctx: Context, args: argparse.Namespace) -> int:
 def cmd_pack(ctx: Context, args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise CliError("错误 / error: --limit 应为正整数 / --limit must be a positive whole number")
-    cases = events = after = 0
-    while cases < args.limit:  # in runs of 20,000 cases, each going on after the last
-        done = ctx.services.operations.pack(ACTOR, min(args.limit - cases, 20_000), after_id=after)
-        cases, events, after = cases + done.cases, events + done.events, done.last_id
-        if done.cases == 0:
-            break
-    out(f"已压缩 / packed: {cases} 个已结案件、{events} 条事件 / {cases} closed case(s), {events} event(s)")
+    done = ctx.services.operations.pack(ACTOR, args.limit)  # a batch a transaction, to the end or the limit
+    out(f"已压缩 / packed: {done.cases} 个已结案件、{done.events} 条事件 / {done.cases} closed case(s), "
+        f"{done.events} event(s)")
     return 0
 
 
