@@ -48,7 +48,7 @@ def test_registering_indexes_the_case_and_rebuild_fills_the_index_after_a_bulk_l
             s.execute(text("SET LOCAL enable_seqscan = off"))  # a handful of rows: show the index is usable
             plan = "\n".join(s.scalars(text(
                 "EXPLAIN SELECT id FROM case_record WHERE fq_search_terms(number, search_text) @> ARRAY['张三']")))
-        assert terms == sorted(search.text_terms("张三 李四 排水沟堵塞引发邻里纠纷") | search.number_pairs(case["number"]))
+        assert terms == sorted(search.text_terms("张三 李四 排水沟堵塞引发邻里纠纷") | search.number_grams(case["number"]))
         assert search.INDEX in plan
         assert search.rebuild(system.db) == 0  # nothing to rebuild: PostgreSQL keeps the index
         assert ids(people["village"], "张三") == [case["id"]]
@@ -191,6 +191,38 @@ def test_a_search_asks_the_index_only_for_the_pairs_few_cases_have_and_finds_the
     assert ids(village, number[:-1] + "X") == []
 
 
+def test_a_search_of_a_number_asks_for_its_triples_or_its_one_pair_and_finds_what_a_scan_would(system, people):
+    """Migration 0025: PostgreSQL's index holds the triples of characters of each number besides its
+    pairs; a search of three or more characters asks for its triples, one of two characters for its
+    pair (SQLite: the tails, as before). The auditors' search and the cases list find, for tails,
+    middles, pairs and whole numbers, what LIKE over every case's number finds."""
+    from engine.store import Case
+
+    assert search.number_triples("MED-2026-004621") >= {"#med", "#-00", "#004", "#046", "#462", "#621"}
+    assert search.number_triples("MED-2026-004621") & search.number_pairs("MED-2026-004621") == set()
+    assert search.searched_number_terms("04621") == {"#046", "#462", "#621"}
+    assert search.searched_number_terms("46") == {"#46"}
+    assert search.searched_number_terms("MED") == {"#med"}
+    intake, village = people["intake"], people["village"]
+    made = [intake.register()["id"] for _ in range(12)]
+    auditor = system.services.actor_for_token(people["auditor"].token)
+    with system.db.read() as s:
+        numbers = dict(s.execute(select(Case.id, Case.number)).all())
+    newest = numbers[made[-1]]
+    asked = {newest[-6:], newest[-4:], newest[-3:], newest[-2:], newest[-5:-2], newest[-7:-3], newest,
+             newest[-1] + newest[-1], "-20", newest[:3], newest[:2], newest[-3:] + "9", "999", "9x"}
+    for q in sorted(asked):
+        expected = sorted((i for i, n in numbers.items() if q in n), reverse=True)
+        found = system.services.audit.search(auditor, number=q, limit=100)
+        assert [c["id"] for c in found.items] == expected and found.total == len(expected), q
+        assert ids(village, q) == expected, q
+    if system.db.is_postgres:
+        with system.db.read() as s:
+            terms = s.scalar(text(f"SELECT {search.FUNCTION}(number, search_text) FROM case_record WHERE id = :i"),
+                             {"i": made[-1]})
+        assert set(search.number_triples(newest)) <= set(terms) and set(search.number_pairs(newest)) <= set(terms)
+
+
 @pytest.mark.parametrize("first_batch", [500, 1])
 def test_a_text_search_of_a_reader_of_few_cases_finds_what_a_scan_would(system, people, monkeypatch, first_batch):
     """Readers of a few cases (a village's mediators, one of whom handled cases that went up to the
@@ -293,3 +325,34 @@ def _every_page(services, actor, **filters) -> list[int]:
         seen += [c["id"] for c in items]
         if after is None:
             return seen
+
+
+def test_migration_0025_can_be_undone_and_each_way_finds_the_same_cases(system, people):
+    """Down to 0024 PostgreSQL's index holds the numbers' pairs only (the function of 0012, the index
+    rebuilt over it); up again, the triples are back and a number's tail and pair find the case
+    (SQLite: nothing changes either way)."""
+    from tests.engine.test_event_kind_index import _downgrade
+
+    case = people["intake"].register()
+    number, village = case["number"], people["village"]
+
+    def terms() -> set[str]:
+        with system.db.read() as s:
+            return set(s.scalar(text(f"SELECT {search.FUNCTION}(number, search_text) FROM case_record "
+                                     "WHERE id = :i"), {"i": case["id"]}))
+
+    def indexed() -> bool:
+        with system.db.read() as s:
+            return s.scalar(text("SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() "
+                                 "AND indexname = :i"), {"i": search.INDEX}) == 1
+
+    if system.db.is_postgres:
+        assert search.number_triples(number) <= terms() and indexed()
+    _downgrade(system, "0024_claimed")
+    if system.db.is_postgres:
+        assert terms() == search.text_terms("张三 李四 排水沟堵塞引发邻里纠纷") | search.number_pairs(number)
+        assert indexed()
+    system.upgrade()
+    if system.db.is_postgres:
+        assert search.number_triples(number) <= terms() and indexed()
+    assert ids(village, number[-6:]) == [case["id"]] and ids(village, number[-2:]) == [case["id"]]

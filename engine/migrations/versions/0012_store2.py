@@ -93,7 +93,7 @@ def upgrade() -> None:
                "ADD CONSTRAINT pk_case_event PRIMARY KEY (case_id, seq)")
     op.execute("ALTER TABLE case_record ALTER COLUMN last_event_hash TYPE bytea USING decode(last_event_hash, 'hex')")
     op.drop_table("case_search_term")
-    op.execute(search.FUNCTION_SQL)
+    op.execute(search.PAIRS_FUNCTION_SQL)  # as it was then: 0025 adds the number's triples
     op.execute(search.INDEX_SQL)
 
 
