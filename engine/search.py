@@ -177,12 +177,12 @@ def rebuild(db, *, chunk: int = 2000, progress=None) -> int:
 
 
 # ------------------------------------------------------------------------------ looking up
-COMMON_SHARE = 0.05  # PostgreSQL: a pair of more than this share of cases is not asked of GIN
+COMMON_SHARE = 0.05  # PostgreSQL: a term (pair or triple) of more than this share of cases is not asked of GIN
 _COMMON: dict[str, tuple[float, frozenset[str]]] = {}  # by store: (when read, its common pairs)
 
 
 def _common_pairs(session) -> frozenset[str]:
-    """PostgreSQL: the pairs more than COMMON_SHARE of the cases have, from the planner's statistics
+    """PostgreSQL: the terms more than COMMON_SHARE of the cases have, from the planner's statistics
     of the GIN index's expression (`ANALYZE`), read at most every ten minutes per store."""
     bind = session.get_bind()
     key, now = str(bind.engine.url), time.monotonic()
@@ -202,7 +202,8 @@ def _asked(session, pairs: set[str]) -> list[str]:
     """The pairs to ask GIN for: all but the common ones (each of which, in most cases' lists, would
     make GIN walk a list of most of the cases: 48 ms instead of 3 for a case number at 1,000,000
     cases), or all when every one is common. Fewer pairs find more candidates, never fewer; the search
-    checks each on the columns."""
+    checks each on the columns. A number's digit pairs are mostly common at 1,000,000 cases, so a
+    number's search of three or more characters asks for its triples (searched_number_terms)."""
     common = _common_pairs(session)
     rare = sorted(pair for pair in pairs if pair not in common)
     return rare or sorted(pairs)
