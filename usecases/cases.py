@@ -328,7 +328,7 @@ def _found(session, where: list, matches, q: str, wanted: int, after: int | None
     if len(text) < 2:
         return list(session.scalars(select(Case.id).where(*where, matches).order_by(Case.id.desc()).limit(wanted)))
     found: set[int] = set()
-    # The number: a search that begins one of its tails (PostgreSQL: has every pair of it).
+    # The number: a search that begins one of its tails (PostgreSQL: has every triple of it, or its pair).
     by_number = search.number_candidates(session, text, after)
     tails = list(session.scalars(by_number.limit(CAP + 1)))  # a case may have the search in two tails
     numbered = sorted(set(tails), reverse=True)
