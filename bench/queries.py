@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import event, func, select  # noqa: E402
 
 from engine.accounts import actor_of  # noqa: E402
 from engine.config import Settings  # noqa: E402
@@ -214,43 +214,100 @@ def paths_of(system, services) -> list[tuple[str, object, list, object]]:
             if args and all(x is not None for x in args)]
 
 
+STEP_EVERY = 100  # SQLite: the progress handler counts the virtual machine's instructions in hundreds
+_steps = [0]
+
+
+def _count_step() -> int:
+    _steps[0] += 1
+    return 0  # go on
+
+
+def count_steps(system) -> bool:
+    """SQLite: count the instructions the database's virtual machine runs for this process's reads (a
+    progress handler on each read connection as it is checked out): the database's work, which the
+    machine's load does not change. False (nothing counted) on PostgreSQL."""
+    if system.db.is_postgres:
+        return False
+
+    @event.listens_for(system.db.read_engine, "checkout")
+    def _on_checkout(dbapi_connection, _record, _proxy):
+        dbapi_connection.set_progress_handler(_count_step, STEP_EVERY)
+
+    return True
+
+
 def _time(call, args, requests: int, warmup: int):
-    """(wall p50, wall p95, cpu p50, cpu p95, fewest rows, most rows) of REQUESTS calls."""
+    """(wall p50, wall p95, cpu p50, cpu p95, fewest rows, most rows, thousands of SQLite VM
+    instructions p50) of REQUESTS calls."""
     for i in range(warmup):
         call(args[i % len(args)])
-    wall, cpu, sizes = [], [], []
+    wall, cpu, sizes, steps = [], [], [], []
     for i in range(requests):
-        started, used = time.perf_counter(), time.process_time()
+        started, used, counted = time.perf_counter(), time.process_time(), _steps[0]
         answer = call(args[i % len(args)])
         cpu.append((time.process_time() - used) * 1000)
         wall.append((time.perf_counter() - started) * 1000)
+        steps.append((_steps[0] - counted) * STEP_EVERY / 1000)
         sizes.append(_page(answer))
     return (percentile(wall, 50), percentile(wall, 95), percentile(cpu, 50), percentile(cpu, 95),
-            min(sizes), max(sizes))
+            min(sizes), max(sizes), percentile(steps, 50))
 
 
-def time_paths(paths, requests: int, warmup: int, rows_at_first: dict[str, int] | None = None
-               ) -> tuple[dict[str, tuple[float, float, str, int]], dict[str, tuple[float, float, int]]]:
-    """Each path's (p50, p95, rows said, most rows); and, where `rows_at_first` (each path's most rows
-    at the smallest size) is given and this size gives more, the path again with its page size set to
-    that many rows: (p50, p95, rows), the figure at equal rows."""
+def time_paths(paths, requests: int, warmup: int, rows_at_first: dict[str, int] | None = None,
+               steps: bool = False) -> tuple[dict[str, tuple], dict[str, tuple]]:
+    """Each path's (p50, p95, rows said, most rows, cpu p50, VM steps p50); and, where `rows_at_first`
+    (each path's most rows at the smallest size) is given and this size gives more, the path again with
+    its page size set to that many rows: (p50, p95, rows, cpu p50, VM steps p50), the figure at equal
+    rows. `steps`: print the thousands of SQLite VM instructions a call (count_steps)."""
     results, equal = {}, {}
+
+    def line(label, p50, p95, c50, c95, fewest, most, k50):
+        counted = f"{k50:9.1f}" if steps else ""
+        _write(f"{label:<36}{p50:8.1f}{p95:8.1f}{c50:8.1f}{c95:8.1f}{counted}   {fewest}–{most} rows\n")
+
     for label, call, args, limited in paths:
         try:
-            p50, p95, c50, c95, fewest, most = _time(call, args, requests, warmup)
-            results[label] = (p50, p95, f"{fewest}–{most} rows", most)
-            _write(f"{label:<36}{p50:8.1f}{p95:8.1f}{c50:8.1f}{c95:8.1f}   {fewest}–{most} rows\n")
+            p50, p95, c50, c95, fewest, most, k50 = _time(call, args, requests, warmup)
+            results[label] = (p50, p95, f"{fewest}–{most} rows", most, c50, k50)
+            line(label, p50, p95, c50, c95, fewest, most, k50)
             first = (rows_at_first or {}).get(label)
             if limited is not None and first is not None and most > first:
                 n = max(first, 1)
-                p50, p95, c50, c95, fewest, most = _time(lambda x, f=limited, k=n: f(x, k), args, requests, warmup)
-                equal[label] = (p50, p95, n)
-                _write(f"{'  at ' + str(n) + ' rows':<36}{p50:8.1f}{p95:8.1f}{c50:8.1f}{c95:8.1f}   "
-                       f"{fewest}–{most} rows\n")
+                p50, p95, c50, c95, fewest, most, k50 = _time(lambda x, f=limited, k=n: f(x, k), args, requests,
+                                                              warmup)
+                equal[label] = (p50, p95, n, c50, k50)
+                line(f"  at {n} rows", p50, p95, c50, c95, fewest, most, k50)
         except Exception as exc:  # noqa: BLE001 -- a path this store or code lacks: say so, time the rest
             _write(f"{label:<36} not timed: {type(exc).__name__}: {str(exc)[:100]}\n")
             continue
     return results, equal
+
+
+def work_table(table: dict, equal: dict, sizes: list[int], steps: bool) -> None:
+    """The work of each path by size, at equal rows where its page grew: CPU p50 (this process's time,
+    which on SQLite holds the database's work) and, on SQLite, the thousands of VM instructions a call
+    (p50), with the growth of each from the smallest size: what a wall p95 near 2× is made of, apart
+    from the machine's load."""
+    first, last = sizes[0], sizes[-1]
+    _write(f"\nwork by size, at equal rows: cpu p50 (ms){' and SQLite VM instructions (thousands, p50)' if steps else ''}"
+           f", growth from {first} to {last}\n")
+    _write(f"{'path':<36}" + "".join(f"{n:>8}" for n in sizes) + f"{'growth':>8}"
+           + ("".join(f"{'kVM ' + str(n // 1000) + 'k':>10}" for n in sizes) + f"{'growth':>8}" if steps else "")
+           + "\n")
+
+    def growth(row):
+        return f"{row[-1] / row[0]:7.1f}×" if row[0] and row[-1] is not None else f"{'-':>8}"
+
+    for label in table[first]:
+        rows = [table[first][label]] + [table[n].get(label) for n in sizes[1:]]
+        at = [None] + [equal[n].get(label) for n in sizes[1:]]
+        cpu = [(a[3] if a else (r[4] if r else None)) for r, a in zip(rows, at)]
+        vm = [(a[4] if a else (r[5] if r else None)) for r, a in zip(rows, at)]
+        cells = "".join(f"{v:8.1f}" if v is not None else f"{'-':>8}" for v in cpu) + growth(cpu)
+        if steps:
+            cells += "".join(f"{v:10.1f}" if v is not None else f"{'-':>10}" for v in vm) + growth(vm)
+        _write(f"{label:<36}{cells}\n")
 
 
 def main() -> None:
@@ -274,9 +331,9 @@ def main() -> None:
     if any(n < 400 for n in sizes) and not args.seeded:
         parser.error("each size must be at least 400 cases (the templates alone are a few hundred)")
 
-    table: dict[int, dict[str, tuple[float, float, str, int]]] = {}
-    equal: dict[int, dict[str, tuple[float, float, int]]] = {}
-    dialect = "sqlite"
+    table: dict[int, dict[str, tuple]] = {}
+    equal: dict[int, dict[str, tuple]] = {}
+    dialect, steps = "sqlite", False
     for size in sizes:
         with tempfile.TemporaryDirectory() as tmp, store_for(args, size, Path(tmp)) as (url, fill):
             settings = {"database_url": url, "bpmn_dir": BPMN, "notification_log": Path(tmp) / "n.log"}
@@ -286,18 +343,20 @@ def main() -> None:
             system.upgrade()
             system.services = Services(system)
             dialect = "postgresql" if system.db.is_postgres else "sqlite"
+            steps = count_steps(system)
             with system.db.read() as s:
                 total = s.scalar(select(func.count()).select_from(Case))
                 entries = s.scalar(select(func.count()).select_from(LedgerEntry))
             _write(f"\n{dialect}, {total} cases, {entries} ledger entries; {args.requests} calls each (ms)\n"
-                   f"{'path':<36}{'p50':>8}{'p95':>8}{'cpu p50':>8}{'cpu p95':>8}\n")
+                   f"{'path':<36}{'p50':>8}{'p95':>8}{'cpu p50':>8}{'cpu p95':>8}"
+                   f"{'kVM p50' if steps else '':>9}\n")
             paths = paths_of(system, system.services)
             settle_heap()  # as `fengqiao serve` does once it has built what it keeps
             if args.paths:
                 words = [w.strip() for w in args.paths.split(",") if w.strip()]
                 paths = [p for p in paths if any(w in p[0] for w in words)]
             first = {label: row[3] for label, row in table[sizes[0]].items()} if table else None
-            table[size], equal[size] = time_paths(paths, args.requests, args.warmup, first)
+            table[size], equal[size] = time_paths(paths, args.requests, args.warmup, first, steps)
             if args.explain:
                 explain(system, [(label, call, arguments) for label, call, arguments, _l in paths])
             system.close()
@@ -333,8 +392,9 @@ def main() -> None:
             flag = "  grows" if growth is not None and growth > GROWTH else ""
             _write(f"{label:<36}{table[first][label][3]:6d}{cells}"
                    f"{(f'{growth:8.1f}×' if growth is not None else '        -')}{flag}\n")
+        work_table(table, equal, sizes, steps)
     else:
-        over = [label for label, (_p50, p95, _s, _n) in table[sizes[0]].items() if p95 >= target]
+        over = [label for label, (_p50, p95, *_rest) in table[sizes[0]].items() if p95 >= target]
         _write(f"\n{len(over)} paths at or over the {target:.0f} ms p95 target{': ' + ', '.join(over) if over else ''}\n")
 
 
