@@ -26,6 +26,12 @@ set to that many (`limit`, `per_page`, where the use case takes one), printed un
 and the end gives a second table, the growth at equal rows: the figure to hold against the growth
 target (the raw one stays, for what a user's full page costs).
 
+On SQLite each call's database work is counted too: the instructions its virtual machine runs (a
+progress handler every 100 on each read connection), printed as "kVM p50" (thousands). Unlike wall
+and CPU time, no load of the machine changes it; a last table gives each path's CPU p50 and VM
+instructions by size (at equal rows) with their growth, to tell a wall p95 near 2× made of the
+machine's load from work that grows with the store.
+
 --explain prints the statements of one call of each path with their plans (as bench/pages.py).
 --paths times only the paths whose label contains one of the comma-separated words (e.g. dashboard).
 """
