@@ -38,12 +38,13 @@ machine's load from work that grows with the store.
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import random
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -243,21 +244,80 @@ def count_steps(system) -> bool:
     return True
 
 
-def _time(call, args, requests: int, warmup: int):
+def _one(call, argument) -> tuple[float, float, float, int]:
+    """(wall ms, cpu ms, thousands of SQLite VM instructions, rows) of one call."""
+    started, used, counted = time.perf_counter(), time.process_time(), _steps[0]
+    answer = call(argument)
+    cpu = (time.process_time() - used) * 1000
+    wall = (time.perf_counter() - started) * 1000
+    return wall, cpu, (_steps[0] - counted) * STEP_EVERY / 1000, _page(answer)
+
+
+def _stats(samples):
     """(wall p50, wall p95, cpu p50, cpu p95, fewest rows, most rows, thousands of SQLite VM
-    instructions p50) of REQUESTS calls."""
-    for i in range(warmup):
-        call(args[i % len(args)])
-    wall, cpu, sizes, steps = [], [], [], []
-    for i in range(requests):
-        started, used, counted = time.perf_counter(), time.process_time(), _steps[0]
-        answer = call(args[i % len(args)])
-        cpu.append((time.process_time() - used) * 1000)
-        wall.append((time.perf_counter() - started) * 1000)
-        steps.append((_steps[0] - counted) * STEP_EVERY / 1000)
-        sizes.append(_page(answer))
+    instructions p50) of the samples of _one."""
+    wall, cpu, steps, sizes = zip(*samples)
     return (percentile(wall, 50), percentile(wall, 95), percentile(cpu, 50), percentile(cpu, 95),
             min(sizes), max(sizes), percentile(steps, 50))
+
+
+def _time(call, args, requests: int, warmup: int):
+    """_stats of REQUESTS calls (after WARMUP), cycling over the arguments."""
+    for i in range(warmup):
+        call(args[i % len(args)])
+    return _stats([_one(call, args[i % len(args)]) for i in range(requests)])
+
+
+def _line(label, p50, p95, c50, c95, fewest, most, k50, steps: bool) -> None:
+    counted = f"{k50:9.1f}" if steps else ""
+    _write(f"{label:<36}{p50:8.1f}{p95:8.1f}{c50:8.1f}{c95:8.1f}{counted}   {fewest}–{most} rows\n")
+
+
+def time_interleaved(paths: dict[int, list], requests: int, warmup: int, steps: bool
+                     ) -> tuple[dict[int, dict[str, tuple]], dict[int, dict[str, tuple]]]:
+    """time_paths of every size at once (`paths`: each size's paths, its store open): each request of
+    a path goes to every size in turn (the first size of each round rotating), so that a change of the
+    machine's load in the run weighs on every size alike instead of on the size timed then. The same
+    for the paths at equal rows. Returns (table, equal) by size, as time_paths does for one."""
+    sizes = list(paths)
+    table = {n: {} for n in sizes}
+    equal = {n: {} for n in sizes}
+    by_label = {n: {p[0]: p for p in paths[n]} for n in sizes}
+
+    def rounds(calls: dict[int, tuple]) -> dict[int, list]:
+        for n, (call, args) in calls.items():
+            for i in range(warmup):
+                call(args[i % len(args)])
+        samples = {n: [] for n in calls}
+        order = list(calls)
+        for i in range(requests):
+            for n in order[i % len(order):] + order[:i % len(order)]:
+                call, args = calls[n]
+                samples[n].append(_one(call, args[i % len(args)]))
+        return samples
+
+    for label, *_rest in paths[sizes[0]]:
+        present = [n for n in sizes if label in by_label[n]]
+        try:
+            samples = rounds({n: by_label[n][label][1:3] for n in present})
+            first_most = None
+            for n in present:
+                p50, p95, c50, c95, fewest, most, k50 = _stats(samples[n])
+                table[n][label] = (p50, p95, f"{fewest}–{most} rows", most, c50, k50)
+                first_most = most if first_most is None else first_most
+                _line(f"{label} @{n}", p50, p95, c50, c95, fewest, most, k50, steps)
+            wider = {n: by_label[n][label] for n in present[1:]
+                     if table[n][label][3] > first_most and by_label[n][label][3] is not None}
+            if wider:
+                k = max(first_most, 1)
+                samples = rounds({n: (lambda x, f=path[3], k=k: f(x, k), path[2]) for n, path in wider.items()})
+                for n in wider:
+                    p50, p95, c50, c95, fewest, most, k50 = _stats(samples[n])
+                    equal[n][label] = (p50, p95, k, c50, k50)
+                    _line(f"  at {k} rows @{n}", p50, p95, c50, c95, fewest, most, k50, steps)
+        except Exception as exc:  # noqa: BLE001 -- a path this store or code lacks: say so, time the rest
+            _write(f"{label:<36} not timed: {type(exc).__name__}: {str(exc)[:100]}\n")
+    return table, equal
 
 
 def time_paths(paths, requests: int, warmup: int, rows_at_first: dict[str, int] | None = None,
@@ -267,10 +327,7 @@ def time_paths(paths, requests: int, warmup: int, rows_at_first: dict[str, int] 
     its page size set to that many rows: (p50, p95, rows, cpu p50, VM steps p50), the figure at equal
     rows. `steps`: print the thousands of SQLite VM instructions a call (count_steps)."""
     results, equal = {}, {}
-
-    def line(label, p50, p95, c50, c95, fewest, most, k50):
-        counted = f"{k50:9.1f}" if steps else ""
-        _write(f"{label:<36}{p50:8.1f}{p95:8.1f}{c50:8.1f}{c95:8.1f}{counted}   {fewest}–{most} rows\n")
+    line = functools.partial(_line, steps=steps)
 
     for label, call, args, limited in paths:
         try:
@@ -316,6 +373,30 @@ def work_table(table: dict, equal: dict, sizes: list[int], steps: bool) -> None:
         _write(f"{label:<36}{cells}\n")
 
 
+def open_store(args, size: int, stack: ExitStack, words: list[str]):
+    """(system, its paths (those whose label holds one of `words`, or all), whether SQLite VM
+    instructions are counted) of one size's store, filled first if new; closed with `stack`."""
+    tmp = stack.enter_context(tempfile.TemporaryDirectory())
+    url, fill = stack.enter_context(store_for(args, size, Path(tmp)))
+    settings = {"database_url": url, "bpmn_dir": BPMN, "notification_log": Path(tmp) / "n.log"}
+    if fill:
+        seed(url, settings, size, args.seed)
+    system = build_system(Settings(simulated_clock=False, **settings))
+    stack.callback(system.close)
+    system.upgrade()
+    system.services = Services(system)
+    dialect = "postgresql" if system.db.is_postgres else "sqlite"
+    steps = count_steps(system)
+    with system.db.read() as s:
+        total = s.scalar(select(func.count()).select_from(Case))
+        entries = s.scalar(select(func.count()).select_from(LedgerEntry))
+    _write(f"\n{dialect}, {total} cases, {entries} ledger entries; {args.requests} calls each (ms)\n")
+    paths = paths_of(system, system.services)
+    if words:
+        paths = [p for p in paths if any(w in p[0] for w in words)]
+    return system, paths, steps
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default=None, help="comma-separated numbers of cases (default: --cases)")
@@ -328,8 +409,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20261201)
     parser.add_argument("--explain", action="store_true")
     parser.add_argument("--paths", help="only the paths whose label contains one of these comma-separated words")
+    parser.add_argument("--interleave", action="store_true",
+                        help="every size's store open at once, each request to every size in turn")
     args = parser.parse_args()
     sizes = [int(x) for x in (args.sizes or str(args.cases)).split(",") if x.strip()]
+    if args.interleave and (args.seeded or args.explain or len(sizes) < 2):
+        parser.error("--interleave times two sizes or more, and not with --seeded or --explain")
     if args.seeded and (not args.database_url or len(sizes) > 1):
         parser.error("--seeded measures one store: give its --database-url and no --sizes")
     if args.store and args.database_url:
@@ -339,34 +424,33 @@ def main() -> None:
 
     table: dict[int, dict[str, tuple]] = {}
     equal: dict[int, dict[str, tuple]] = {}
+    words = [w.strip() for w in (args.paths or "").split(",") if w.strip()]
     dialect, steps = "sqlite", False
-    for size in sizes:
-        with tempfile.TemporaryDirectory() as tmp, store_for(args, size, Path(tmp)) as (url, fill):
-            settings = {"database_url": url, "bpmn_dir": BPMN, "notification_log": Path(tmp) / "n.log"}
-            if fill:
-                seed(url, settings, size, args.seed)
-            system = build_system(Settings(simulated_clock=False, **settings))
-            system.upgrade()
-            system.services = Services(system)
-            dialect = "postgresql" if system.db.is_postgres else "sqlite"
-            steps = count_steps(system)
-            with system.db.read() as s:
-                total = s.scalar(select(func.count()).select_from(Case))
-                entries = s.scalar(select(func.count()).select_from(LedgerEntry))
-            _write(f"\n{dialect}, {total} cases, {entries} ledger entries; {args.requests} calls each (ms)\n"
-                   f"{'path':<36}{'p50':>8}{'p95':>8}{'cpu p50':>8}{'cpu p95':>8}"
-                   f"{'kVM p50' if steps else '':>9}\n")
-            paths = paths_of(system, system.services)
+    if args.interleave:
+        with ExitStack() as stack:
+            opened = {}
+            for size in sizes:
+                system, paths, steps = open_store(args, size, stack, words)
+                dialect = "postgresql" if system.db.is_postgres else "sqlite"
+                opened[size] = paths
             settle_heap()  # as `fengqiao serve` does once it has built what it keeps
-            if args.paths:
-                words = [w.strip() for w in args.paths.split(",") if w.strip()]
-                paths = [p for p in paths if any(w in p[0] for w in words)]
+            _write(f"\ninterleaved: each request to every size in turn; {args.requests} calls each (ms)\n"
+                   f"{'path @ size':<36}{'p50':>8}{'p95':>8}{'cpu p50':>8}{'cpu p95':>8}"
+                   f"{'kVM p50' if steps else '':>9}\n")
+            table, equal = time_interleaved(opened, args.requests, args.warmup, steps)
+        gc.unfreeze()
+    for size in ([] if args.interleave else sizes):
+        with ExitStack() as stack:
+            system, paths, steps = open_store(args, size, stack, words)
+            dialect = "postgresql" if system.db.is_postgres else "sqlite"
+            _write(f"{'path':<36}{'p50':>8}{'p95':>8}{'cpu p50':>8}{'cpu p95':>8}"
+                   f"{'kVM p50' if steps else '':>9}\n")
+            settle_heap()  # as `fengqiao serve` does once it has built what it keeps
             first = {label: row[3] for label, row in table[sizes[0]].items()} if table else None
             table[size], equal[size] = time_paths(paths, args.requests, args.warmup, first, steps)
             if args.explain:
                 explain(system, [(label, call, arguments) for label, call, arguments, _l in paths])
-            system.close()
-            gc.unfreeze()  # the next size's store settles its own
+        gc.unfreeze()  # the next size's store settles its own
 
     target = TARGET_MS[dialect]
     if len(sizes) > 1:
