@@ -2,7 +2,7 @@
 
     python bench/queries.py [--sizes 10000,100000,1000000 | --cases N] [--database-url URL]
                             [--seeded] [--store PATTERN] [--requests 40] [--warmup 5] [--explain]
-                            [--paths WORD,WORD]
+                            [--paths WORD,WORD] [--interleave]
 
 Each size gets a store of that many cases of the bundled processes, filled by bench/seed_cases.py's
 fill_store (a county of 20 towns × 15 villages, about 96 % closed), or, with --seeded, the store at
@@ -31,6 +31,10 @@ progress handler every 100 on each read connection), printed as "kVM p50" (thous
 and CPU time, no load of the machine changes it; a last table gives each path's CPU p50 and VM
 instructions by size (at equal rows) with their growth, to tell a wall p95 near 2× made of the
 machine's load from work that grows with the store.
+
+--interleave opens every size's store at once and sends each request of a path to every size in turn
+(the first size of each round rotating), so that the machine's load, which moves within a run, weighs
+on every size alike; without it each size is timed after the other.
 
 --explain prints the statements of one call of each path with their plans (as bench/pages.py).
 --paths times only the paths whose label contains one of the comma-separated words (e.g. dashboard).
