@@ -360,7 +360,7 @@ def work_table(table: dict, equal: dict, sizes: list[int], steps: bool) -> None:
     _write(f"\nwork by size, at equal rows: cpu p50 (ms){' and SQLite VM instructions (thousands, p50)' if steps else ''}"
            f", growth from {first} to {last}\n")
     _write(f"{'path':<36}" + "".join(f"{n:>8}" for n in sizes) + f"{'growth':>8}"
-           + ("".join(f"{'kVM ' + str(n // 1000) + 'k':>10}" for n in sizes) + f"{'growth':>8}" if steps else "")
+           + ("".join(f"{'kVM ' + (f'{n // 1000}k' if n >= 1000 else str(n)):>10}" for n in sizes) + f"{'growth':>8}" if steps else "")
            + "\n")
 
     def growth(row):
