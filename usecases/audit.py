@@ -281,8 +281,9 @@ class Audit(UseCases):
 
     def _condition(self, session, tree: OrgTree, actor: Actor, chosen: Mapping[str, Any]) -> list:
         """The search as SQL. Each filter on a column the case row keeps after its workflow state (SQLite
-        stores those on overflow pages) or on another table is a set of ids found through an index, so a
-        search never reads every case whole."""
+        stores those on overflow pages) or on another table is a set of ids found through an index (a
+        party's name: the search index's candidates, each row then read once for its text), so a search
+        never reads every case whole."""
         condition = []
         visible = readable_cases_sql(session, tree, actor)
         if visible is not None:
@@ -300,7 +301,7 @@ class Audit(UseCases):
                 condition.append(Case.id.in_(select(found.id).where(found.id.in_(candidates),
                                                                     found.number.like(f"%{number}%"))))
         if "party" in chosen:
-            condition.append(_party_matches(session, actor, chosen["party"], found))
+            condition.append(_party_matches(session, actor, chosen["party"]))
         if "category" in chosen:
             condition.append(Case.id.in_(select(CaseParty.case_id).where(CaseParty.category == chosen["category"])))
         if "unit" in chosen:
@@ -426,7 +427,7 @@ def _identity_relations(actor: Actor, case: Case) -> set[str]:
     return {authz.COMPLAINED_ABOUT} if actor.org_unit and actor.org_unit in (case.withheld_from or []) else set()
 
 
-def _party_matches(session, actor: Actor, q: str, found):
+def _party_matches(session, actor: Actor, q: str):
     """A whole phone or ID number (by their digests), or else a party's name (or a word of the summary);
     never for a unit the parties are withheld from (Art. 30)."""
     knows_parties = or_(Case.withheld_from.is_(None),
@@ -440,9 +441,14 @@ def _party_matches(session, actor: Actor, q: str, found):
         if session.get_bind().dialect.name == "postgresql":  # on the row itself, as the number above
             terms = search.row_condition(session, text) if len(text) >= 2 else None
             return and_(knows_parties, Case.search_text.like(f"%{text}%"), *([terms] if terms is not None else []))
-        person = select(found.id).where(found.search_text.like(f"%{text}%"))
+        # SQLite: the LIKE on the row the page reads anyway, its ids the candidates' list (read whole on
+        # the terms' index, ids only): one look-up of a row a candidate, and the page, newest first,
+        # stops at its last row. A set of the matches' ids (`found`) read every candidate's row to
+        # build it, then again for the page: both grew with the name's cases in the store.
+        like = Case.search_text.like(f"%{text}%")
         if len(text) >= 2:
-            person = person.where(found.id.in_(search.text_candidates(session, text)))
+            return and_(knows_parties, like, Case.id.in_(search.text_candidates(session, text)))
+        return and_(knows_parties, like)
     return and_(knows_parties, Case.id.in_(person))
 
 

@@ -91,6 +91,34 @@ def test_past_a_page_of_the_units_overdue_cases_the_rest_is_asked_of_newer_cases
     assert [c["id"] for c in items] == [max(registered)] and after == max(registered)
 
 
+def test_past_a_page_the_readers_own_tasks_are_read_from_the_pages_last_case_on(system, people):
+    """Past a full page of the units' overdue cases, the reader's own tasks (completed, claimed) are
+    a range of their (who, case_id) index from the page's last case on, not all they ever did filtered
+    (those grow with the years); the unit's unclaimed steps stay a filter on its queue. SQLite with a
+    1,000,000-case store's statistics."""
+    from datetime import timedelta
+
+    sqlite_statistics(system, {"case_record": CASES, "human_task": TASKS})
+    intake = people["intake"]
+    registered = [intake.register()["id"] for _ in range(3)]
+    system.clock.advance(timedelta(days=40))
+    services = system.services
+    town = services.actor_for_token(people["town"].token)
+    sent = _statements(system, lambda: services.cases.search(town, overdue=True, limit=1))
+    overdue = [(sql, p) for sql, p in sent if "overdue_at <=" in sql]
+    assert len(overdue) == 2, overdue
+    rest = overdue[1][0]
+    assert "human_task.completed_by = " in rest and "human_task.assignee = " in rest, rest
+    assert "human_task.case_id > " in rest and "human_task.case_id + " in rest, rest
+    if not system.db.is_postgres:
+        plan = _plan(system, *overdue[1])
+        assert "ix_task_completed_case (completed_by=? AND case_id>?)" in plan, plan
+        assert "ix_task_assignee_case (assignee=? AND case_id>?)" in plan, plan
+        assert "ix_task_unit_queue" in plan and "ix_task_case" not in plan, plan
+    items, after = services.cases.search(town, overdue=True, limit=1)
+    assert [c["id"] for c in items] == [max(registered)] and after == max(registered)
+
+
 def _indexes(system) -> set[str]:
     with system.db.read() as s:
         if system.db.is_postgres:

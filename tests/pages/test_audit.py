@@ -225,6 +225,46 @@ def test_each_filter_narrows_the_search_to_exactly_its_cases(system, auditor):
     assert "没有符合条件的案件" in auditor.page("/audit?party=孙七&status=closed")
 
 
+def test_a_name_search_reads_each_candidates_row_once_newest_first(system, auditor):
+    """SQLite: a party's name is the search index's candidates (ids only, on the terms' index) with
+    the LIKE on the row the page reads: one look-up a candidate, the page stopping at its last row,
+    never a set of the matches built from every candidate's row first (it grew with the name's cases
+    in the store). With a 1,000,000-case store's statistics. A name of one character (no term) is the
+    LIKE alone, and finds what a scan finds."""
+    from sqlalchemy import event
+
+    from tests.stores import sqlite_statistics
+
+    sqlite_statistics(system, {"case_search_term": {"case_search_term": "40000000 4000 1"},
+                               "case_record": {"sqlite_autoindex_case_record_1": "1000000 1",
+                                               "ix_case_record_search_text": "1000000 3"}})
+    services, actor = system.services, system.people["auditor"]
+    seen = []
+
+    def listen(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement, parameters))
+
+    event.listen(system.db.read_engine, "before_cursor_execute", listen)
+    try:
+        page = services.audit.search(actor, party="孙七")
+    finally:
+        event.remove(system.db.read_engine, "before_cursor_execute", listen)
+    assert [c["id"] for c in page.items] == [system.cases["contract"]] and page.total == 1
+    reads = [(sql, p) for sql, p in seen if "search_text LIKE" in sql]
+    assert len(reads) == 2 and not [sql for sql, _ in reads if " found" in sql], reads  # the page, its count
+    if not system.db.is_postgres:
+        for statement, parameters in reads:
+            with system.db.read() as s:
+                plan = [str(row[-1]) for row in s.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement,
+                                                                               parameters)]
+            assert len([step for step in plan if "case_record" in step]) == 1, plan
+            assert "SEARCH case_record USING INTEGER PRIMARY KEY (rowid=?)" in plan, plan
+            assert "SEARCH case_search_term USING PRIMARY KEY (term=?)" in plan, plan
+    with system.db.read() as s:
+        scan = {i for i, found in s.execute(select(Case.id, Case.search_text)) if "孙" in (found or "")}
+    assert scan and {c["id"] for c in services.audit.search(actor, party="孙").items} == scan
+
+
 def test_pages_of_results_follow_each_other_newest_first(system, auditor):
     services = system.services
     actor = system.people["auditor"]
