@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from engine.store import Case, HumanTask, User
 
-from . import board_tally
+from . import board_reach, board_tally
 
 NO_OWNER = "（无包案领导）/ no owner yet"
 MEASURES = ("open", "due_within_7_days", "overdue", "backlog", "needs_owner")
@@ -120,7 +120,8 @@ def owner_board(session: Session, visible, now: datetime, *, owner_role: str, du
 
 def kept_board(session: Session, now: datetime, *, readable: set[str] | None, others: list, roots: tuple = (),
                below: Callable[[str], set[str]], owner_role: str, due_days: int = 7, backlog_days: int = 90,
-               flags: tuple[str, ...] = (), units: list[str] | None = None) -> list[dict[str, Any]]:
+               flags: tuple[str, ...] = (), units: list[str] | None = None,
+               reach: list[str] | None = None) -> list[dict[str, Any]]:
     """`owner_board` of the reader who may read every case held by the units `readable` (None: every
     case) and those `others` name (conditions on Case: what they own, registered, worked), read
     without every open petition: the open petitions of those units (and of `units`, when given) from
@@ -129,7 +130,10 @@ def kept_board(session: Session, now: datetime, *, readable: set[str] | None, ot
     units under one), their figures that change with time from the open petitions' index ranges
     (those with a step due within `due_days` days or past due, those older than the backlog period),
     and, only when the kept counts show open petitions outside those units, the ones of them the
-    reader reads otherwise, one by one. The same rows as `owner_board` gives."""
+    reader reads otherwise: with `reach` (the reader's keys, usecases/relations.py `reach_keys`, one
+    per condition of `others`), those the kept rows of workflows/board_reach.py name, a range of the
+    reader's rows outside its units; without, each open petition outside them tried against
+    `others`. The same rows as `owner_board` gives."""
     if readable is None:
         held = None if units is None else set(units)
     else:
@@ -155,10 +159,18 @@ def kept_board(session: Session, now: datetime, *, readable: set[str] | None, ot
         reads += timed_queries(where, now, due_days=due_days, backlog_days=backlog_days)
     if readable is not None and others and not everything and (units is None or sums[0] != sums[2]):
         # Open petitions outside the units (of those asked for): the ones the reader reads otherwise.
-        outside = or_(Case.jurisdiction.is_(None), Case.jurisdiction.not_in(sorted(held))) if held else None
-        visible = and_(outside, or_(*others)) if outside is not None else or_(*others)
-        reads.append(board_query(visible, now, due_days=due_days, backlog_days=backlog_days, flags=flags,
-                                 units=units))
+        if reach is not None:
+            # Named by the reader's kept rows outside its units (of those asked for): a few cases,
+            # found by id, whatever the number of open petitions or of the reader's old steps.
+            found = board_reach.reached_ids(session, reach, held, units)
+            if found:
+                reads.append(board_query(Case.id.in_(found), now, due_days=due_days, backlog_days=backlog_days,
+                                         flags=flags, units=units))
+        else:
+            outside = or_(Case.jurisdiction.is_(None), Case.jurisdiction.not_in(sorted(held))) if held else None
+            visible = and_(outside, or_(*others)) if outside is not None else or_(*others)
+            reads.append(board_query(visible, now, due_days=due_days, backlog_days=backlog_days, flags=flags,
+                                     units=units))
     if reads:  # one statement
         rows += session.execute(union_all(*reads) if len(reads) > 1 else reads[0]).all()
     return _assembled(session, owner_role, rows)
