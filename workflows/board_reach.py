@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import and_, delete, select, tuple_, union_all
+from sqlalchemy import bindparam, delete, select, tuple_, union_all
 
 from engine.store import Case, CaseReach, HumanTask
 
@@ -129,28 +129,48 @@ def rebuild(db) -> int:
     return len(rows)
 
 
-def reached(keys: Sequence[str], held: Iterable[str], units: Iterable[str] | None = None):
-    """The ids of the open petitions that `keys` reach held by no unit of `held` (and by one of
-    `units`, when given), as one statement: a range of the keys' rows per gap between the units of
-    `held` in code order (the unit of every row lies in one of them, or is one of `held`), so no row
-    of a unit of `held` is read however many there are."""
-    held = sorted(set(held))
-    who = CaseReach.who.in_(sorted(set(keys)))
-    if units is not None:
-        return select(CaseReach.case_id).where(who, CaseReach.unit.in_(sorted(set(units) - set(held))))
-    edges: list[str | None] = [None, *held, None]
-    arms = []
-    for low, high in pairwise(edges):
-        bounds = [*((CaseReach.unit > low,) if low is not None else ()),
-                  *((CaseReach.unit < high,) if high is not None else ())]
-        arms.append(select(CaseReach.case_id).where(and_(who, *bounds)))
-    return union_all(*arms) if len(arms) > 1 else arms[0]
+_REACHED: dict[tuple[int, bool], Any] = {}
+
+
+def reached(n_held: int, by_units: bool):
+    """The ids of the open petitions that keys (`b_keys`) reach held by no unit of `n_held` units
+    (`b_held0` … in code order; and by one of `b_units`, when `by_units`), as one statement: a range
+    of the keys' rows per gap between those units in code order (every row's unit lies in one of
+    them, or is one of those units), so no row of one of those units is read however many there are.
+    Built once per shape, its values bound (a town's office asks it on every board)."""
+    key = (n_held, by_units)
+    stmt = _REACHED.get(key)
+    if stmt is not None:
+        return stmt
+    who = CaseReach.who.in_(bindparam("b_keys", expanding=True))
+    if by_units:
+        stmt = select(CaseReach.case_id).where(who, CaseReach.unit.in_(bindparam("b_units", expanding=True)))
+    else:
+        edges: list[Any] = [None, *(bindparam(f"b_held{i}") for i in range(n_held)), None]
+        arms = []
+        for low, high in pairwise(edges):
+            bounds = [*((CaseReach.unit > low,) if low is not None else ()),
+                      *((CaseReach.unit < high,) if high is not None else ())]
+            arms.append(select(CaseReach.case_id).where(who, *bounds))
+        stmt = union_all(*arms) if len(arms) > 1 else arms[0]
+    _REACHED[key] = stmt
+    return stmt
 
 
 def reached_ids(session, keys: Sequence[str], held: Iterable[str], units: Iterable[str] | None = None) -> list[int]:
+    """The open petitions `keys` reach, held by no unit of `held` (and by one of `units`, when given)."""
     if not keys:
         return []
-    return sorted({case_id for (case_id,) in session.execute(reached(keys, held, units))})
+    held = sorted(set(held))
+    params: dict[str, Any] = {"b_keys": sorted(set(keys))}
+    if units is not None:
+        params["b_units"] = sorted(set(units) - set(held))
+        if not params["b_units"]:
+            return []
+    else:
+        params.update({f"b_held{i}": code for i, code in enumerate(held)})
+    found = session.execute(reached(len(held), units is not None), params)
+    return sorted({case_id for (case_id,) in found})
 
 
 def as_rows(session) -> set[tuple[str, str, int]]:
