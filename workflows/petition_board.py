@@ -155,7 +155,13 @@ def kept_board(session: Session, now: datetime, *, readable: set[str] | None, ot
     # nor anything read one by one: the county's board, say.
     everything = held is None or sums[0] == sums[1]
     reads = []
-    if held is None or held:
+    if (held is None or held) and reach is not None:
+        # The statement built once (per set of flags), its instants and units bound.
+        params = {"b_now": now, "b_soon": now + timedelta(days=due_days), "b_aged": now - timedelta(days=backlog_days)}
+        if not everything:
+            params["b_units"] = sorted(held)
+        rows += session.execute(timed_statement(tuple(flags), not everything), params).all()
+    elif held is None or held:
         where = open_petitions(None, flags=flags, units=None if everything else sorted(held))
         reads += timed_queries(where, now, due_days=due_days, backlog_days=backlog_days)
     if readable is not None and others and not everything and (units is None or sums[0] != sums[2]):
@@ -216,6 +222,28 @@ def timed_queries(where: list, now: datetime, *, due_days: int = 7, backlog_days
     those with a step due within `due_days` days or past due (ix_case_open_due's range), and those
     older than the backlog period (ix_case_open_age's) not marked backlog, of which those nobody owns
     that need an owner by age alone (not repeat, group or marked)."""
+    return _timed(where, now, now + timedelta(days=due_days), now - timedelta(days=backlog_days))
+
+
+_TIMED: dict[tuple, Any] = {}
+_NOW, _SOON, _AGED = (bindparam(name, type_=Case.next_due_at.type) for name in ("b_now", "b_soon", "b_aged"))
+
+
+def timed_statement(flags: tuple[str, ...], by_units: bool):
+    """timed_queries as one statement built once per set of flags (and whether `b_units` names the
+    units), its instants bound: `b_now`, `b_soon` (now + the days of "due soon"), `b_aged` (now - the
+    backlog period); what the kept board runs on every call."""
+    key = (flags, by_units)
+    stmt = _TIMED.get(key)
+    if stmt is None:
+        where = open_petitions(None, flags=flags)
+        if by_units:
+            where.append(Case.jurisdiction.in_(bindparam("b_units", expanding=True)))
+        stmt = _TIMED[key] = union_all(*_timed(where, _NOW, _SOON, _AGED))
+    return stmt
+
+
+def _timed(where: list, now, soon, aged):
     # Grouped by an expression no index is ordered by: else SQLite reads the open petitions in owner
     # order (ix_case_open_board, ix_case_owner_due) to spare the sort, not the range.
     owner = func.coalesce(Case.owner, "")
@@ -226,7 +254,6 @@ def timed_queries(where: list, now: datetime, *, due_days: int = 7, backlog_days
     # due_soon_sql, its steps probed one case at a time (a scalar subquery with LIMIT 1, in a CASE so
     # only the cases past due already run it): PostgreSQL would read every step of the county due
     # within the week to hash them (10,000 at 1,000,000 cases) for the few hundred past due.
-    soon = now + timedelta(days=due_days)
     another = (select(literal_column("1")).where(
         HumanTask.case_id == Case.id, HumanTask.status == "ready", HumanTask.due_at.is_not(None),
         HumanTask.due_at > now, HumanTask.due_at <= soon).limit(1).correlate(Case).scalar_subquery())
@@ -235,12 +262,12 @@ def timed_queries(where: list, now: datetime, *, due_days: int = 7, backlog_days
                              0).cast(Integer)
     due = (select(owner.label("owner"), zero("open"), due_soon.label("due_soon"),
                   total(overdue_sql(now)).label("overdue"), zero("backlog"), zero("needs_owner"))
-           .where(*where, Case.next_due_at <= now + timedelta(days=due_days)).group_by(owner))
+           .where(*where, Case.next_due_at <= soon).group_by(owner))
     unmarked = _lacks("backlog")
     lonely = and_(Case.owner.is_(None), unmarked, _lacks("repeat"), _lacks("group"))
     aged = (select(owner.label("owner"), zero("open"), zero("due_soon"), zero("overdue"),
                    total(unmarked).label("backlog"), total(lonely).label("needs_owner"))
-            .where(*where, Case.created_at < now - timedelta(days=backlog_days)).group_by(owner))
+            .where(*where, Case.created_at < aged).group_by(owner))
     return due, aged
 
 
