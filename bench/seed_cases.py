@@ -64,7 +64,7 @@ if str(ROOT) not in sys.path:
 
 
 from engine import ledger, search  # noqa: E402
-from workflows import board_tally, dashboard_tally  # noqa: E402
+from workflows import board_reach, board_tally, dashboard_tally  # noqa: E402
 
 from bulk_copy import (BulkLoad, TemplateRows, copied_tables, copy_plan, decode_state,  # noqa: E402,F401
                        encode_state, fill_copies, load_templates, progress, verify_sample,
@@ -125,6 +125,7 @@ def finish(system, log: Callable[[str], None] = _write) -> float:
     indexed = search.rebuild(system.db)
     dashboard_tally.rebuild(system.db)  # the dashboard's counts
     board_tally.rebuild(system.db)  # the petition board's
+    board_reach.rebuild(system.db)  # and who reaches its petitions outside their units
     ledger.rebuild_tally(system.db)  # and the ledger's totals
     _analyze(system, vacuum=True)
     log(f"  finish: the search index of {indexed} cases, the counts, ANALYZE in {time.perf_counter() - started:.0f} s\n")

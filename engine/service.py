@@ -295,9 +295,14 @@ class CaseEngine:
             self._check_version(case, expected_version)
             # Assignment does not move the workflow: no need to load it.
             ctx = Ctx(session, now, actor, app, case, None)
+            unchanged = ctx.snapshot
             change(ctx, task)
             if ctx.events:
                 self._write_case(ctx, {})
+                # The case's columns are as they were, but who holds its step is not: the listeners
+                # that keep who reaches a case (workflows/board_reach.py) hear of it too.
+                for listener in self.case_listeners:
+                    listener(session, unchanged, ctx.case)
             return ctx
 
         now = self.clock.now()

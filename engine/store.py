@@ -615,6 +615,20 @@ class CaseTally(Base):
     count: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class CaseReach(Base):
+    """Who reads an open case otherwise than by its unit, kept as cases change: a row per open case
+    and way of reaching it (`who`: a user as its owner, its registrant, or whoever worked or holds one
+    of its steps; a unit and role whose unclaimed open step it has), with the unit holding the case
+    ('' for none). A reader's cases outside their own units are a range of their ways' rows outside
+    those units, however many cases they have worked over the years. Which cases and ways are kept is
+    the case types' business (workflows/board_reach.py); rows leave when the case closes."""
+    __tablename__ = "case_reach"
+    __table_args__ = (Index("ix_case_reach_case", "case_id"), {"sqlite_with_rowid": False})
+    who: Mapped[str] = mapped_column(String(130), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(64), primary_key=True)
+    case_id: Mapped[int] = mapped_column(Id, primary_key=True)
+
+
 class LedgerTally(Base):
     """How many ledger entries and how much, per quarter, review unit, mediator, unit holding the case,
     current status and kind of entry (engine/ledger.py keeps it with every entry and status row it

@@ -18,7 +18,13 @@ from workflows import petition_board
 from . import authorization as authz
 from . import views
 from .base import UseCases, check_id
-from .relations import OrgTree, case_relations, readable_case_units, readable_cases_sql
+from .relations import (
+    OrgTree,
+    case_relations,
+    reach_keys,
+    readable_case_units,
+    readable_cases_sql,
+)
 
 SUPERVISION_SHOWN = 50
 
@@ -59,9 +65,9 @@ class Petitions(UseCases):
     def board(self, actor: Actor, *, flags: Iterable[Any] | None = None, unit: Any = None) -> dict[str, Any]:
         """Per owner leader, the open petitions the actor may read (with every flag of `flags`, held by
         `unit` or a unit under it): how many, due within 7 days, overdue, backlog; and a row for those
-        nobody owns yet, with how many of them need an owner. For petitions of the actor's own units
-        from the kept counts and the open petitions' index ranges (petition_board.kept_board),
-        whatever the number of cases; else one aggregate over the open petitions."""
+        nobody owns yet, with how many of them need an owner. From the kept counts, the open
+        petitions' index ranges and the actor's kept rows outside its units
+        (petition_board.kept_board), whatever the number of cases."""
         authz.require("petitions.board", actor, {authz.IN_UNIT})
         flags = check_flags(flags)
         now = self.now()
@@ -71,21 +77,15 @@ class Petitions(UseCases):
             units = units_at(tree, unit)
             parts = readable_case_units(tree, actor)
             readable, others = (None, []) if parts is None else parts
-            if readable is not None and others and not set(units or tree.units) <= readable:
-                # Some of the petitions asked for lie outside the actor's units (a town's office, the
-                # whole county): those it reads otherwise (registered, its own tasks' cases) are found
-                # only among them, so one aggregate over every open petition, as before (the actor's
-                # own tasks' cases read once, not probed per petition).
-                items = petition_board.owner_board(session, readable_cases_sql(session, tree, actor, probe=False),
-                                                   now, owner_role=owner_role, due_days=due_days,
-                                                   backlog_days=backlog_days, flags=flags, units=units)
-            else:
-                # The units asked for are the actor's (the county's offices, a town's own board): from
-                # the kept counts and the open petitions' index ranges, whatever the number of cases.
-                items = petition_board.kept_board(session, now, readable=readable, others=others,
-                                                  roots=(unit, actor.org_unit), below=tree.below,
-                                                  owner_role=owner_role, due_days=due_days,
-                                                  backlog_days=backlog_days, flags=flags, units=units)
+            # The petitions of the actor's units from the kept counts and the open petitions' index
+            # ranges; those outside them it reads otherwise (registered, owns, its steps: a town's
+            # office, a leader) from its kept rows outside its units (workflows/board_reach.py):
+            # whatever the number of cases or of the actor's old steps.
+            items = petition_board.kept_board(session, now, readable=readable, others=others,
+                                              roots=(unit, actor.org_unit), below=tree.below,
+                                              owner_role=owner_role, due_days=due_days,
+                                              backlog_days=backlog_days, flags=flags, units=units,
+                                              reach=reach_keys(actor))
         return {"items": items, "as_of": iso(now), "flags": list(flags), "unit": unit or None}
 
     def board_cases(self, actor: Actor, *, owner: Any = None, unowned: bool = False, measure: Any = "open",

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from engine.application import Actor
 from engine.errors import InvalidInput
 from engine.store import Case, HumanTask, LedgerEntry
+from workflows import board_reach
 from workflows.units import Unit, load_units
 
 from . import authorization as authz
@@ -253,6 +254,26 @@ def readable_case_units(tree: OrgTree, actor: Actor) -> tuple[set[str], list] | 
     if on_task:  # one list of the actor's tasks' cases (each way on its own index), probed once a case
         others.append(Case.id.in_(task_case_ids(on_task)))
     return _units_of(tree, actor, granted), others
+
+
+def reach_keys(actor: Actor) -> list[str] | None:
+    """The actor's keys in the kept rows of who reaches an open petition otherwise than by its unit
+    (workflows/board_reach.py), one per branch of readable_case_units' `others` (None: every case):
+    as its owner, its registrant, its handler (whoever completed or holds one of its steps) and, per
+    role, the unclaimed open steps of the actor's unit (the worklist's branches)."""
+    granted = _granted("case.read", actor)
+    if granted is None:
+        return None
+    keys = []
+    if authz.OWNER in granted:
+        keys.append(board_reach.owner_key(actor.username))
+    if authz.REGISTRANT in granted:
+        keys.append(board_reach.registrant_key(actor.username))
+    if authz.HANDLER in granted:
+        keys.append(board_reach.handler_key(actor.username))
+        # As workable_branches_sql compares: a user of no unit, the steps of no unit ('').
+        keys += [board_reach.queue_key(actor.org_unit or "", role) for role in sorted(actor.roles)]
+    return keys
 
 
 # ------------------------------------------------------------------------------ ledger entries

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
+    bindparam,
     case,
     cast,
     exists,
@@ -30,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from engine.store import Case, HumanTask, User
 
-from . import board_tally
+from . import board_reach, board_tally
 
 NO_OWNER = "（无包案领导）/ no owner yet"
 MEASURES = ("open", "due_within_7_days", "overdue", "backlog", "needs_owner")
@@ -120,7 +121,8 @@ def owner_board(session: Session, visible, now: datetime, *, owner_role: str, du
 
 def kept_board(session: Session, now: datetime, *, readable: set[str] | None, others: list, roots: tuple = (),
                below: Callable[[str], set[str]], owner_role: str, due_days: int = 7, backlog_days: int = 90,
-               flags: tuple[str, ...] = (), units: list[str] | None = None) -> list[dict[str, Any]]:
+               flags: tuple[str, ...] = (), units: list[str] | None = None,
+               reach: list[str] | None = None) -> list[dict[str, Any]]:
     """`owner_board` of the reader who may read every case held by the units `readable` (None: every
     case) and those `others` name (conditions on Case: what they own, registered, worked), read
     without every open petition: the open petitions of those units (and of `units`, when given) from
@@ -129,7 +131,10 @@ def kept_board(session: Session, now: datetime, *, readable: set[str] | None, ot
     units under one), their figures that change with time from the open petitions' index ranges
     (those with a step due within `due_days` days or past due, those older than the backlog period),
     and, only when the kept counts show open petitions outside those units, the ones of them the
-    reader reads otherwise, one by one. The same rows as `owner_board` gives."""
+    reader reads otherwise: with `reach` (the reader's keys, usecases/relations.py `reach_keys`, one
+    per condition of `others`), those the kept rows of workflows/board_reach.py name, a range of the
+    reader's rows outside its units; without, each open petition outside them tried against
+    `others`. The same rows as `owner_board` gives."""
     if readable is None:
         held = None if units is None else set(units)
     else:
@@ -150,18 +155,65 @@ def kept_board(session: Session, now: datetime, *, readable: set[str] | None, ot
     # nor anything read one by one: the county's board, say.
     everything = held is None or sums[0] == sums[1]
     reads = []
-    if held is None or held:
+    if (held is None or held) and reach is not None:
+        # The statement built once (per set of flags), its instants and units bound.
+        params = {"b_now": now, "b_soon": now + timedelta(days=due_days), "b_aged": now - timedelta(days=backlog_days)}
+        if not everything:
+            params["b_units"] = sorted(held)
+        rows += session.execute(timed_statement(tuple(flags), not everything), params).all()
+    elif held is None or held:
         where = open_petitions(None, flags=flags, units=None if everything else sorted(held))
         reads += timed_queries(where, now, due_days=due_days, backlog_days=backlog_days)
     if readable is not None and others and not everything and (units is None or sums[0] != sums[2]):
         # Open petitions outside the units (of those asked for): the ones the reader reads otherwise.
-        outside = or_(Case.jurisdiction.is_(None), Case.jurisdiction.not_in(sorted(held))) if held else None
-        visible = and_(outside, or_(*others)) if outside is not None else or_(*others)
-        reads.append(board_query(visible, now, due_days=due_days, backlog_days=backlog_days, flags=flags,
-                                 units=units))
+        if reach is not None:
+            # Named by the reader's kept rows outside its units (of those asked for): a few cases,
+            # found by id, whatever the number of open petitions or of the reader's old steps.
+            found = board_reach.reached_ids(session, reach, held, units)
+            if found:
+                rows += outside_rows(session, found, now, due_days=due_days, backlog_days=backlog_days,
+                                     flags=flags, units=units)
+        else:
+            outside = or_(Case.jurisdiction.is_(None), Case.jurisdiction.not_in(sorted(held))) if held else None
+            visible = and_(outside, or_(*others)) if outside is not None else or_(*others)
+            reads.append(board_query(visible, now, due_days=due_days, backlog_days=backlog_days, flags=flags,
+                                     units=units))
     if reads:  # one statement
         rows += session.execute(union_all(*reads) if len(reads) > 1 else reads[0]).all()
     return _assembled(session, owner_role, rows)
+
+
+_OUTSIDE = (select(Case.id, Case.owner, Case.flags, Case.jurisdiction, Case.created_at, Case.next_due_at)
+            .where(Case.id.in_(bindparam("b_ids", expanding=True)), Case.type == "petition",
+                   Case.status == literal_column(f"'{OPEN}'")))
+_DUE_LATER = (select(HumanTask.case_id).where(
+    HumanTask.case_id.in_(bindparam("b_ids", expanding=True)), HumanTask.status == "ready",
+    HumanTask.due_at.is_not(None), HumanTask.due_at > bindparam("b_now"), HumanTask.due_at <= bindparam("b_soon"))
+    .distinct())
+
+
+def outside_rows(session: Session, ids: list[int], now: datetime, *, due_days: int = 7, backlog_days: int = 90,
+                 flags: tuple[str, ...] = (), units: list[str] | None = None) -> list[tuple]:
+    """The board's figures of the open petitions `ids` (a few, named by the kept rows of who reaches
+    them), with every flag of `flags`, held by one of `units` (None: any): a row per petition like
+    board_query's, by the same conditions (overdue_sql, due_soon_sql, backlog_sql, needs_owner_sql)
+    applied to its columns, its steps probed only when it is past due already. Two statements built
+    once, whatever the petitions."""
+    wanted = [f for f in flags if f in FLAGS]
+    found = [r for r in session.execute(_OUTSIDE, {"b_ids": ids})
+             if all(f in (r.flags or ()) for f in wanted) and (units is None or r.jurisdiction in units)]
+    soon, aged = now + timedelta(days=due_days), now - timedelta(days=backlog_days)
+    late = [r.id for r in found if r.next_due_at is not None and r.next_due_at <= now]
+    later = set(session.scalars(_DUE_LATER, {"b_ids": late, "b_now": now, "b_soon": soon})) if late else set()
+    rows = []
+    for r in found:
+        present, due = set(r.flags or ()), r.next_due_at
+        overdue = due is not None and due <= now
+        due_soon = (due is not None and now < due <= soon) or (overdue and r.id in later)
+        backlog = "backlog" in present or r.created_at < aged
+        needs = r.owner is None and ("repeat" in present or "group" in present or backlog)
+        rows.append((r.owner, 1, int(due_soon), int(overdue), int(backlog), int(needs)))
+    return rows
 
 
 def timed_queries(where: list, now: datetime, *, due_days: int = 7, backlog_days: int = 90):
@@ -170,6 +222,28 @@ def timed_queries(where: list, now: datetime, *, due_days: int = 7, backlog_days
     those with a step due within `due_days` days or past due (ix_case_open_due's range), and those
     older than the backlog period (ix_case_open_age's) not marked backlog, of which those nobody owns
     that need an owner by age alone (not repeat, group or marked)."""
+    return _timed(where, now, now + timedelta(days=due_days), now - timedelta(days=backlog_days))
+
+
+_TIMED: dict[tuple, Any] = {}
+_NOW, _SOON, _AGED = (bindparam(name, type_=Case.next_due_at.type) for name in ("b_now", "b_soon", "b_aged"))
+
+
+def timed_statement(flags: tuple[str, ...], by_units: bool):
+    """timed_queries as one statement built once per set of flags (and whether `b_units` names the
+    units), its instants bound: `b_now`, `b_soon` (now + the days of "due soon"), `b_aged` (now - the
+    backlog period); what the kept board runs on every call."""
+    key = (flags, by_units)
+    stmt = _TIMED.get(key)
+    if stmt is None:
+        where = open_petitions(None, flags=flags)
+        if by_units:
+            where.append(Case.jurisdiction.in_(bindparam("b_units", expanding=True)))
+        stmt = _TIMED[key] = union_all(*_timed(where, _NOW, _SOON, _AGED))
+    return stmt
+
+
+def _timed(where: list, now, soon, aged):
     # Grouped by an expression no index is ordered by: else SQLite reads the open petitions in owner
     # order (ix_case_open_board, ix_case_owner_due) to spare the sort, not the range.
     owner = func.coalesce(Case.owner, "")
@@ -180,7 +254,6 @@ def timed_queries(where: list, now: datetime, *, due_days: int = 7, backlog_days
     # due_soon_sql, its steps probed one case at a time (a scalar subquery with LIMIT 1, in a CASE so
     # only the cases past due already run it): PostgreSQL would read every step of the county due
     # within the week to hash them (10,000 at 1,000,000 cases) for the few hundred past due.
-    soon = now + timedelta(days=due_days)
     another = (select(literal_column("1")).where(
         HumanTask.case_id == Case.id, HumanTask.status == "ready", HumanTask.due_at.is_not(None),
         HumanTask.due_at > now, HumanTask.due_at <= soon).limit(1).correlate(Case).scalar_subquery())
@@ -189,12 +262,12 @@ def timed_queries(where: list, now: datetime, *, due_days: int = 7, backlog_days
                              0).cast(Integer)
     due = (select(owner.label("owner"), zero("open"), due_soon.label("due_soon"),
                   total(overdue_sql(now)).label("overdue"), zero("backlog"), zero("needs_owner"))
-           .where(*where, Case.next_due_at <= now + timedelta(days=due_days)).group_by(owner))
+           .where(*where, Case.next_due_at <= soon).group_by(owner))
     unmarked = _lacks("backlog")
     lonely = and_(Case.owner.is_(None), unmarked, _lacks("repeat"), _lacks("group"))
     aged = (select(owner.label("owner"), zero("open"), zero("due_soon"), zero("overdue"),
                    total(unmarked).label("backlog"), total(lonely).label("needs_owner"))
-            .where(*where, Case.created_at < now - timedelta(days=backlog_days)).group_by(owner))
+            .where(*where, Case.created_at < aged).group_by(owner))
     return due, aged
 
 

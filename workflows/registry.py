@@ -10,7 +10,7 @@ from engine.application import ProcessApplication
 from engine.config import Settings
 from engine.system import System
 
-from . import board_tally, dashboard_tally
+from . import board_reach, board_tally, dashboard_tally
 from .mediation import MediationApplication
 from .petition import PetitionApplication, PetitionRules
 
@@ -24,4 +24,5 @@ def build_system(settings: Settings | None = None) -> System:
                     default_application=lambda key: ProcessApplication(key, forms_dir=forms_dir))
     dashboard_tally.register(system)  # the dashboard's counts, kept with every case write
     board_tally.register(system)  # the petition board's
+    board_reach.register(system)  # the board's petitions a reader reaches outside its units
     return system

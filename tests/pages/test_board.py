@@ -8,6 +8,7 @@ import html
 import re
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -277,10 +278,16 @@ def _check_kept_board(system, readers, instants) -> int:
     read from them equals the board's definition (one aggregate over every open petition the reader
     may read); returns how many boards had a petition."""
     from engine.accounts import actor_of, find_user
-    from usecases.relations import OrgTree, readable_case_units, readable_cases_sql
-    from workflows import board_tally, petition_board
+    from usecases.relations import (
+        OrgTree,
+        reach_keys,
+        readable_case_units,
+        readable_cases_sql,
+    )
+    from workflows import board_reach, board_tally, petition_board
     with system.db.read() as s:
         assert _kept_board_rows(system) == +board_tally.recount(s)
+        assert board_reach.as_rows(s) == board_reach.recount(s)
     counted = 0
     for now in instants:
         system.clock.set(now)
@@ -302,6 +309,12 @@ def _check_kept_board(system, readers, instants) -> int:
                                                      roots=(unit, actor.org_unit), below=tree.below,
                                                      owner_role="leader", flags=flags, units=units)
                 assert kept == want, (now, username, flags, unit)
+                with system.db.read() as s:  # … and from the reader's kept rows outside its units
+                    reached = petition_board.kept_board(s, now, readable=readable, others=others,
+                                                        roots=(unit, actor.org_unit), below=tree.below,
+                                                        owner_role="leader", flags=flags, units=units,
+                                                        reach=reach_keys(actor))
+                assert reached == want, (now, username, flags, unit)
                 counted += any(r["open"] for r in got)
     return counted
 
@@ -309,9 +322,12 @@ def _check_kept_board(system, readers, instants) -> int:
 def test_the_board_from_kept_counts_is_its_definition_through_every_kind_of_change(world, system, client):
     """Registered, transferred to a town, handled there and moved up for review (its town's office then
     reads it as its handler only, outside its units), given an owner and another, marked backlog, a
-    repeat petition, closed; at instants up to past the backlog period: the kept counts equal a
-    recount, and each reader's board (county and town offices, a leader, an auditor) equals the count
-    over every open petition it may read, by flag and by unit."""
+    repeat petition, closed; one registered by a town's office and transferred by it to another town
+    (outside its units, its registrant and handler), whose step the other town claims; one it
+    registered for another town, declined there; at instants up to past the backlog period: the kept counts and the kept rows of who
+    reaches a petition (workflows/board_reach.py) equal a recount, and each reader's board (county
+    and town offices, a leader, an auditor) equals the count over every open petition it may read,
+    by flag and by unit, read from the kept counts with and without the reader's kept rows."""
     people = api_people(system, client)
     office, town = people["officer"], people["xz_officer"]
     readers = ("officer1", "tofficer1", "xofficer1", "leader_li", "auditor1")
@@ -341,8 +357,68 @@ def test_the_board_from_kept_counts_is_its_definition_through_every_kind_of_chan
     with system.db.read() as s:
         assert s.scalar(select(Case.status).where(Case.id == refused)) != "open"
     assert _check_kept_board(system, readers, instants)
-    from workflows import board_tally
+    # Registered by 西镇's office and transferred by it to 东镇: outside 西镇's units, it reads it as
+    # its registrant and the handler of its first step; 东镇's office claims its next step (a claim
+    # changes who holds it).
+    system.clock.set(now)
+    sent = town.register(residence_org="xz-hx", respondent_unit="xz-hx", category="other",
+                         summary="在东镇务工被拖欠工资")["id"]
+    assert town.do(sent, "decide_acceptance", decision="transfer", transfer_to="dz",
+                   reason="属东镇职权范围")["jurisdiction"] == "dz"
+    xz_board = _reached(system, "xofficer1")
+    assert sent in xz_board["registrant"] and sent in xz_board["handler"], xz_board
+    _check_kept_board(system, readers, (now,))
+    east = people["town_officer"]
+    assert east.claim(east.task(sent)["id"]).status_code == 200
+    assert sent in _reached(system, "tofficer1")["handler"]
+    _check_kept_board(system, readers, (now,))
+    # Registered by 西镇's office for 东镇 (the petitioner lives there), declined there: closed, it
+    # leaves the board of its registrant.
+    declined = town.register(residence_org="dz-sq", respondent_unit="dz-sq", category="other",
+                             summary="邻里纠纷")["id"]
+    assert declined in _reached(system, "xofficer1")["registrant"]
+    _check_kept_board(system, readers, (now,))
+    east.do(declined, "decide_acceptance", decision="not_accept", reason="已由法院受理")
+    assert not any(declined in ids for ids in _reached(system, "xofficer1").values())
+    _check_kept_board(system, readers, instants)
+    from workflows import board_reach, board_tally
     with system.db.write() as s:  # counts gone astray (a bulk copy, say) …
         s.execute(delete(CaseTally).where(CaseTally.figure.in_((board_tally.BOARD_OPEN, board_tally.BOARD_UNDER))))
     assert board_tally.rebuild(system.db) > 0  # … are counted afresh
+    assert board_reach.rebuild(system.db) > 0
     _check_kept_board(system, readers, (now,))
+
+
+def _reached(system, username: str) -> dict[str, set[int]]:
+    """The open petitions kept as reached by `username`, by way (owner, registrant, handler)."""
+    from engine.store import CaseReach
+    from workflows import board_reach
+    keys = {"owner": board_reach.owner_key(username), "registrant": board_reach.registrant_key(username),
+            "handler": board_reach.handler_key(username)}
+    with system.db.read() as s:
+        return {way: set(s.scalars(select(CaseReach.case_id).where(CaseReach.who == key)))
+                for way, key in keys.items()}
+
+
+def test_migration_0025_builds_the_kept_rows_of_who_reaches_a_petition_and_can_be_undone(world, system):
+    """Migration 0025 writes the rows workflows/board_reach.py keeps (the same as counted afresh);
+    its downgrade drops the table, and upgrading again builds them anew."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect
+
+    import engine.db
+    from workflows import board_reach
+
+    with system.db.read() as s:
+        kept = board_reach.as_rows(s)
+        assert kept and kept == board_reach.recount(s)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(engine.db.__file__).parent / "migrations"))
+    with system.db.write_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0024_claimed")
+        assert "case_reach" not in inspect(conn).get_table_names()
+    system.upgrade()
+    with system.db.read() as s:
+        assert board_reach.as_rows(s) == kept
