@@ -1,4 +1,4 @@
-"""The petition board of a town's petition office (and the county's), the code before migration 0025
+"""The petition board of a town's petition office (and the county's), the code before migration 0026
 and after, call by call in turn in one process on one store, so both meet the same load.
 
     python bench/town_board.py --database-url URL [--requests 150] [--warmup 10]
@@ -8,7 +8,7 @@ over every open petition of the county tried against its visibility (petition_bo
 readable_cases_sql(probe=False)); else the kept board without the kept rows. "After" is
 Petitions.board now (the kept counts and the reader's kept rows of workflows/board_reach.py). Both
 answers are compared on every call. Prints p50 / p95 in ms, wall and this process's CPU (on SQLite
-that includes the database's work). The store must be at migration 0025."""
+that includes the database's work). The store must be at migration 0026."""
 from __future__ import annotations
 
 import argparse
@@ -37,7 +37,7 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def board_before(services, actor):
-    """Petitions.board as it was before migration 0025 (unit None)."""
+    """Petitions.board as it was before migration 0026 (unit None)."""
     p = services.petitions
     now = p.now()
     owner_role, due_days, backlog_days = p._rules()

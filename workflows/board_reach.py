@@ -12,7 +12,7 @@ no rows.
 
 Written by the engine's case listener (`register`, installed by workflows.build_system) after every
 write of a petition, the case's steps as that command left them (the listener runs for claims and
-assignments too); built for existing cases by migration 0025 (the same rows, written out there) and
+assignments too); built for existing cases by migration 0026 (the same rows, written out there) and
 afresh by `rebuild`, which a seeder that copies cases in bulk calls after loading."""
 from __future__ import annotations
 

@@ -400,8 +400,8 @@ def _reached(system, username: str) -> dict[str, set[int]]:
                 for way, key in keys.items()}
 
 
-def test_migration_0025_builds_the_kept_rows_of_who_reaches_a_petition_and_can_be_undone(world, system):
-    """Migration 0025 writes the rows workflows/board_reach.py keeps (the same as counted afresh);
+def test_migration_0026_builds_the_kept_rows_of_who_reaches_a_petition_and_can_be_undone(world, system):
+    """Migration 0026 writes the rows workflows/board_reach.py keeps (the same as counted afresh);
     its downgrade drops the table, and upgrading again builds them anew."""
     from alembic import command
     from alembic.config import Config
@@ -417,7 +417,7 @@ def test_migration_0025_builds_the_kept_rows_of_who_reaches_a_petition_and_can_b
     cfg.set_main_option("script_location", str(Path(engine.db.__file__).parent / "migrations"))
     with system.db.write_engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0024_claimed")
+        command.downgrade(cfg, "0025_triples")
         assert "case_reach" not in inspect(conn).get_table_names()
     system.upgrade()
     with system.db.read() as s:

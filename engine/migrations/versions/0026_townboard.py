@@ -9,14 +9,14 @@ module): per open petition (type `petition`) and unit holding it ('' for none), 
 steps, and `w:<unit>:<role>` ('' for no unit) for each unclaimed ready step. Built in batches of open
 petitions in id order, their steps read by case.
 
-Revision ID: 0025_townboard
-Revises: 0024_claimed
+Revision ID: 0026_townboard
+Revises: 0025_triples
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0025_townboard"
-down_revision = "0024_claimed"
+revision = "0026_townboard"
+down_revision = "0025_triples"
 branch_labels = None
 depends_on = None
 
