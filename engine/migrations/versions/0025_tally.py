@@ -49,7 +49,7 @@ def downgrade() -> None:
     for new, (done, on_time) in PAIRS.items():
         for figure, column in ((done, "count"), (on_time, "part")):
             op.execute(sa.text(
-                f"INSERT INTO case_tally (figure, period, unit, key, count, part) "  # noqa: S608 (names above)
+                f"INSERT INTO case_tally (figure, period, unit, key, count, part) "  # {column}: count or part
                 f"SELECT :figure, period, unit, key, {column}, 0 FROM case_tally WHERE figure = :new AND {column} <> 0"
             ).bindparams(figure=figure, new=new))
         op.execute(sa.text("DELETE FROM case_tally WHERE figure = :new").bindparams(new=new))
