@@ -605,7 +605,8 @@ class CaseTally(Base):
     """Counts of cases kept per figure, period, unit and key (engine/tally.py), changed in the same
     transaction as the write that changes what they count, so a figure over the whole county reads
     a row per unit and period instead of every case. What each figure counts is the case types'
-    business (workflows/dashboard_tally.py); `unit` is '' for a case held by no unit."""
+    business (workflows/dashboard_tally.py); `unit` is '' for a case held by no unit. `part`: how many
+    of `count` have the figure's second property (a step done on time), 0 for a figure without one."""
     __tablename__ = "case_tally"
     __table_args__ = {"sqlite_with_rowid": False}  # the rows in key order: a range reads no other page
     figure: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -613,6 +614,7 @@ class CaseTally(Base):
     unit: Mapped[str] = mapped_column(String(64), primary_key=True)
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+    part: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # migration 0025
 
 
 class CaseReach(Base):

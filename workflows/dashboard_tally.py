@@ -11,14 +11,15 @@ Written by the engine's case listener (`register`, installed by workflows.build_
 existing cases by migration 0011 (the same count) and afresh by `rebuild`, which a seeder that
 copies cases in bulk calls after loading (bench/seed_cases.py does).
 
-`steps_done` / `steps_on_time`: the steps with a due time completed, and of them those completed by
-their due instant, per unit that worked the step, step name (the key) and period, each counted
-twice: under its month ("2026-11") and under its day ("2026-11-05"), so that a range of days reads
-its whole months' rows and the days of the months it cuts (`dashboard_figures.on_time`). Written
-by the engine's task listener when a step is completed, built by migration 0011 and by `rebuild`.
-The same steps are counted again as `steps_done_under` / `steps_on_time_under` under every unit
-above the one that worked the step (its town, the county) and under the unit `ALL`, so the county's
-figures by town read a row per town, step and period (built by migration 0013 and by `rebuild`).
+`steps`: the steps with a due time completed (the count), and of them those completed by their due
+instant (the row's part), per unit that worked the step, step name (the key) and period, each
+counted twice: under its month ("2026-11") and under its day ("2026-11-05"), so that a range of
+days reads its whole months' rows and the days of the months it cuts (`dashboard_figures.on_time`).
+Written by the engine's task listener when a step is completed, built by migration 0011 and by
+`rebuild` (until migration 0025 the on-time steps were rows of their own, `steps_on_time`).
+The same steps are counted again as `steps_under` under every unit above the one that worked the
+step (its town, the county) and under the unit `ALL`, so the county's figures by town read a row
+per town, step and period (built by migration 0013 and by `rebuild`).
 
 `closed`: closed disputes per outcome (the key, '' for none), unit holding the case and period of
 closing, each counted under its month and its day as the steps are (what `dashboard_figures.fengqiao`
@@ -47,10 +48,8 @@ from engine.calendar import ZONE
 from engine.store import Case, CaseTally, HumanTask, OrgUnit
 
 REGISTERED = "registered"
-STEPS_DONE, STEPS_ON_TIME = "steps_done", "steps_on_time"
-# The same counted again under every unit above the one that worked the step, and under ALL.
-STEPS_DONE_UNDER, STEPS_ON_TIME_UNDER = "steps_done_under", "steps_on_time_under"
-UNDER = {STEPS_DONE: STEPS_DONE_UNDER, STEPS_ON_TIME: STEPS_ON_TIME_UNDER}
+STEPS = "steps"  # count: done; part: of them on time
+STEPS_UNDER = "steps_under"  # the same counted again under every unit above the one that worked the step, and ALL
 CLOSED = "closed"
 UNCATEGORIZED = "other"  # a case registered without a category counts as 其他
 NO_UNIT = ""
@@ -137,16 +136,18 @@ def on_case_saved(session, before, case: dict[str, Any]) -> None:
 
 def step_keys(unit: str | None, step: str, due_at: datetime | None, done_at: datetime,
               above: Sequence[str] = ()) -> list[tuple[str, str, str, str]]:
-    """What a completed step adds to: nothing without a due time; else its month and its day, under
-    its unit, and under each unit `above` it and ALL."""
+    """What a completed step adds to (its count; its part too when `on_time`): nothing without a due
+    time; else its month and its day, under its unit, and under each unit `above` it and ALL."""
     if due_at is None:
         return []
     local = done_at.astimezone(ZONE)
-    figures = (STEPS_DONE, STEPS_ON_TIME) if done_at <= due_at else (STEPS_DONE,)
     periods = (local.strftime("%Y-%m"), local.strftime("%Y-%m-%d"))
-    return [*((figure, period, unit_of(unit), step) for figure in figures for period in periods),
-            *((UNDER[figure], period, upper, step) for figure in figures for period in periods
-              for upper in (*above, ALL))]
+    return [*((STEPS, period, unit_of(unit), step) for period in periods),
+            *((STEPS_UNDER, period, upper, step) for period in periods for upper in (*above, ALL))]
+
+
+def on_time(due_at: datetime | None, done_at: datetime) -> bool:
+    return due_at is not None and done_at <= due_at
 
 
 def ancestors(parents: Mapping[str, str | None] | Any, unit: str | None) -> list[str]:
@@ -168,11 +169,12 @@ def on_task_completed(session, task: Mapping[str, Any], at: datetime) -> None:
     """The engine's task listener: count a completed step with a due time."""
     if task.get("due_at") is None:
         return
-    tally.add(session, Counter(step_keys(task.get("org_unit"), task["name"], task.get("due_at"), at,
-                                         ancestors(session, task.get("org_unit")))))
+    counts = Counter(step_keys(task.get("org_unit"), task["name"], task.get("due_at"), at,
+                               ancestors(session, task.get("org_unit"))))
+    tally.add(session, counts, counts if on_time(task.get("due_at"), at) else None)
 
 
-def periods(session, first: date, stop: date, figure: str = STEPS_DONE) -> list[str]:
+def periods(session, first: date, stop: date, figure: str = STEPS) -> list[str]:
     """The periods covering the days first … stop (exclusive): each whole month as a month; a month
     the range cuts as a month too when nothing of that month was counted in `figure` outside the
     range (its day rows say so: today's month up to today, say), else its days one by one."""
@@ -213,41 +215,35 @@ def steps(session, units: set[str] | None, first: date, stop: date, *, rolled: S
         found = _steps_rolled(session, found_periods, rolled[0], list(rolled[1:]))
         if found is not None:
             return found
-    query = (select(CaseTally.figure, CaseTally.key, CaseTally.unit, func.sum(CaseTally.count))
-             .where(CaseTally.figure.in_((STEPS_DONE, STEPS_ON_TIME)), CaseTally.period.in_(found_periods))
-             .group_by(CaseTally.figure, CaseTally.key, CaseTally.unit))
+    query = (select(CaseTally.key, CaseTally.unit, func.sum(CaseTally.count), func.sum(CaseTally.part))
+             .where(CaseTally.figure == STEPS, CaseTally.period.in_(found_periods))
+             .group_by(CaseTally.key, CaseTally.unit))
     if units is not None:
         query = query.where(CaseTally.unit.in_(sorted(units)))
     return _steps_found(session.execute(query))
 
 
 def _steps_found(rows) -> list[tuple[str, str | None, int, int]]:
-    found: dict[tuple[str, str], list[int]] = {}
-    for figure, step, unit, n in rows:
-        found.setdefault((step, unit), [0, 0])[figure in (STEPS_ON_TIME, STEPS_ON_TIME_UNDER)] += int(n)
-    return [(step, unit or None, done, ok) for (step, unit), (done, ok) in found.items() if done]
+    return [(step, unit or None, int(done), int(ok)) for step, unit, done, ok in rows if done]
 
 
 def _steps_rolled(session, found_periods: list[str], own: str, below: list[str]):
     """The steps per step and unit of `below` with its whole subtree, of `own` itself and of no unit;
     None when they do not add up to every step (ALL): a step of a unit outside the tree, say."""
-    plain = (select(CaseTally.figure, CaseTally.key, CaseTally.unit, func.sum(CaseTally.count))
-             .where(CaseTally.figure.in_((STEPS_DONE, STEPS_ON_TIME)), CaseTally.period.in_(found_periods),
-                    CaseTally.unit.in_(sorted({own, NO_UNIT, *below})))
-             .group_by(CaseTally.figure, CaseTally.key, CaseTally.unit))
-    under = (select(CaseTally.figure, CaseTally.key, CaseTally.unit, func.sum(CaseTally.count))
-             .where(CaseTally.figure.in_((STEPS_DONE_UNDER, STEPS_ON_TIME_UNDER)),
-                    CaseTally.period.in_(found_periods), CaseTally.unit.in_(sorted({ALL, *below})))
-             .group_by(CaseTally.figure, CaseTally.key, CaseTally.unit))
-    rows = [*session.execute(plain), *session.execute(under)]
-    found = _steps_found(r for r in rows if r[2] != ALL)
-    total = _steps_found(r for r in rows if r[2] == ALL)
-    summed: Counter = Counter()
+    def summed(figure: str, units: set[str]):
+        return (select(CaseTally.key, CaseTally.unit, func.sum(CaseTally.count), func.sum(CaseTally.part))
+                .where(CaseTally.figure == figure, CaseTally.period.in_(found_periods),
+                       CaseTally.unit.in_(sorted(units)))
+                .group_by(CaseTally.key, CaseTally.unit))
+    rows = [*session.execute(summed(STEPS, {own, NO_UNIT, *below})), *session.execute(summed(STEPS_UNDER, {ALL, *below}))]
+    found = _steps_found(r for r in rows if r[1] != ALL)
+    total = _steps_found(r for r in rows if r[1] == ALL)
+    summed_up: Counter = Counter()
     for step, _unit, done, ok in found:
-        summed[(step, "done")] += done
-        summed[(step, "ok")] += ok
-    if summed != Counter({k: n for step, _u, done, ok in total for k, n in (((step, "done"), done), ((step, "ok"), ok))
-                          if n}):
+        summed_up[(step, "done")] += done
+        summed_up[(step, "ok")] += ok
+    if summed_up != Counter({k: n for step, _u, done, ok in total for k, n in (((step, "done"), done), ((step, "ok"), ok))
+                             if n}):
         return None
     return found
 
@@ -324,11 +320,12 @@ def recount(session, *, chunk: int = 5000) -> Counter:
         last = rows[-1][0]
 
 
-def recount_steps(session, *, chunk: int = 20000) -> Counter:
-    """The steps' counts from the task rows themselves."""
+def recount_steps(session, *, chunk: int = 20000) -> tuple[Counter, Counter]:
+    """The steps' counts (done) and parts (on time) from the task rows themselves."""
     parents = {code: parent for code, parent in session.execute(select(OrgUnit.code, OrgUnit.parent))}
     above: dict[str | None, list[str]] = {}
     counts: Counter = Counter()
+    parts: Counter = Counter()
     last = 0
     while True:
         rows = session.execute(select(HumanTask.id, HumanTask.org_unit, HumanTask.name, HumanTask.due_at,
@@ -337,11 +334,14 @@ def recount_steps(session, *, chunk: int = 20000) -> Counter:
                                       HumanTask.due_at.is_not(None))
                                .order_by(HumanTask.id).limit(chunk)).all()
         if not rows:
-            return counts
+            return counts, parts
         for _id, unit, name, due_at, done_at in rows:
             if unit not in above:
                 above[unit] = ancestors(parents, unit)
-            counts.update(step_keys(unit, name, due_at, done_at, above[unit]))
+            found = step_keys(unit, name, due_at, done_at, above[unit])
+            counts.update(found)
+            if on_time(due_at, done_at):
+                parts.update(found)
         last = rows[-1][0]
 
 
@@ -351,8 +351,7 @@ def rebuild(db) -> int:
     with db.write() as session:
         counts = recount(session)
         tally.replace(session, (REGISTERED, CLOSED, PETITIONS_OPEN, PETITIONS_FLAGGED), counts)
-        tally.replace(session, (STEPS_DONE, STEPS_ON_TIME, STEPS_DONE_UNDER, STEPS_ON_TIME_UNDER),
-                      recount_steps(session))
+        tally.replace(session, (STEPS, STEPS_UNDER), *recount_steps(session))
     return sum(n for key, n in counts.items() if key[0] == REGISTERED and key[2] == ALL)
 
 

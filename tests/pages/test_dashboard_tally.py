@@ -32,10 +32,12 @@ from workflows import board_tally, dashboard_figures, dashboard_tally, petition_
 
 
 def kept(system) -> Counter:
-    """The dashboard's kept counts (the petition board's, also in case_tally, are the next function's)."""
+    """The dashboard's kept counts (the petition board's, also in case_tally, are the next function's):
+    a row's count under its key, its part (the steps on time) under its key and "part"."""
     with system.db.read() as s:
-        return Counter({(r.figure, r.period, r.unit, r.key): r.count for r in s.scalars(select(CaseTally))
-                        if r.count and r.figure not in (board_tally.BOARD_OPEN, board_tally.BOARD_UNDER)})
+        rows = [r for r in s.scalars(select(CaseTally)) if r.figure not in (board_tally.BOARD_OPEN, board_tally.BOARD_UNDER)]
+        return +Counter({**{(r.figure, r.period, r.unit, r.key): r.count for r in rows},
+                         **{(r.figure, r.period, r.unit, r.key, "part"): r.part for r in rows}})
 
 
 def board_kept_is_a_recount(system) -> bool:
@@ -51,8 +53,8 @@ def by_hand(system) -> Counter:
     closed dispute under the month and the day of its closing, its unit now and '*', its outcome;
     every open petition under all time, its month and day of registration, its unit and '*', its
     owner (and again, month and day, if marked backlog);
-    every completed step with a due time under its month and its day, and again if done by its due
-    time, under its unit, and again under each unit above it and '*'."""
+    every completed step with a due time under its month and its day, and in the row's part if done by
+    its due time, under its unit, and again under each unit above it and '*'."""
     with system.db.read() as s:
         parents = {u.code: u.parent for u in s.scalars(select(OrgUnit))}
         found = Counter((dashboard_tally.REGISTERED, c.created_at.astimezone(ZONE).strftime("%Y-%m"),
@@ -81,11 +83,10 @@ def by_hand(system) -> Counter:
                 unit = parents[unit]
                 above.insert(-1, unit)
             for period in (f"{local.year}-{local.month:02d}", local.date().isoformat()):
-                figures = ("steps_done", "steps_on_time") if t.completed_at <= t.due_at else ("steps_done",)
-                for figure in figures:
-                    found[(figure, period, t.org_unit or "", t.name)] += 1
+                for part in ((), ("part",)) if t.completed_at <= t.due_at else ((),):
+                    found[("steps", period, t.org_unit or "", t.name, *part)] += 1
                     for unit in above:
-                        found[(f"{figure}_under", period, unit, t.name)] += 1
+                        found[("steps_under", period, unit, t.name, *part)] += 1
         return found
 
 
@@ -98,7 +99,8 @@ def test_kept_counts_equal_a_recount_through_registrations_escalations_and_a_reb
     services = system.services
     start = by_hand(system)
     assert kept(system) == start and cases(start) > 0
-    assert all(any(k[0] == figure for k in start) for figure in ("steps_on_time", "steps_on_time_under", "closed"))
+    assert all(any(k[0] == figure and k[4:] == part for k in start)
+               for figure, part in (("steps", ("part",)), ("steps_under", ("part",)), ("closed", ())))
     # Disputes left at their village past its deadline: the sweep escalates them to the town.
     fresh = services.cases.register(actors["intake1"], "mediation", dispute(category="neighbour"))["id"]
     with system.db.read() as s:
@@ -195,3 +197,36 @@ def test_the_backlog_by_owner_equals_the_petition_board_through_owners_flags_and
                        for r in dashboard_figures.backlog(s, units, now, backlog_days=90)]
                 assert got == want, (later, units)
     assert any(old for _l, _o, old, _d in want) and any(late for *_x, late in want)
+
+
+def test_migration_0025_down_writes_the_two_step_figures_back_and_up_merges_them(county):  # noqa: F811
+    """Down to 0024: the steps done and the steps on time are rows of their own figures again
+    (`steps_done`, `steps_on_time`, and `_under`), the same counts; up again: one row each with its
+    part, equal to a recount, and the dashboard's steps figures unchanged."""
+    from sqlalchemy import text
+
+    from tests.engine.test_event_kind_index import _downgrade
+
+    system = county["system"]
+    want = by_hand(system)
+    with system.db.read() as s:
+        tree = OrgTree.load(s)
+        root = next(code for code, parent in s.execute(select(OrgUnit.code, OrgUnit.parent)) if parent is None)
+        start, end = system.clock.now() - timedelta(days=400), system.clock.now() + timedelta(days=1)
+        rolled = [root, *sorted(code for code in tree.below(root) if tree.units[code].parent == root)]
+        figures = [dashboard_figures.on_time(s, units, start, end, rolled=rolled if units is None else None)
+                   for units in (None, {root} | tree.below(root), {rolled[1]})]
+    assert any(ok for _step, _unit, _done, ok in figures[0])
+    old = Counter()
+    for (figure, period, unit, key, *part), n in want.items():
+        if figure in ("steps", "steps_under"):
+            old[(figure.replace("steps", "steps_on_time" if part else "steps_done"), period, unit, key)] += n
+    _downgrade(system, "0024_claimed")
+    with system.db.read() as s:
+        rows = s.execute(text("SELECT figure, period, unit, key, count FROM case_tally WHERE figure LIKE 'steps%'"))
+        assert +Counter({(f, p, u, k): n for f, p, u, k, n in rows}) == old
+    system.upgrade()
+    assert kept(system) == want
+    with system.db.read() as s:
+        assert [dashboard_figures.on_time(s, units, start, end, rolled=rolled if units is None else None)
+                for units in (None, {root} | tree.below(root), {rolled[1]})] == figures
