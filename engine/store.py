@@ -614,7 +614,7 @@ class CaseTally(Base):
     unit: Mapped[str] = mapped_column(String(64), primary_key=True)
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
-    part: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # migration 0025
+    part: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # migration 0027
 
 
 class CaseReach(Base):

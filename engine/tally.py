@@ -9,7 +9,7 @@ instant). A listener answers nothing; it calls `add` with what changed.
 
 A row holds two counts: `count`, and `part`, how many of those also have the figure's second
 property (the steps done by their due time, of the steps done), so a figure and its subset are one
-row, not two (migration 0025); a figure without one leaves it 0."""
+row, not two (migration 0027); a figure without one leaves it 0."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping

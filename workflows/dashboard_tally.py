@@ -16,7 +16,7 @@ instant (the row's part), per unit that worked the step, step name (the key) and
 counted twice: under its month ("2026-11") and under its day ("2026-11-05"), so that a range of
 days reads its whole months' rows and the days of the months it cuts (`dashboard_figures.on_time`).
 Written by the engine's task listener when a step is completed, built by migration 0011 and by
-`rebuild` (until migration 0025 the on-time steps were rows of their own, `steps_on_time`).
+`rebuild` (until migration 0027 the on-time steps were rows of their own, `steps_on_time`).
 The same steps are counted again as `steps_under` under every unit above the one that worked the
 step (its town, the county) and under the unit `ALL`, so the county's figures by town read a row
 per town, step and period (built by migration 0013 and by `rebuild`).

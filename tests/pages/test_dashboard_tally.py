@@ -221,7 +221,7 @@ def test_migration_0025_down_writes_the_two_step_figures_back_and_up_merges_them
     for (figure, period, unit, key, *part), n in want.items():
         if figure in ("steps", "steps_under"):
             old[(figure.replace("steps", "steps_on_time" if part else "steps_done"), period, unit, key)] += n
-    _downgrade(system, "0024_claimed")
+    _downgrade(system, "0026_townboard")
     with system.db.read() as s:
         rows = s.execute(text("SELECT figure, period, unit, key, count FROM case_tally WHERE figure LIKE 'steps%'"))
         assert +Counter({(f, p, u, k): n for f, p, u, k, n in rows}) == old

@@ -14,14 +14,14 @@ run here, it cannot run inside the migration's transaction; a plain VACUUM, or a
 rows written later reuse the space). The downgrade writes the two figures back from the counts and
 parts and drops the column.
 
-Revision ID: 0025_tally
-Revises: 0024_claimed
+Revision ID: 0027_tally
+Revises: 0026_townboard
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0025_tally"
-down_revision = "0024_claimed"
+revision = "0027_tally"
+down_revision = "0026_townboard"
 branch_labels = None
 depends_on = None
 
