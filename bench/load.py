@@ -55,6 +55,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import unquote
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -334,16 +335,29 @@ def server_side(workdir: Path, since: float, profile: bool) -> None:
         print("\nno server-side timings were written")
         return
     kinds: dict[str, list] = {}
-    for kind, _end, wall, cpu, _status in rows:
-        kinds.setdefault(kind, []).append((wall, cpu))
+    slow = []
+    for kind, _end, wall, cpu, _status, *db in rows:  # db: checkouts, transactions, statements, slow path
+        kinds.setdefault(kind, []).append((wall, cpu, *(db[:3] or (0, 0, 0))))
+        if len(db) > 3 and db[3]:
+            slow.append((wall, cpu, db[3]))
+
+    def per_request(found: list, i: int) -> str:
+        return f"{sum(r[i] for r in found) / len(found):.1f}"
     width = min(60, max(len(k) for k in kinds))
+    every = [r for found in kinds.values() for r in found]
     print(f"\nin the server (bench/timed_serve.py), the measured window: {len(rows)} requests, "
-          f"{sum(r[3] for r in rows) / 1000:.1f} s of request-thread CPU")
-    print(f"{'kind':<{width}}  {'count':>6} {'wall p50':>8} {'p95':>6} {'cpu p50':>8} {'p95':>6} {'cpu sum s':>9}  (ms)")
-    for kind, found in sorted(kinds.items(), key=lambda item: -sum(c for _w, c in item[1])):
-        walls, cpus = sorted(w for w, _c in found), sorted(c for _w, c in found)
+          f"{sum(r[3] for r in rows) / 1000:.1f} s of request-thread CPU ({sum(r[3] for r in rows) / len(rows):.1f} ms "
+          f"a request); a request's pool checkouts, transactions and statements: {per_request(every, 2)}, "
+          f"{per_request(every, 3)}, {per_request(every, 4)}")
+    print(f"{'kind':<{width}}  {'count':>6} {'wall p50':>8} {'p95':>6} {'max':>6} {'cpu p50':>8} {'p95':>6} "
+          f"{'cpu sum s':>9} {'chk':>4} {'txn':>4} {'stmt':>5}  (ms; a request's checkouts, transactions, statements)")
+    for kind, found in sorted(kinds.items(), key=lambda item: -sum(r[1] for r in item[1])):
+        walls, cpus = sorted(r[0] for r in found), sorted(r[1] for r in found)
         print(f"{kind[:width]:<{width}}  {len(found):>6} {_pct(walls, 50):>8.0f} {_pct(walls, 95):>6.0f} "
-              f"{_pct(cpus, 50):>8.1f} {_pct(cpus, 95):>6.1f} {sum(cpus) / 1000:>9.1f}")
+              f"{walls[-1]:>6.0f} {_pct(cpus, 50):>8.1f} {_pct(cpus, 95):>6.1f} {sum(cpus) / 1000:>9.1f} "
+              f"{per_request(found, 2):>4} {per_request(found, 3):>4} {per_request(found, 4):>5}")
+    for wall, cpu, path in sorted(slow, reverse=True)[:10]:
+        print(f"  slow: {wall:.0f} ms wall, {cpu:.0f} ms CPU: {unquote(path)}")
     if profile:
         import pstats
         files = [str(f) for f in workdir.glob("profile-*.prof")]

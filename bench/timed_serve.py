@@ -5,7 +5,8 @@
 The arguments are `fengqiao`'s. Every worker wraps the app in a middleware that records, per request,
 its kind (the method and the path with numbers as <id> and the query's keys), when it ended, the wall
 time inside the app and the CPU time of its thread (`time.thread_time`: what the request cost, apart
-from waiting for the CPU, the database or a lock). With FENGQIAO_TIMING_PROFILE=1 each request thread
+from waiting for the CPU, the database or a lock), and what it asked of the database: its pool
+checkouts, its transactions (SQLAlchemy's `begin`) and its statements. With FENGQIAO_TIMING_PROFILE=1 each request thread
 also runs cProfile around its requests. Each worker writes DIR/timing-<pid>.json (and profile-<pid>-*
 .prof) every 10 s and on its way out. Not part of the service: nothing outside bench/ imports it.
 """
@@ -25,6 +26,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 _NUMBER = re.compile(r"/\d+(?=/|$)")
+SLOW_MS = 1000.0  # a request slower than this inside the app is recorded with its path and query
+
+
+def _full_path(environ: dict) -> str:
+    query = environ.get("QUERY_STRING") or ""
+    return f"{environ.get('REQUEST_METHOD', 'GET')} {environ.get('PATH_INFO') or '/'}" + (f"?{query}" if query else "")
 
 
 def kind_of(environ: dict) -> str:
@@ -37,7 +44,7 @@ def kind_of(environ: dict) -> str:
 class Recorder:
     def __init__(self, folder: Path, profile: bool):
         self.folder, self.profile = folder, profile
-        self.rows: list[tuple[str, float, float, float, int]] = []
+        self.rows: list[tuple] = []
         self.lock = threading.Lock()
         self.local = threading.local()
         self.profiles: list[cProfile.Profile] = []
@@ -54,6 +61,7 @@ class Recorder:
                 return start_response(code, headers, exc_info)
 
             profiler = self._profiler()
+            counts = self.local.counts = [0, 0, 0]  # checkouts, transactions, statements
             wall, cpu = time.perf_counter(), time.thread_time()
             if profiler:
                 profiler.enable()
@@ -63,11 +71,27 @@ class Recorder:
             finally:
                 if profiler:
                     profiler.disable()
-                row = (kind_of(environ), time.time(), (time.perf_counter() - wall) * 1000,
-                       (time.thread_time() - cpu) * 1000, status[0] if status else 0)
+                took = (time.perf_counter() - wall) * 1000
+                row = (kind_of(environ), time.time(), took, (time.thread_time() - cpu) * 1000,
+                       status[0] if status else 0, *counts,
+                       _full_path(environ) if took >= SLOW_MS else None)
+                self.local.counts = None
                 with self.lock:
                     self.rows.append(row)
         return timed
+
+    def count(self, which: int) -> None:
+        counts = getattr(self.local, "counts", None)
+        if counts is not None:  # a request thread's (not the scheduler's)
+            counts[which] += 1
+
+    def listen(self) -> None:
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+        from sqlalchemy.pool import Pool
+        event.listen(Pool, "checkout", lambda *_a: self.count(0))
+        event.listen(Engine, "begin", lambda *_a: self.count(1))
+        event.listen(Engine, "before_cursor_execute", lambda *_a: self.count(2))
 
     def _profiler(self):
         if not self.profile:
@@ -110,6 +134,7 @@ def main() -> int:
     import web.app
     from web.cli.main import main as fengqiao
     recorder = Recorder(Path(os.environ["FENGQIAO_TIMING_DIR"]), os.environ.get("FENGQIAO_TIMING_PROFILE") == "1")
+    recorder.listen()
     create_app = web.app.create_app
 
     def timed_app(*args, **kwargs):
