@@ -122,3 +122,4 @@ def test_a_connection_idle_for_long_is_asked_and_replaced_when_it_does_not_answe
     alive = _backend(db)
     assert alive != dead and opened[0] == 1 and pings[0] == 1
     assert _backend(db) == alive and pings[0] == 2  # a live one answers and is used
+

@@ -1,0 +1,32 @@
+"""Migration 0028: PostgreSQL's search index expression costed as the work it is, so that the planner asks
+the GIN index for a search's candidates instead of computing every row's terms along the primary key."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+import engine.db as engine_db
+
+
+def _search_terms_cost(system) -> float:
+    with system.db.write_engine.connect() as conn:
+        return conn.scalar(text("SELECT procost FROM pg_proc WHERE oid = 'fq_search_terms(text, text)'::regprocedure"))
+
+
+def test_the_search_terms_function_is_costed_as_its_work_and_the_migration_can_be_undone(engine_system):
+    """Migration 0028: at its default cost the planner could walk the primary key computing it on every row."""
+    if not engine_system.db.is_postgres:
+        pytest.skip("PostgreSQL's search index expression: SQLite's index is a table of terms")
+    from alembic import command
+    from alembic.config import Config
+    assert _search_terms_cost(engine_system) == 1000
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(engine_db.__file__).parent / "migrations"))
+    with engine_system.db.write_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0027_tally")
+    assert _search_terms_cost(engine_system) == 100
+    engine_system.upgrade()
+    assert _search_terms_cost(engine_system) == 1000
