@@ -8,6 +8,7 @@ from typing import Iterator
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 
 @contextmanager
@@ -26,6 +27,24 @@ def postgres_schema(database_url: str, prefix: str = "fq_") -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@contextmanager
+def planning_read(system) -> Iterator[Session]:
+    """A read for showing a plan: on PostgreSQL a session in a transaction rolled back at its end, so
+    that a `SET LOCAL` of the planner's settings holds for the EXPLAIN after it (`db.read()` runs
+    outside a transaction there, engine/db.py, where SET LOCAL does nothing); on SQLite `db.read()`."""
+    if not system.db.is_postgres:
+        with system.db.read() as session:
+            yield session
+        return
+    with system.db.write_engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            with Session(bind=conn) as session:
+                yield session
+        finally:
+            transaction.rollback()
 
 
 def sqlite_statistics(system, stats: dict[str, dict[str, str]]) -> None:

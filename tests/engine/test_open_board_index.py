@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, literal_column, select, text
 
 from engine.store import Case, HumanTask
-from tests.stores import sqlite_statistics
+from tests.stores import planning_read, sqlite_statistics
 from workflows import petition_board
 from workflows.petition_board import OPEN, overdue_sql
 
@@ -17,7 +17,7 @@ NOW = datetime(2026, 9, 18, 1, 0, tzinfo=UTC)
 
 
 def _plan(system, statement) -> str:
-    with system.db.read() as s:
+    with planning_read(system) as s:
         sql = str(statement.compile(dialect=s.bind.dialect, compile_kwargs={"literal_binds": True}))
         if system.db.is_postgres:
             s.execute(text("SET LOCAL enable_seqscan = off"))  # a handful of rows: show the index is usable

@@ -7,11 +7,11 @@ from sqlalchemy import select, text
 
 from engine import deadlines
 from engine.store import CaseEvent, Deadline, HumanTask
-from tests.stores import sqlite_statistics
+from tests.stores import planning_read, sqlite_statistics
 
 
 def _plan(system, statement) -> str:
-    with system.db.read() as s:
+    with planning_read(system) as s:
         sql = str(statement.compile(dialect=s.bind.dialect, compile_kwargs={"literal_binds": True}))
         if system.db.is_postgres:
             s.execute(text("SET LOCAL enable_seqscan = off"))  # a handful of rows: show the index is usable

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import event, text
 
-from tests.stores import sqlite_statistics
+from tests.stores import planning_read, sqlite_statistics
 
 CASES = {"ix_case_overdue_by": "41000 1370 3 3 2 1", "ix_case_open_board": "45000 22500 9000 112 8 4 3 3 3",
          "ix_case_owner_due": "45000 11250 1286 1", "ix_case_record_owner": "1000000 250000 1",
@@ -39,7 +39,7 @@ def _statements(system, call) -> list[tuple[str, object]]:
 
 
 def _plan(system, statement: str, parameters) -> str:
-    with system.db.read() as s:
+    with planning_read(system) as s:
         if system.db.is_postgres:
             s.execute(text("SET LOCAL enable_seqscan = off"))
             return "\n".join(row[0] for row in s.connection().exec_driver_sql("EXPLAIN " + statement, parameters))

@@ -9,6 +9,7 @@ from sqlalchemy import delete, event, func, select, text
 from engine import search
 from engine.scheduler import OPTIMIZE, DeadlineScheduler
 from engine.store import CaseSearchTerm
+from tests.stores import planning_read
 
 
 def ids(person, q: str) -> list[int]:
@@ -42,7 +43,7 @@ def test_search_finds_two_character_names_numbers_tails_summary_words_and_phones
 def test_registering_indexes_the_case_and_rebuild_fills_the_index_after_a_bulk_load(system, people):
     case = people["intake"].register()
     if system.db.is_postgres:  # no table: the GIN index over the terms of the row (migration 0012)
-        with system.db.read() as s:
+        with planning_read(system) as s:
             terms = s.scalar(text(f"SELECT {search.FUNCTION}(number, search_text) FROM case_record WHERE id = :i"),
                              {"i": case["id"]})
             s.execute(text("SET LOCAL enable_seqscan = off"))  # a handful of rows: show the index is usable
