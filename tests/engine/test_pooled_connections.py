@@ -12,13 +12,21 @@ import engine.db as engine_db
 from engine.config import Settings
 from engine.db import Database
 from engine.store import Setting
+from tests.conftest import PG_URL, fresh_postgres_schema
 
 
 @pytest.fixture
-def db(database_url):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL's pool: SQLite has no server to lose a connection to")
-    found = Database(Settings(database_url=database_url))
+def postgres_url():
+    """PostgreSQL only (SQLite has no server to lose a connection to): a fresh schema."""
+    if not PG_URL:
+        pytest.skip("PostgreSQL: FENGQIAO_TEST_DATABASE_URL is not set")
+    with fresh_postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def db(postgres_url):
+    found = Database(Settings(database_url=postgres_url))
     with found.write_engine.begin() as conn:
         conn.execute(text("CREATE TABLE IF NOT EXISTS setting (key VARCHAR PRIMARY KEY, value VARCHAR)"))
     yield found
