@@ -1,8 +1,9 @@
 """What every response says about itself: security headers on the API as on the pages, nothing kept
 by a browser or a proxy where personal data may be, no server banner, and a request-size limit
-answered with 413 (in the API's error shape, or a page) before anything is read or changed."""
+answered with 413 (in the API's error shape, or a page) before anything is parsed or changed."""
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -82,6 +83,19 @@ def test_an_api_body_over_the_limit_is_refused_with_413_and_changes_nothing(stor
 def test_an_unauthenticated_big_body_gets_413_before_anything_else(client):
     answer = client.post(f"{API}/cases", data=b"x" * (2 * 1024 * 1024), content_type="application/json")
     assert answer.status_code == 413 and answer.get_json()["error"]["code"] == "request_too_large"
+
+
+def test_a_refused_body_is_read_through_so_its_sender_gets_the_answer_unless_it_is_huge(client):
+    # A server that closes on an unread body makes the kernel reset the connection, and a client still
+    # sending then sees a broken pipe instead of the 413 (gunicorn does not read a body before the app).
+    sent = io.BytesIO(b"x" * (2 * 1024 * 1024))
+    answer = client.post(f"{API}/cases", input_stream=sent, content_length=len(sent.getvalue()),
+                         content_type="application/json")
+    assert answer.status_code == 413 and sent.tell() == len(sent.getvalue())
+    huge = io.BytesIO(b"x" * (9 * 1024 * 1024))  # more than 8 × the limit: not worth reading
+    answer = client.post(f"{API}/cases", input_stream=huge, content_length=len(huge.getvalue()),
+                         content_type="application/json")
+    assert answer.status_code == 413 and huge.tell() == 0
 
 
 def test_a_form_over_the_limit_gets_a_page_in_plain_words(store, client):

@@ -3,6 +3,7 @@ one of them, what waitress guaranteed still holding (no Server header, security 
 SQLite refused; the connection pool's settings."""
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -197,6 +198,21 @@ def test_two_worker_processes_serve_with_one_scheduler_and_waitress_s_guarantees
     status, _headers, body = served.request("/login", data=b"username=" + b"x" * (1024 * 1024 + 10),
                                             headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert status == 413 and "提交的内容太大" in body.decode()
+    # A body still on its way when the 413 is decided is read through, so its sender gets the answer,
+    # not a reset connection (the pause, with part of the body sent, lets the server answer first, as a slow network would).
+    connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=30)
+    try:
+        connection.putrequest("POST", "/api/v1/cases")
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Content-Length", str(2 * 1024 * 1024))
+        connection.endheaders()
+        connection.send(b"x" * (256 * 1024))
+        time.sleep(0.5)
+        connection.send(b"x" * (2 * 1024 * 1024 - 256 * 1024))
+        answer = connection.getresponse()
+        assert answer.status == 413 and json.loads(answer.read())["error"]["code"] == "request_too_large"
+    finally:
+        connection.close()
     # HTTPS is what the connection is, not what a client's header claims (waitress trusts no proxy either).
     status, headers, _body = served.request("/login", headers={"X-Forwarded-Proto": "https"})
     assert status == 200 and "Secure" not in headers.get("Set-Cookie", "") and "X-Content-Type-Options" in headers

@@ -10,8 +10,9 @@ first worker it forks and, when that worker dies, to the one that replaces it. T
 once are safe on PostgreSQL anyway (their sweeps claim rows with FOR UPDATE SKIP LOCKED).
 
 What waitress does for one process holds here too: 8 threads a process (the gthread worker), no
-`Server` header, the request-size limit (the app's own 413, before the body is read), and the
-scheme taken from the connection, not from an `X-Forwarded-Proto` header of a client.
+`Server` header, the request-size limit (the app's own 413, before the body is parsed; a body still
+arriving is read through and dropped, so that its sender gets the 413 rather than a reset
+connection), and the scheme taken from the connection, not from an `X-Forwarded-Proto` header.
 """
 from __future__ import annotations
 
