@@ -6,7 +6,9 @@
 
 Each size gets a store of that many cases of the bundled processes, filled by bench/seed_cases.py's
 fill_store (a county of 20 towns × 15 villages, about 96 % closed), or, with --seeded, the store at
---database-url as it is (already filled, e.g. by bench/seed.py: nothing is seeded; one size).
+--database-url as it is (already filled, e.g. by bench/seed.py: nothing is seeded); with several
+--sizes, `{n}` in that URL stands for the size (e.g. postgresql+psycopg://…/q{n}, one database per
+size), so seeded PostgreSQL stores are compared in one run, --interleave too.
 --store PATTERN keeps the SQLite stores (PATTERN with `{n}` for the size, e.g. /tmp/q{n}.db) and
 reuses them on the next run; a PostgreSQL --database-url without --seeded gets a schema of its own
 per size, dropped afterwards.
@@ -97,7 +99,7 @@ def seed(url: str, settings: dict, cases: int, seed_value: int) -> None:
 def store_for(args, size: int, tmp: Path):
     """(url, whether to fill it) for one size."""
     if args.seeded:
-        yield args.database_url, False
+        yield args.database_url.replace("{n}", str(size)), False
     elif args.store:
         path = Path(args.store.replace("{n}", str(size))).resolve()
         yield f"sqlite:///{path}", not (path.exists() and path.stat().st_size > 0)
@@ -417,10 +419,11 @@ def main() -> None:
                         help="every size's store open at once, each request to every size in turn")
     args = parser.parse_args()
     sizes = [int(x) for x in (args.sizes or str(args.cases)).split(",") if x.strip()]
-    if args.interleave and (args.seeded or args.explain or len(sizes) < 2):
-        parser.error("--interleave times two sizes or more, and not with --seeded or --explain")
-    if args.seeded and (not args.database_url or len(sizes) > 1):
-        parser.error("--seeded measures one store: give its --database-url and no --sizes")
+    if args.interleave and (args.explain or len(sizes) < 2):
+        parser.error("--interleave times two sizes or more, and not with --explain")
+    if args.seeded and (not args.database_url or (len(sizes) > 1 and "{n}" not in args.database_url)):
+        parser.error("--seeded measures stores as they are: give their --database-url, with {n} for the size "
+                     "when there are several --sizes")
     if args.store and args.database_url:
         parser.error("--store is for SQLite")
     if any(n < 400 for n in sizes) and not args.seeded:

@@ -224,11 +224,13 @@ def test_two_worker_processes_serve_with_one_scheduler_and_waitress_s_guarantees
     replacement = served.scheduler_workers()[1]
     assert replacement != first and replacement in served.workers() and len(served.workers()) == 2
 
-    # Each worker's connections are its own and run without JIT (FENGQIAO_* as given; search_path kept).
+    # Each worker's connections are its own and run without JIT or parallel workers (FENGQIAO_* as given;
+    # search_path kept).
     db = Database(Settings(database_url=served.url))
     try:
         with db.read() as session:
             assert session.execute(text("SHOW jit")).scalar() == "off"
+            assert session.execute(text("SHOW max_parallel_workers_per_gather")).scalar() == "0"
             assert session.execute(text("SELECT count(*) FROM definition")).scalar() >= 1
     finally:
         db.dispose()
