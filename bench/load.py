@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import json
 import os
 import random
@@ -320,7 +321,12 @@ def run(url: str, args, workdir: Path) -> int:
         code = locust.wait(measured + 300)
     finally:
         stop_server(server)
-    rows = list(csv.DictReader((prefix.parent / f"{prefix.name}_stats.csv").open(encoding="utf-8")))
+    stats = prefix.parent / f"{prefix.name}_stats.csv"
+    if not stats.exists():  # locust ended without figures: say why, from its own log
+        sys.stderr.write(f"locust wrote no figures (exit {code}):\n"
+                         + (workdir / "locust.log").read_text(errors="replace")[-4000:])
+        return 1
+    rows = list(csv.DictReader(stats.open(encoding="utf-8")))
     failures = list(csv.DictReader((prefix.parent / f"{prefix.name}_failures.csv").open(encoding="utf-8")))
     result = report(rows, failures, cpu, code, workdir)
     if timing:
@@ -431,6 +437,8 @@ def main() -> int:
         parser.error("--database-url is needed (a PostgreSQL database)")
     if args.prepare and not args.keep:
         parser.error("--prepare fills a --keep schema")
+    if not args.prepare and importlib.util.find_spec("locust") is None:
+        parser.error("locust is not installed: pip install -e '.[bench]'")
     with tempfile.TemporaryDirectory(prefix="fengqiao-load-") as tmp, store(args.database_url, args.keep) as url:
         workdir = Path(tmp)
         found = case_count(url)
